@@ -1,0 +1,47 @@
+// `chronus modules`: every module type with its ports and parameters, from the descriptors.
+#include "commands.h"
+#include "registry.h"
+
+#include <fmt/format.h>
+
+namespace chronus::cli {
+
+namespace {
+
+void printModule(const ModuleDescriptor& d) {
+    std::string aliases;
+    for (auto a : d.aliases) aliases += fmt::format("{}{}", aliases.empty() ? " (" : ", ", a);
+    if (!aliases.empty()) aliases += ")";
+    fmt::print("{}{}: {}\n", d.type, aliases, d.summary);
+    if (!d.createArg.name.empty())
+        fmt::print("  create arg  {:<10} default {}, [{}, {}] {}  {}\n", d.createArg.name,
+                   d.createArg.defaultValue, d.createArg.minValue, d.createArg.maxValue,
+                   d.createArg.unit, d.createArg.doc);
+    for (const auto& p : d.inputs)
+        fmt::print("  input       {:<10} {}\n", p.name,
+                   p.unconnectedValue != 0 ? fmt::format("(reads {} when unconnected)", p.unconnectedValue)
+                                           : std::string());
+    if (d.variadic != nullptr)
+        fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N\n",
+                   d.variadic->inputPrefix, d.variadic->inputPrefix, d.variadic->paramTemplate.name);
+    for (const auto& p : d.outputs)
+        fmt::print("  output      {:<10} {}\n", p.name, p.delayed ? "(one sample late: closes feedback loops)" : "");
+    for (const auto& p : d.params) {
+        std::string choices;
+        for (size_t i = 0; i < p.choices.size(); ++i) choices += fmt::format("{}{}={}", i ? " " : " (", i, p.choices[i]);
+        if (!choices.empty()) choices += ")";
+        fmt::print("  param       {:<10} default {:<8} [{}, {}] {}{}\n", p.name, p.defaultValue,
+                   p.minValue, p.maxValue, p.unit, choices);
+    }
+}
+
+} // namespace
+
+void addModulesCommand(CLI::App& app) {
+    auto* cmd = app.add_subcommand("modules", "List every module type with its ports and parameters");
+    cmd->callback([] {
+        for (const ModuleDescriptor* d : allModules()) printModule(*d);
+    });
+}
+
+} // namespace chronus::cli

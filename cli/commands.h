@@ -1,0 +1,11 @@
+// One function per `chronus` subcommand; each registers its options on the CLI11 app.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace chronus::cli {
+
+void addModulesCommand(CLI::App& app);
+void addRenderCommand(CLI::App& app);
+
+} // namespace chronus::cli

@@ -1,0 +1,84 @@
+#include "patch_file.h"
+
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace chronus {
+
+namespace {
+
+std::optional<double> parseNumber(std::string_view s) {
+    double v = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || ptr != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+} // namespace
+
+Error lineError(const PatchLine& line, const Error& e) {
+    return makeError("line {}: {}", line.line, e.message);
+}
+
+Expected<std::vector<PatchLine>> parsePatchText(std::string_view text) {
+    std::vector<PatchLine> out;
+    int lineNo = 0;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string_view::npos) end = text.size();
+        std::string_view raw = text.substr(pos, end - pos);
+        pos = end + 1;
+        ++lineNo;
+        if (auto hash = raw.find('#'); hash != std::string_view::npos) raw = raw.substr(0, hash);
+        std::vector<std::string_view> words;
+        size_t i = 0;
+        while (i < raw.size()) {
+            while (i < raw.size() && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\r')) ++i;
+            size_t j = i;
+            while (j < raw.size() && raw[j] != ' ' && raw[j] != '\t' && raw[j] != '\r') ++j;
+            if (j > i) words.push_back(raw.substr(i, j - i));
+            i = j;
+        }
+        if (words.empty()) continue;
+        PatchLine line;
+        line.line = lineNo;
+        size_t w = 0;
+        if (words[0][0] == '@') {
+            auto t = parseNumber(words[0].substr(1));
+            if (!t || !std::isfinite(*t) || *t < 0)
+                return makeError("line {}: '{}' is not a time; write @SECONDS, e.g. @2.5", lineNo, words[0]);
+            line.time = *t;
+            ++w;
+        }
+        if (w >= words.size()) return makeError("line {}: a time with no message after it", lineNo);
+        if (words[w][0] != '/')
+            return makeError("line {}: '{}' is not an OSC address (they start with '/')", lineNo, words[w]);
+        line.address = std::string(words[w++]);
+        for (; w < words.size(); ++w) {
+            if (auto v = parseNumber(words[w])) {
+                if (!std::isfinite(*v)) return makeError("line {}: '{}' is not a finite number", lineNo, words[w]);
+                line.args.emplace_back(static_cast<float>(*v));
+            } else {
+                line.args.emplace_back(std::string(words[w]));
+            }
+        }
+        out.push_back(std::move(line));
+    }
+    return out;
+}
+
+Expected<std::vector<PatchLine>> readPatchFile(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) return makeError("cannot read patch file '{}'", path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto lines = parsePatchText(ss.str());
+    if (!lines) return makeError("{}: {}", path, lines.error().message);
+    return lines;
+}
+
+} // namespace chronus

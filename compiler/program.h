@@ -1,0 +1,30 @@
+// A compiled patch, whichever engine made it: the runtime swaps these without caring which.
+#pragma once
+
+#include "schedule.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace chronus {
+
+class Program {
+public:
+    virtual ~Program() = default;
+
+    /// The schedule this program runs: state layout, parameter indices, node ids.
+    virtual const Schedule& schedule() const = 0;
+
+    /// Audio thread; wait-free, allocation-free. Renders `frames` mono samples into `out`
+    /// (overwriting it), reading targets from `params` (schedule().paramCount of them) and
+    /// advancing `state` (schedule().stateBytes, initialised by initState). Any frame count.
+    virtual void render(const std::atomic<float>* params, std::byte* state, float* out,
+                        uint32_t frames) noexcept = 0;
+
+    /// "interp", "jit", ...
+    virtual std::string_view engine() const = 0;
+};
+
+} // namespace chronus

@@ -1,0 +1,193 @@
+#include "schedule.h"
+
+#include "patch_graph.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <queue>
+
+namespace chronus {
+
+namespace {
+
+constexpr uint32_t align16(size_t n) { return static_cast<uint32_t>((n + 15) & ~size_t{15}); }
+
+uint32_t seedFromId(std::string_view id) {
+    uint32_t h = 2166136261u; // FNV-1a
+    for (char c : id) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+    return h;
+}
+
+struct Edge {
+    uint32_t src, dst;
+    bool delayed;
+};
+
+/// Kahn's algorithm over `members`, smallest creation index first among the ready ones.
+std::vector<uint32_t> orderMembers(const std::vector<uint32_t>& members,
+                                   const std::vector<Edge>& edges, const std::vector<int>& group,
+                                   int g) {
+    std::vector<uint32_t> indeg(group.size(), 0);
+    for (const Edge& e : edges)
+        if (!e.delayed && group[e.src] == g && group[e.dst] == g) ++indeg[e.dst];
+    std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> ready;
+    for (uint32_t m : members)
+        if (indeg[m] == 0) ready.push(m);
+    std::vector<uint32_t> order;
+    while (!ready.empty()) {
+        uint32_t u = ready.top();
+        ready.pop();
+        order.push_back(u);
+        for (const Edge& e : edges)
+            if (!e.delayed && e.src == u && group[e.dst] == g && --indeg[e.dst] == 0) ready.push(e.dst);
+    }
+    return order;
+}
+
+} // namespace
+
+const ScheduledNode* Schedule::find(std::string_view id) const {
+    for (const auto& n : nodes)
+        if (n.id == id) return &n;
+    return nullptr;
+}
+
+Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions& options) {
+    const auto& mods = graph.modules();
+    const auto n = static_cast<uint32_t>(mods.size());
+    std::vector<Edge> edges;
+    for (const Connection& c : graph.connections()) {
+        uint32_t s = *graph.indexOf(c.src);
+        edges.push_back({s, *graph.indexOf(c.dst), mods[s].layout.outputs[c.srcPort].delayed});
+    }
+
+    // Strongly connected components over every edge (Tarjan): each is one stage.
+    std::vector<int> comp(n, -1), low(n, 0), index(n, -1);
+    std::vector<bool> onStack(n, false);
+    std::vector<uint32_t> stack;
+    int nextIndex = 0, compCount = 0;
+    std::function<void(uint32_t)> strong = [&](uint32_t v) {
+        index[v] = low[v] = nextIndex++;
+        stack.push_back(v);
+        onStack[v] = true;
+        for (const Edge& e : edges) {
+            if (e.src != v) continue;
+            if (index[e.dst] < 0) {
+                strong(e.dst);
+                low[v] = std::min(low[v], low[e.dst]);
+            } else if (onStack[e.dst]) {
+                low[v] = std::min(low[v], index[e.dst]);
+            }
+        }
+        if (low[v] == index[v]) {
+            uint32_t w;
+            do {
+                w = stack.back();
+                stack.pop_back();
+                onStack[w] = false;
+                comp[w] = compCount;
+            } while (w != v);
+            ++compCount;
+        }
+    };
+    for (uint32_t v = 0; v < n; ++v)
+        if (index[v] < 0) strong(v);
+
+    // Order the components (Kahn, earliest-created member first), then nodes within each.
+    std::vector<std::vector<uint32_t>> members(static_cast<size_t>(compCount));
+    for (uint32_t v = 0; v < n; ++v) members[static_cast<size_t>(comp[v])].push_back(v);
+    std::vector<uint32_t> compIndeg(static_cast<size_t>(compCount), 0);
+    std::vector<std::pair<int, int>> compEdges;
+    for (const Edge& e : edges)
+        if (comp[e.src] != comp[e.dst]) compEdges.emplace_back(comp[e.src], comp[e.dst]);
+    std::sort(compEdges.begin(), compEdges.end());
+    compEdges.erase(std::unique(compEdges.begin(), compEdges.end()), compEdges.end());
+    for (auto [a, b] : compEdges) ++compIndeg[static_cast<size_t>(b)];
+    using Ready = std::pair<uint32_t, int>; // (first member, component)
+    std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
+    for (int c = 0; c < compCount; ++c)
+        if (compIndeg[static_cast<size_t>(c)] == 0) ready.push({members[static_cast<size_t>(c)].front(), c});
+
+    Schedule sched;
+    sched.sampleRate = options.sampleRate;
+    sched.smoothingCoef =
+        options.smoothingMs <= 0
+            ? 1.0f
+            : static_cast<float>(1.0 - std::exp(-1.0 / (options.smoothingMs * 0.001 * options.sampleRate)));
+    std::vector<uint32_t> order; // graph index by node index
+    while (!ready.empty()) {
+        auto [first, c] = ready.top();
+        ready.pop();
+        auto& mem = members[static_cast<size_t>(c)];
+        auto ordered = orderMembers(mem, edges, comp, c);
+        if (ordered.size() != mem.size())
+            return makeError("internal: a loop in the patch has no one-sample delay");
+        bool selfLoop = std::any_of(edges.begin(), edges.end(),
+                                    [&](const Edge& e) { return e.src == mem[0] && e.dst == mem[0]; });
+        sched.stages.push_back({static_cast<uint32_t>(order.size()), static_cast<uint32_t>(mem.size()),
+                                mem.size() > 1 || selfLoop});
+        order.insert(order.end(), ordered.begin(), ordered.end());
+        for (auto [a, b] : compEdges)
+            if (a == c && --compIndeg[static_cast<size_t>(b)] == 0)
+                ready.push({members[static_cast<size_t>(b)].front(), b});
+    }
+
+    std::vector<uint32_t> nodeOf(n);
+    for (uint32_t i = 0; i < n; ++i) nodeOf[order[i]] = i;
+
+    uint32_t paramCursor = 0, stateCursor = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        const Module& m = mods[order[i]];
+        ScheduledNode node;
+        node.id = m.id;
+        node.desc = m.desc;
+        node.layout = m.layout;
+        node.config = {m.createArg, options.sampleRate, seedFromId(m.id)};
+        node.paramIndex = paramCursor;
+        paramCursor += node.paramCount();
+        node.stateOffset = stateCursor;
+        node.kernelStateOffset = stateCursor + align16(sizeof(float) * node.paramCount());
+        size_t kernelBytes = m.desc->stateSize(node.config);
+        node.stateBytes = node.kernelStateOffset - stateCursor + align16(kernelBytes);
+        stateCursor += node.stateBytes;
+        node.sources.resize(m.layout.slotCount());
+        node.initialParams = m.params;
+        sched.nodes.push_back(std::move(node));
+    }
+    for (const Connection& c : graph.connections()) {
+        uint32_t src = nodeOf[*graph.indexOf(c.src)], dst = nodeOf[*graph.indexOf(c.dst)];
+        sched.nodes[dst].sources[c.dstSlot].push_back({src, c.srcPort});
+    }
+
+    // Sinks: explicit output modules if any, else the first output of every unconnected module.
+    bool hasSink = std::any_of(mods.begin(), mods.end(), [](const Module& m) { return m.desc->isSink; });
+    for (uint32_t i = 0; i < n; ++i) {
+        const Module& m = mods[order[i]];
+        if (m.layout.outputs.empty()) continue;
+        if (hasSink) {
+            if (m.desc->isSink) sched.outputTaps.push_back({i, 0});
+        } else {
+            bool used = std::any_of(graph.connections().begin(), graph.connections().end(),
+                                    [&](const Connection& c) { return c.src == m.id; });
+            if (!used) sched.outputTaps.push_back({i, 0});
+        }
+    }
+    sched.paramCount = paramCursor;
+    sched.stateBytes = stateCursor;
+    return sched;
+}
+
+void initNodeState(const ScheduledNode& node, std::byte* state) {
+    std::byte* base = state + node.stateOffset;
+    std::memset(base, 0, node.stateBytes);
+    std::memcpy(base, node.initialParams.data(), sizeof(float) * node.initialParams.size());
+    node.desc->init(state + node.kernelStateOffset, node.config, node.initialParams.data());
+}
+
+void initState(const Schedule& schedule, std::byte* state) {
+    for (const auto& node : schedule.nodes) initNodeState(node, state);
+}
+
+} // namespace chronus

@@ -1,0 +1,106 @@
+// A module type described once: ports, parameters, creation argument and entry points. Validation,
+// state layout, the OSC address map, `chronus modules` and the tests are all derived from this.
+#pragma once
+
+#include "block_loop.h"
+#include "module_abi.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronus {
+
+struct ParamDesc {
+    std::string_view name;
+    float defaultValue;
+    float minValue;
+    float maxValue;
+    std::string_view unit;                 ///< "Hz", "ms", "" ...
+    bool smoothed = true;                  ///< false for discrete values: modes, gates, shapes
+    std::span<const std::string_view> choices = {}; ///< names of integer values 0..n-1 ("lp", "hp")
+    std::string_view doc = {};
+};
+
+struct PortDesc {
+    std::string_view name;
+    float unconnectedValue = 0.0f; ///< what an input reads with nothing connected
+    bool delayed = false;          ///< output depends on state only: a feedback loop may close here
+    std::string_view doc = {};
+};
+
+/// Optional number given at creation (`/patch/create d1 delay 2000`): fixes memory or port count.
+struct CreateArgDesc {
+    std::string_view name; ///< empty: the type takes no creation argument
+    float defaultValue = 0;
+    float minValue = 0;
+    float maxValue = 0;
+    std::string_view unit = {};
+    std::string_view doc = {};
+};
+
+/// Ports and parameters repeated `count` times (mix: in1..inN with level1..levelN).
+struct VariadicDesc {
+    std::string_view inputPrefix;
+    ParamDesc paramTemplate; ///< name is the prefix; index appended from 1
+};
+
+/// Everything fixed when a module instance is created or a program is built for a sample rate.
+struct InstanceConfig {
+    float createArg = 0;
+    float sampleRate = 48000;
+    uint32_t seed = 0; ///< derived from the module id, so renders are deterministic
+};
+
+using TickFn = void (*)(void* state, const float* in, float* out, const KernelContext* ctx);
+using EmitFn = void (*)(void* state, float* out, const KernelContext* ctx);
+using StateSizeFn = std::size_t (*)(const InstanceConfig&);
+/// Control thread: set up state; `params` holds the initial parameter targets in order.
+using InitFn = void (*)(void* state, const InstanceConfig&, const float* params);
+
+struct ModuleDescriptor {
+    std::string_view type;
+    std::span<const std::string_view> aliases;
+    std::string_view summary;
+    std::span<const PortDesc> inputs;
+    std::span<const PortDesc> outputs;
+    std::span<const ParamDesc> params;
+    CreateArgDesc createArg = {};
+    const VariadicDesc* variadic = nullptr; ///< count = createArg
+    bool isSink = false; ///< an `output`: its outputs are the patch's output, never a source
+    std::string_view kernel;                ///< chronus_<kernel>_tick / _emit in the bitcode
+    StateSizeFn stateSize = nullptr;
+    InitFn init = nullptr;
+    TickFn tick = nullptr;
+    EmitFn emit = nullptr; ///< non-null iff some output is delayed
+    BlockFn block = nullptr; ///< interpreter: blockLoop<tick, emit>
+};
+
+/// Ports and parameters of one instance, with variadic ones expanded and named.
+struct ModuleLayout {
+    struct Input {
+        std::string name;
+        float unconnectedValue;
+    };
+    struct Output {
+        std::string name;
+        bool delayed;
+    };
+    struct Param {
+        std::string name;
+        ParamDesc desc; ///< desc.name may be a prefix: use `name`
+    };
+    std::vector<Input> inputs;
+    std::vector<Output> outputs;
+    std::vector<Param> params;
+
+    /// Kernel `in` slots: inputs first, then parameters.
+    std::size_t slotCount() const { return inputs.size() + params.size(); }
+};
+
+ModuleLayout makeLayout(const ModuleDescriptor& desc, float createArg);
+
+} // namespace chronus

@@ -1,0 +1,57 @@
+// The control vocabulary shared by OSC messages and patch-file lines: an address and its
+// arguments decoded into one typed command, or an error naming the address and what was wrong.
+#pragma once
+
+#include "expected.h"
+#include "patch_file.h"
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chronus {
+
+struct CreateCommand {
+    std::string id, type;
+    std::optional<float> createArg;
+};
+struct DeleteCommand {
+    std::string id;
+};
+struct ConnectCommand {
+    std::string src, dst;
+};
+struct DisconnectCommand {
+    std::string src, dst;
+};
+struct CommitCommand {};
+struct AbortCommand {};
+struct SetParamCommand {
+    std::string id, param;
+    float value = 0;
+    std::optional<std::string> choice; ///< `/mod/f1/mode hp`: a choice parameter's value by name
+};
+struct GateCommand {
+    std::string id;
+    float value;
+};
+struct DumpCommand {};
+struct IrCommand {
+    std::string stage; ///< lowered | optimized | asm; empty: optimized
+};
+struct StatusCommand {};
+struct QuitCommand {};
+
+using ControlCommand =
+    std::variant<CreateCommand, DeleteCommand, ConnectCommand, DisconnectCommand, CommitCommand,
+                 AbortCommand, SetParamCommand, GateCommand, DumpCommand, IrCommand, StatusCommand,
+                 QuitCommand>;
+
+/// Decodes `/patch/create osc1 simple_sine`, `/mod/osc1/freq 440`, `/gate/env1 1`, ...
+Expected<ControlCommand> decodeCommand(const std::string& address, const std::vector<PatchArg>& args);
+
+/// The address a command is written with (for logs and replies).
+std::string commandAddress(const ControlCommand& cmd);
+
+} // namespace chronus

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs what Chronus needs on Debian 12 (bookworm), skipping what is already there.
+set -euo pipefail
+packages=(
+    cmake ninja-build pkg-config
+    clang-19 llvm-19-dev libclang-rt-19-dev
+    libportaudio2 portaudio19-dev liblo-dev liblo-tools
+    catch2 libfmt-dev libsndfile1-dev libcli11-dev
+    jackd2 sox
+)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    "${sudo_cmd[@]}" apt-get update -qq
+    # jackd2 asks about real-time priority; the default answer is fine.
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
