@@ -7,5 +7,8 @@ namespace chronus::cli {
 
 void addModulesCommand(CLI::App& app);
 void addRenderCommand(CLI::App& app);
+void addIrCommand(CLI::App& app);
+void addServeCommand(CLI::App& app);
+void addBenchCommand(CLI::App& app);
 
 } // namespace chronus::cli

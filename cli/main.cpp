@@ -5,6 +5,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     chronus::cli::addModulesCommand(app);
     chronus::cli::addRenderCommand(app);
+    chronus::cli::addIrCommand(app);
+    chronus::cli::addServeCommand(app);
+    chronus::cli::addBenchCommand(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

@@ -1,11 +1,14 @@
 // A compiled patch, whichever engine made it: the runtime swaps these without caring which.
 #pragma once
 
+#include "expected.h"
 #include "schedule.h"
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string_view>
 
 namespace chronus {
@@ -26,5 +29,8 @@ public:
     /// "interp", "jit", ...
     virtual std::string_view engine() const = 0;
 };
+
+/// Builds a program for a schedule (control or compiler thread): the interpreter or the JIT.
+using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
 
 } // namespace chronus

@@ -13,9 +13,6 @@
 
 namespace chronus {
 
-/// Builds a program for a schedule: the interpreter, or the JIT when it is there.
-using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(Schedule)>;
-
 struct OfflineRenderOptions {
     double seconds = 5;
     float sampleRate = 48000;

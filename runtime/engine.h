@@ -1,0 +1,103 @@
+// The engine's control API, used alike by OSC, patch files, `serve`, `render` and tests.
+// All methods are control-side (any non-audio thread; the engine serialises them internally).
+// Edits go to a pending patch that starts as a copy of the committed one; a commit compiles on a
+// compiler thread, primes a standby slot and has the audio thread swap it in at a block boundary.
+//
+// CONTRACT (shared by runtime/ and osc/): signatures here change only together with their callers.
+#pragma once
+
+#include "control_command.h"
+#include "expected.h"
+#include "program.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace chronus {
+
+class AudioBackend;
+
+/// What a commit came to, delivered once per commit to the callback given to commit().
+struct CommitReport {
+    uint64_t seq = 0;
+    bool ok = false;
+    double compileMs = 0; ///< schedule + program build (lowering, optimisation, codegen)
+    double primeMs = 0;
+    double primeRms = 0;  ///< RMS of the warm-up blocks
+    bool silent = false;  ///< primeRms below 0.001 (reported, not refused)
+    std::string reason;   ///< why it failed, when !ok
+};
+using CommitCallback = std::function<void(const CommitReport&)>;
+
+struct EngineStatus {
+    float sampleRate = 0;
+    uint32_t frames = 0;
+    uint64_t activeSeq = 0; ///< 0: nothing committed yet
+    uint64_t callbacks = 0;
+    uint64_t xruns = 0;         ///< backend-reported under/overflows
+    uint64_t overruns = 0;      ///< callbacks that took longer than their block's duration
+    double loadP50 = 0, loadP99 = 0, loadMax = 0; ///< callback time / block time
+    uint64_t commits = 0;
+    uint64_t failures = 0;
+    uint64_t samplePosition = 0; ///< samples rendered so far (the engine's clock)
+};
+
+struct EngineOptions {
+    float sampleRate = 48000;
+    uint32_t frames = 256;         ///< block size the callback renders
+    ProgramFactory factory;        ///< default: the JIT where built, else the interpreter
+    uint32_t warmupBlocks = 8;     ///< prime: blocks rendered on scratch memory before a swap
+    double primeTimeoutMs = 500;   ///< CHRONUS_PRIME_TIMEOUT_MS overrides
+    double xfadeMs = 0;            ///< crossfade old into new at a swap; 0 = hard swap
+    double smoothingMs = 10;
+    bool verbose = false;          ///< CHRONUS_VERBOSE=1; never logs from the audio thread
+};
+
+class Engine {
+public:
+    static Expected<std::unique_ptr<Engine>> create(const EngineOptions& options);
+    ~Engine();
+
+    // Edits of the pending patch: validated at once; an error changes nothing.
+    Status create(const std::string& id, const std::string& type, std::optional<float> createArg = {});
+    Status remove(const std::string& id);
+    Status connect(const std::string& src, const std::string& dst);
+    Status disconnect(const std::string& src, const std::string& dst);
+    /// Drops pending edits: the pending patch becomes the committed one again.
+    void abort();
+
+    /// Sets a parameter now (last value wins; reaches the playing patch and any commit in flight).
+    Status setParam(const std::string& id, const std::string& param, float value);
+    Status setParamChoice(const std::string& id, const std::string& param, const std::string& choice);
+    Status gate(const std::string& id, float value);
+    /// Sets a parameter at engine sample `atSample` exactly (a future OSC bundle timetag, or a
+    /// timed patch-file line). A time already past applies at the next block.
+    Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param, float value);
+
+    /// Starts a commit of the pending patch and returns its sequence number at once; `done` is
+    /// called exactly once, from an engine thread, with the outcome.
+    uint64_t commit(CommitCallback done);
+
+    /// Runs any control command (patch-file line or decoded OSC message). Commands with a reply
+    /// (dump, status, ir) return their text in `reply`; commit passes `done` on.
+    Status apply(const ControlCommand& cmd, std::string* reply = nullptr, CommitCallback done = {});
+
+    /// The committed patch as patch-file text.
+    std::string dump() const;
+    EngineStatus status() const;
+    const EngineOptions& options() const;
+
+    /// Audio thread entry, called by every backend: renders `frames` mono samples into `out`.
+    /// Wait-free, allocation-free, lock-free; flushes denormals.
+    void audioThreadRender(float* out, uint32_t frames) noexcept;
+
+private:
+    Engine();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace chronus
