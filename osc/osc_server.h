@@ -1,0 +1,41 @@
+// The OSC adapter: a liblo server thread that decodes each message, validates it and hands it to
+// the engine's control API, replying to the sender. It never compiles, renders or blocks.
+//
+// CONTRACT (shared by osc/ and cli/cmd_serve.cpp): `serve` starts it after the engine and backend.
+#pragma once
+
+#include "expected.h"
+
+#include <memory>
+#include <string>
+
+namespace chronus {
+
+class Engine;
+
+inline constexpr int kDefaultOscPort = 57130;
+
+struct OscOptions {
+    std::string bind = "127.0.0.1";
+    int port = kDefaultOscPort;
+    std::string irDir;  ///< where /patch/ir writes; empty: /patch/ir replies with an error
+    bool verbose = false; ///< CHRONUS_VERBOSE=1: log each message handled (not on the audio thread)
+};
+
+class OscServer {
+public:
+    /// Binds and starts the server thread; fails with a clear message (port in use, bad address).
+    static Expected<std::unique_ptr<OscServer>> start(Engine& engine, const OscOptions& options);
+    ~OscServer(); ///< stops the thread
+
+    /// True once a client sent /engine/quit; `serve` polls this and shuts down.
+    bool quitRequested() const;
+    int port() const;
+
+private:
+    OscServer();
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace chronus
