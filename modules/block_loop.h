@@ -11,7 +11,8 @@ namespace chronus {
 using BlockFn = void (*)(void* state, const float* const* in, float* const* out, uint32_t nIn,
                          uint32_t nOut, uint32_t frames, const KernelContext* ctx);
 
-/// Runs `frames` samples: per sample, gathers `in`, emits delayed outputs (if any), ticks, scatters.
+/// Runs `frames` samples: per sample, gathers `in`, emits delayed outputs (if any), ticks,
+/// scatters.
 template <void (*Tick)(void*, const float*, float*, const KernelContext*),
           void (*Emit)(void*, float*, const KernelContext*) = nullptr>
 void blockLoop(void* state, const float* const* in, float* const* out, uint32_t nIn, uint32_t nOut,

@@ -19,8 +19,8 @@ struct ParamDesc {
     float defaultValue;
     float minValue;
     float maxValue;
-    std::string_view unit;                 ///< "Hz", "ms", "" ...
-    bool smoothed = true;                  ///< false for discrete values: modes, gates, shapes
+    std::string_view unit; ///< "Hz", "ms", "" ...
+    bool smoothed = true;  ///< false for discrete values: modes, gates, shapes
     std::span<const std::string_view> choices = {}; ///< names of integer values 0..n-1 ("lp", "hp")
     std::string_view doc = {};
 };
@@ -70,12 +70,12 @@ struct ModuleDescriptor {
     std::span<const ParamDesc> params;
     CreateArgDesc createArg = {};
     const VariadicDesc* variadic = nullptr; ///< count = createArg
-    bool isSink = false; ///< an `output`: its outputs are the patch's output, never a source
-    std::string_view kernel;                ///< chronus_<kernel>_tick / _emit in the bitcode
+    bool isSink = false;     ///< an `output`: its outputs are the patch's output, never a source
+    std::string_view kernel; ///< chronus_<kernel>_tick / _emit in the bitcode
     StateSizeFn stateSize = nullptr;
     InitFn init = nullptr;
     TickFn tick = nullptr;
-    EmitFn emit = nullptr; ///< non-null iff some output is delayed
+    EmitFn emit = nullptr;   ///< non-null iff some output is delayed
     BlockFn block = nullptr; ///< interpreter: blockLoop<tick, emit>
 };
 

@@ -1,4 +1,5 @@
-// gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude envelopes.
+// gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude
+// envelopes.
 #include "module_abi.h"
 
 namespace {

@@ -4,16 +4,30 @@ namespace chronus {
 
 // One line per module file; the descriptor lives beside its kernel.
 extern const ModuleDescriptor kSimpleSine;
+extern const ModuleDescriptor kSaw;
+extern const ModuleDescriptor kSquare;
+extern const ModuleDescriptor kTriangle;
+extern const ModuleDescriptor kNoise;
+extern const ModuleDescriptor kLfo;
+extern const ModuleDescriptor kAdsr;
+extern const ModuleDescriptor kBiquadFilter;
 extern const ModuleDescriptor kGain;
+extern const ModuleDescriptor kMix;
+extern const ModuleDescriptor kDelay;
+extern const ModuleDescriptor kZ1;
+extern const ModuleDescriptor kConst;
+extern const ModuleDescriptor kOutput;
 
 namespace {
 const ModuleDescriptor* const kAll[] = {
-    &kSimpleSine,
-    &kGain,
+    &kSimpleSine,   &kSaw,  &kSquare, &kTriangle, &kNoise, &kLfo,   &kAdsr,
+    &kBiquadFilter, &kGain, &kMix,    &kDelay,    &kZ1,    &kConst, &kOutput,
 };
 } // namespace
 
-std::span<const ModuleDescriptor* const> allModules() { return kAll; }
+std::span<const ModuleDescriptor* const> allModules() {
+    return kAll;
+}
 
 const ModuleDescriptor* findModule(std::string_view name) {
     for (const ModuleDescriptor* d : kAll) {

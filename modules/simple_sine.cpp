@@ -10,8 +10,8 @@ struct SineState {
 enum Slot { kFreq, kGain };
 } // namespace
 
-CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state, const float* CHRONUS_RESTRICT in,
-                                      float* CHRONUS_RESTRICT out,
+CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state,
+                                      const float* CHRONUS_RESTRICT in, float* CHRONUS_RESTRICT out,
                                       const chronus::KernelContext* CHRONUS_RESTRICT ctx) {
     auto* s = static_cast<SineState*>(state);
     out[0] = chronus::dsp::sin2pi(s->phase) * in[kGain];
@@ -28,11 +28,17 @@ namespace {
 constexpr std::string_view kAliases[] = {"sine"};
 constexpr PortDesc kOutputs[] = {{.name = "out"}};
 constexpr ParamDesc kParams[] = {
-    {.name = "freq", .defaultValue = 440, .minValue = -20000, .maxValue = 20000, .unit = "Hz",
+    {.name = "freq",
+     .defaultValue = 440,
+     .minValue = -20000,
+     .maxValue = 20000,
+     .unit = "Hz",
      .doc = "frequency; negative runs the phase backwards (through-zero FM)"},
     {.name = "gain", .defaultValue = 0.2f, .minValue = 0, .maxValue = 1, .unit = ""},
 };
-void init(void* state, const InstanceConfig&, const float*) { *static_cast<SineState*>(state) = {}; }
+void init(void* state, const InstanceConfig&, const float*) {
+    *static_cast<SineState*>(state) = {};
+}
 } // namespace
 
 extern const ModuleDescriptor kSimpleSine = {
