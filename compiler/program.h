@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 
 namespace chronus {
@@ -28,6 +29,12 @@ public:
 
     /// "interp", "jit", ...
     virtual std::string_view engine() const = 0;
+
+    /// Control thread. The compiled code at `stage`: "lowered" (IR as generated), "optimized"
+    /// (IR after the pass pipeline) or "asm" (machine code). Engines without IR return an error.
+    virtual Expected<std::string> ir(std::string_view stage) const {
+        return makeError("the {} engine has no {} IR; use the jit engine", engine(), stage);
+    }
 };
 
 /// Builds a program for a schedule (control or compiler thread): the interpreter or the JIT.

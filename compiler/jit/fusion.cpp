@@ -1,0 +1,274 @@
+#include "jit/fusion.h"
+
+#include <algorithm>
+#include <bit>
+#include <fmt/format.h>
+#include <functional>
+#include <map>
+#include <numeric>
+#include <queue>
+#include <set>
+
+namespace chronus::jit {
+
+namespace {
+
+class UnionFind {
+public:
+    explicit UnionFind(size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), 0u); }
+    uint32_t find(uint32_t x) {
+        while (parent_[x] != x) x = parent_[x] = parent_[parent_[x]];
+        return x;
+    }
+    /// Joins the sets of a and b; the smaller root survives (keeps the result deterministic).
+    bool unite(uint32_t a, uint32_t b) {
+        a = find(a);
+        b = find(b);
+        if (a == b) return false;
+        if (b < a) std::swap(a, b);
+        parent_[b] = a;
+        return true;
+    }
+
+private:
+    std::vector<uint32_t> parent_;
+};
+
+/// Distinct producer and consumer nodes of every node (any edge, delayed ones included).
+struct Adjacency {
+    std::vector<std::vector<uint32_t>> producers, consumers;
+};
+
+Adjacency adjacency(const Schedule& s) {
+    const size_t n = s.nodes.size();
+    Adjacency a{std::vector<std::vector<uint32_t>>(n), std::vector<std::vector<uint32_t>>(n)};
+    for (uint32_t v = 0; v < n; ++v)
+        for (const auto& slot : s.nodes[v].sources)
+            for (const SignalRef& src : slot) {
+                a.producers[v].push_back(src.node);
+                a.consumers[src.node].push_back(v);
+            }
+    for (auto* lists : {&a.producers, &a.consumers})
+        for (auto& l : *lists) {
+            std::sort(l.begin(), l.end());
+            l.erase(std::unique(l.begin(), l.end()), l.end());
+        }
+    return a;
+}
+
+/// One pass of the group-level rules over the current sets; returns true if anything merged.
+/// A group is private to B if B is the only group it feeds; B is owned by A if A is the only group
+/// feeding it. A private group joins its consumer only if it is that consumer's only private
+/// producer (several private producers make a summing point: voices into a mixer); an owned group
+/// joins its producer only if it is that producer's only owned consumer (several make a fan-out
+/// point). Shared sources (an LFO read by every voice) are neither, so they never glue voices.
+bool mergeGroupsOnce(const Schedule& s, UnionFind& uf) {
+    const auto n = static_cast<uint32_t>(s.nodes.size());
+    std::map<uint32_t, std::set<uint32_t>> consumers, producers;
+    for (uint32_t v = 0; v < n; ++v)
+        for (const auto& slot : s.nodes[v].sources)
+            for (const SignalRef& src : slot) {
+                uint32_t a = uf.find(src.node), b = uf.find(v);
+                if (a == b) continue;
+                consumers[a].insert(b);
+                producers[b].insert(a);
+            }
+    std::map<uint32_t, int> privateProducers, ownedConsumers;
+    for (const auto& [a, cs] : consumers)
+        if (cs.size() == 1) ++privateProducers[*cs.begin()];
+    for (const auto& [b, ps] : producers)
+        if (ps.size() == 1) ++ownedConsumers[*ps.begin()];
+    std::set<uint32_t> touched;
+    auto merge = [&](uint32_t a, uint32_t b) {
+        if (touched.contains(a) || touched.contains(b)) return;
+        touched.insert(a);
+        touched.insert(b);
+        uf.unite(a, b);
+    };
+    for (const auto& [a, cs] : consumers)
+        if (cs.size() == 1 && privateProducers[*cs.begin()] == 1) merge(a, *cs.begin());
+    for (const auto& [b, ps] : producers)
+        if (ps.size() == 1 && ownedConsumers[*ps.begin()] == 1) merge(*ps.begin(), b);
+    return !touched.empty();
+}
+
+/// Merges sets whose group graph forms a cycle (Tarjan over the quotient graph). Returns true if
+/// anything merged.
+bool mergeGroupCycles(const Schedule& s, UnionFind& uf) {
+    const auto n = static_cast<uint32_t>(s.nodes.size());
+    std::map<uint32_t, std::set<uint32_t>> succ;
+    for (uint32_t v = 0; v < n; ++v) {
+        succ[uf.find(v)];
+        for (const auto& slot : s.nodes[v].sources)
+            for (const SignalRef& src : slot)
+                if (uf.find(src.node) != uf.find(v)) succ[uf.find(src.node)].insert(uf.find(v));
+    }
+    std::map<uint32_t, int> index, low;
+    std::set<uint32_t> onStack;
+    std::vector<uint32_t> stack;
+    int next = 0;
+    bool merged = false;
+    std::function<void(uint32_t)> strong = [&](uint32_t v) {
+        index[v] = low[v] = next++;
+        stack.push_back(v);
+        onStack.insert(v);
+        for (uint32_t w : succ[v]) {
+            if (!index.contains(w)) {
+                strong(w);
+                low[v] = std::min(low[v], low[w]);
+            } else if (onStack.contains(w)) {
+                low[v] = std::min(low[v], index[w]);
+            }
+        }
+        if (low[v] == index[v]) {
+            uint32_t w;
+            do {
+                w = stack.back();
+                stack.pop_back();
+                onStack.erase(w);
+                if (w != v) merged |= uf.unite(v, w);
+            } while (w != v);
+        }
+    };
+    std::vector<uint32_t> roots;
+    for (const auto& [g, _] : succ) roots.push_back(g);
+    for (uint32_t g : roots)
+        if (!index.contains(g)) strong(g);
+    return merged;
+}
+
+std::string floatKey(float v) {
+    return fmt::format("{:08x}", std::bit_cast<uint32_t>(v));
+}
+
+} // namespace
+
+int64_t FusionPlan::bufferOf(SignalRef s) const {
+    for (size_t b = 0; b < buffers.size(); ++b)
+        if (buffers[b] == s) return static_cast<int64_t>(b);
+    return -1;
+}
+
+FusionPlan planFusion(const Schedule& s) {
+    const auto n = static_cast<uint32_t>(s.nodes.size());
+    UnionFind uf(n);
+    const Adjacency adj = adjacency(s);
+
+    // 1. A feedback stage runs sample by sample as a whole: one group.
+    for (const Stage& st : s.stages)
+        if (st.feedback)
+            for (uint32_t i = st.first + 1; i < st.first + st.count; ++i) uf.unite(st.first, i);
+
+    // 2. Plain chains: u's only consumer is v and v's only producer is u.
+    for (uint32_t v = 0; v < n; ++v)
+        if (adj.producers[v].size() == 1) {
+            uint32_t u = adj.producers[v][0];
+            if (adj.consumers[u].size() == 1) uf.unite(u, v);
+        }
+
+    // 3. Group-level chains (see mergeGroupsOnce), until nothing changes.
+    while (mergeGroupsOnce(s, uf)) {
+    }
+
+    // 4. No cycles between groups (a partition of a DAG can have them); merging may create new
+    // cycles only through groups already merged, so repeat until none is left.
+    while (mergeGroupCycles(s, uf)) {
+    }
+
+    // Groups in dependency order; among ready groups, the one with the earliest node first.
+    std::map<uint32_t, uint32_t> groupOfRoot;
+    FusionPlan plan;
+    std::vector<FusionGroup> groups;
+    std::vector<uint32_t> groupOf(n);
+    for (uint32_t v = 0; v < n; ++v) {
+        uint32_t r = uf.find(v);
+        auto [it, inserted] = groupOfRoot.try_emplace(r, static_cast<uint32_t>(groups.size()));
+        if (inserted) groups.emplace_back();
+        groups[it->second].nodes.push_back(v);
+        groupOf[v] = it->second;
+    }
+    const size_t gCount = groups.size();
+    std::vector<std::set<uint32_t>> succ(gCount);
+    std::vector<uint32_t> indeg(gCount, 0);
+    for (uint32_t v = 0; v < n; ++v)
+        for (const auto& slot : s.nodes[v].sources)
+            for (const SignalRef& src : slot)
+                if (groupOf[src.node] != groupOf[v] &&
+                    succ[groupOf[src.node]].insert(groupOf[v]).second)
+                    ++indeg[groupOf[v]];
+    std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> ready; // by first node
+    for (uint32_t g = 0; g < gCount; ++g)
+        if (indeg[g] == 0) ready.push(groups[g].nodes.front());
+    std::vector<uint32_t> order;
+    while (!ready.empty()) {
+        uint32_t g = groupOf[ready.top()];
+        ready.pop();
+        order.push_back(g);
+        for (uint32_t h : succ[g])
+            if (--indeg[h] == 0) ready.push(groups[h].nodes.front());
+    }
+    for (uint32_t g : order) plan.groups.push_back(std::move(groups[g]));
+    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi)
+        for (uint32_t v : plan.groups[gi].nodes) groupOf[v] = gi;
+
+    // Inputs (first use) and exports (read by another group or the output) of every group.
+    std::vector<std::set<std::pair<uint32_t, uint32_t>>> exported(plan.groups.size());
+    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi) {
+        FusionGroup& g = plan.groups[gi];
+        for (uint32_t v : g.nodes)
+            for (const auto& slot : s.nodes[v].sources)
+                for (const SignalRef& src : slot) {
+                    if (groupOf[src.node] == gi) continue;
+                    if (std::find(g.inputs.begin(), g.inputs.end(), src) == g.inputs.end())
+                        g.inputs.push_back(src);
+                    exported[groupOf[src.node]].insert({src.node, src.output});
+                }
+    }
+    for (const SignalRef& t : s.outputTaps) exported[groupOf[t.node]].insert({t.node, t.output});
+    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi)
+        for (auto [node, output] : exported[gi]) {
+            plan.groups[gi].exports.push_back({node, output});
+            plan.buffers.push_back({node, output});
+        }
+    for (const SignalRef& t : s.outputTaps)
+        plan.tapBuffers.push_back(static_cast<uint32_t>(plan.bufferOf(t)));
+
+    // Shape keys: everything the group function's code depends on, nothing instance-specific.
+    std::map<std::string, uint32_t> shapeOfKey;
+    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi) {
+        FusionGroup& g = plan.groups[gi];
+        std::map<uint32_t, uint32_t> local;
+        for (uint32_t i = 0; i < g.nodes.size(); ++i) local[g.nodes[i]] = i;
+        auto signalKey = [&](const SignalRef& src) {
+            if (auto it = local.find(src.node); it != local.end())
+                return fmt::format("n{}.{}", it->second, src.output);
+            auto in = std::find(g.inputs.begin(), g.inputs.end(), src) - g.inputs.begin();
+            return fmt::format("x{}", in);
+        };
+        std::string key =
+            fmt::format("rate {} smooth {};", floatKey(s.sampleRate), floatKey(s.smoothingCoef));
+        for (uint32_t v : g.nodes) {
+            const ScheduledNode& node = s.nodes[v];
+            key +=
+                fmt::format("[{} {} k{} b{} s{}:", node.desc->type, floatKey(node.config.createArg),
+                            node.kernelStateOffset - node.stateOffset, node.stateBytes,
+                            node.layout.slotCount());
+            for (const auto& slot : node.sources) {
+                key += '(';
+                for (const SignalRef& src : slot) key += signalKey(src) + ' ';
+                key += ')';
+            }
+            key += ']';
+        }
+        key += fmt::format(" in {} out", g.inputs.size());
+        for (const SignalRef& e : g.exports) key += ' ' + signalKey(e);
+        auto [it, inserted] =
+            shapeOfKey.try_emplace(key, static_cast<uint32_t>(plan.shapes.size()));
+        if (inserted) plan.shapes.push_back({key, gi, 0});
+        g.shape = it->second;
+        ++plan.shapes[g.shape].instances;
+    }
+    return plan;
+}
+
+} // namespace chronus::jit
