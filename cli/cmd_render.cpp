@@ -1,11 +1,11 @@
 // `chronus render PATCH -o OUT.wav`: offline, sample-exact, deterministic.
 #include "commands.h"
+#include "engine_factory.h"
 #include "offline_render.h"
 #include "wav_file.h"
 
-#include <fmt/format.h>
-
 #include <cstdio>
+#include <fmt/format.h>
 #include <memory>
 
 namespace chronus::cli {
@@ -18,7 +18,8 @@ struct RenderArgs {
     double seconds = 5;
     float rate = 48000;
     uint32_t frames = 256;
-    std::string engine = "interp";
+    std::string engine{defaultEngineName()};
+    double xfadeMs = 0;
 };
 
 int runRender(const RenderArgs& a) {
@@ -27,7 +28,14 @@ int runRender(const RenderArgs& a) {
         fmt::print(stderr, "chronus render: {}\n", lines.error().message);
         return 1;
     }
+    auto factory = engineFactory(a.engine);
+    if (!factory) {
+        fmt::print(stderr, "chronus render: {}\n", factory.error().message);
+        return 1;
+    }
     OfflineRenderOptions opts;
+    opts.factory = factory.take();
+    opts.xfadeMs = a.xfadeMs;
     opts.seconds = a.seconds;
     opts.sampleRate = a.rate;
     opts.frames = a.frames;
@@ -62,7 +70,11 @@ void addRenderCommand(CLI::App& app) {
     cmd->add_option("-s,--seconds", args->seconds, "length")->check(CLI::Range(0.001, 86400.0));
     cmd->add_option("-r,--rate", args->rate, "sample rate")->check(CLI::Range(8000.0f, 384000.0f));
     cmd->add_option("-f,--frames", args->frames, "block size")->check(CLI::Range(1u, 8192u));
-    cmd->add_option("--engine", args->engine, "interp (jit to come)")->check(CLI::IsMember({"interp"}));
+    cmd->add_option("--engine", args->engine, "jit or interp")
+        ->check(CLI::IsMember({"jit", "interp"}))
+        ->capture_default_str();
+    cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
+        ->check(CLI::Range(0.0, 1000.0));
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -1,11 +1,303 @@
-// `chronus serve`: runs the engine on an audio backend (runtime issue), with OSC (OSC issue).
+// `chronus serve`: runs the engine on an audio backend (PortAudio, null clock or offline), with
+// an optional patch file applied at start, an optional recording, and the OSC server.
+#include "backend.h"
+#include "backend_offline.h"
 #include "commands.h"
+#include "engine.h"
+#include "engine_factory.h"
+#include "osc_server.h"
+#include "patch_file.h"
+#include "recorder.h"
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <memory>
+#include <thread>
 
 namespace chronus::cli {
 
+namespace {
+
+struct ServeArgs {
+    std::string device; ///< empty: the default PortAudio output, else null
+    bool listDevices = false;
+    float rate = 48000;
+    uint32_t frames = 256;
+    std::string patch;
+    std::string record;
+    double xfadeMs = 0;
+    std::string engine{defaultEngineName()};
+    double seconds = 0;
+    std::string bind = "127.0.0.1";
+    int port = kDefaultOscPort;
+    std::string irDir;
+    bool noOsc = false;
+};
+
+volatile std::sig_atomic_t gSignal = 0;
+extern "C" void onSignal(int sig) {
+    gSignal = sig;
+}
+
+bool verboseEnv() {
+    const char* v = std::getenv("CHRONUS_VERBOSE");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
+
+void reportCommit(const CommitReport& r, bool verbose) {
+    if (!r.ok)
+        fmt::print(stderr, "chronus serve: commit {} failed: {}\n", r.seq, r.reason);
+    else if (verbose || r.silent)
+        fmt::print(
+            stderr,
+            "chronus serve: commit {} playing (compile {:.1f} ms, prime {:.1f} ms, rms {:.3f}{})\n",
+            r.seq, r.compileMs, r.primeMs, r.primeRms, r.silent ? ", silent" : "");
+}
+
+/// Plays the lines of a patch file against the engine's clock: untimed lines at once (with a
+/// commit at the end of them if the file has none there), `@t` lines at engine time t (parameter
+/// and gate lines sample-exactly, through setParamAt).
+class PatchPlayer {
+public:
+    PatchPlayer(Engine& engine, std::vector<PatchLine> lines, bool verbose)
+        : engine_(engine), lines_(std::move(lines)), verbose_(verbose) {}
+
+    /// Applies every line due at engine sample `now`; errors are printed, not fatal.
+    void advance(uint64_t now) {
+        const float rate = engine_.options().sampleRate;
+        while (next_ < lines_.size()) {
+            const PatchLine& line = lines_[next_];
+            if (line.time) lastTime_ = std::max(lastTime_, *line.time);
+            const auto due = static_cast<uint64_t>(std::llround(lastTime_ * rate));
+            auto cmd = decodeCommand(line.address, line.args);
+            if (!cmd) {
+                warn(line, cmd.error());
+                ++next_;
+                continue;
+            }
+            // Parameter lines may be scheduled ahead, sample-exactly; anything else waits its turn.
+            const auto* mod = std::get_if<SetParamCommand>(&*cmd);
+            const auto* gate = std::get_if<GateCommand>(&*cmd);
+            if (due > now && mod == nullptr && gate == nullptr) return;
+            Status s;
+            if (due > now && mod != nullptr && !mod->choice)
+                s = engine_.setParamAt(due, mod->id, mod->param, mod->value);
+            else if (due > now && gate != nullptr)
+                s = engine_.setParamAt(due, gate->id, "gate", gate->value);
+            else if (due > now)
+                return; // a choice by name: applied when due
+            else if (std::holds_alternative<CommitCommand>(*cmd)) {
+                committed_ = true;
+                lastCommit_ =
+                    engine_.commit([v = verbose_](const CommitReport& r) { reportCommit(r, v); });
+            } else
+                s = engine_.apply(*cmd);
+            if (!s) warn(line, s.error());
+            ++next_;
+        }
+    }
+
+    /// After the untimed lines: commits them if the file did not.
+    uint64_t commitStart() {
+        if (!committed_)
+            lastCommit_ =
+                engine_.commit([v = verbose_](const CommitReport& r) { reportCommit(r, v); });
+        return lastCommit_;
+    }
+
+private:
+    static void warn(const PatchLine& line, const Error& e) {
+        fmt::print(stderr, "chronus serve: {}\n", lineError(line, e).message);
+    }
+
+    Engine& engine_;
+    std::vector<PatchLine> lines_;
+    bool verbose_;
+    size_t next_ = 0;
+    double lastTime_ = 0;
+    bool committed_ = false;
+    uint64_t lastCommit_ = 0;
+};
+
+int fail(const std::string& message) {
+    fmt::print(stderr, "chronus serve: {}\n", message);
+    return 1;
+}
+
+int runServe(const ServeArgs& a) {
+    const bool verbose = verboseEnv();
+    if (a.listDevices) {
+        auto text = listPortAudioDevices();
+        if (!text) return fail(text.error().message);
+        fmt::print("{}", *text);
+        return 0;
+    }
+
+    std::vector<PatchLine> lines;
+    if (!a.patch.empty()) {
+        auto parsed = readPatchFile(a.patch);
+        if (!parsed) return fail(parsed.error().message);
+        lines = parsed.take();
+    }
+    auto factory = engineFactory(a.engine);
+    if (!factory) return fail(factory.error().message);
+    EngineOptions eo;
+    eo.sampleRate = a.rate;
+    eo.frames = a.frames;
+    eo.factory = factory.take();
+    eo.xfadeMs = a.xfadeMs;
+    eo.verbose = verbose;
+    auto engineOr = Engine::create(eo);
+    if (!engineOr) return fail(engineOr.error().message);
+    std::unique_ptr<Engine> engine = engineOr.take();
+
+    std::unique_ptr<Recorder> recorder;
+    if (!a.record.empty()) {
+        auto r = Recorder::create(a.record, a.rate);
+        if (!r) return fail(r.error().message);
+        recorder = r.take();
+    }
+
+    BackendOptions bo;
+    bo.device = a.device;
+    bo.recorder = recorder.get();
+    const bool offline = a.device == "offline";
+    if (offline && a.seconds > 0)
+        bo.maxSamples = static_cast<uint64_t>(std::llround(a.seconds * a.rate));
+    std::unique_ptr<AudioBackend> backend;
+    if (a.device == "null") {
+        backend = makeNullBackend(*engine, bo);
+    } else if (offline) {
+        backend = std::make_unique<OfflineBackend>(*engine, bo);
+    } else if (a.device.empty() && !havePortAudioDefaultOutput()) {
+        fmt::print(stderr, "chronus serve: no audio output device; using the null backend\n");
+        backend = makeNullBackend(*engine, bo);
+    } else {
+        auto pa = openPortAudioBackend(*engine, bo);
+        if (!pa && a.device.empty()) {
+            fmt::print(stderr, "chronus serve: {}; using the null backend\n", pa.error().message);
+            backend = makeNullBackend(*engine, bo);
+        } else if (!pa) {
+            return fail(pa.error().message);
+        } else {
+            backend = pa.take();
+        }
+    }
+    // The patch: untimed lines now, committed; timed lines as the engine's clock reaches them.
+    // Offline, the first commit is driven in before rendering starts, so it lands on sample 0.
+    PatchPlayer player(*engine, std::move(lines), verbose);
+    if (offline) {
+        player.advance(0);
+        if (!a.patch.empty())
+            static_cast<OfflineBackend&>(*backend).waitForCommit(player.commitStart(), 60'000);
+    }
+    if (Status s = backend->start(); !s) return fail(s.message());
+    if (!offline) {
+        player.advance(0);
+        if (!a.patch.empty()) engine->waitForCommit(player.commitStart(), 60'000);
+    }
+
+    std::unique_ptr<OscServer> osc;
+    if (!a.noOsc) {
+        OscOptions oo;
+        oo.bind = a.bind;
+        oo.port = a.port;
+        oo.irDir = a.irDir;
+        oo.verbose = verbose;
+        auto server = OscServer::start(*engine, oo);
+        if (!server) {
+            backend->stop();
+            if (recorder) (void)recorder->finish();
+            return fail(server.error().message);
+        }
+        osc = server.take();
+    }
+    fmt::print(stderr, "chronus serve: {}; {}; {}\n", backend->describe(),
+               osc ? fmt::format("OSC on {}:{}", a.bind, osc->port()) : std::string("no OSC"),
+               a.seconds > 0 ? fmt::format("stopping after {:g} s", a.seconds)
+                             : std::string("Ctrl-C or /engine/quit stops"));
+
+    gSignal = 0;
+    std::signal(SIGINT, onSignal);
+    std::signal(SIGTERM, onSignal);
+    const auto startTime = std::chrono::steady_clock::now();
+    for (;;) {
+        if (gSignal != 0 || (osc && osc->quitRequested())) break;
+        if (offline ? !backend->running()
+                    : a.seconds > 0 && std::chrono::duration<double>(
+                                           std::chrono::steady_clock::now() - startTime)
+                                               .count() >= a.seconds)
+            break;
+        player.advance(engine->status().samplePosition);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    std::signal(SIGINT, SIG_DFL);
+    std::signal(SIGTERM, SIG_DFL);
+
+    osc.reset();
+    backend->stop();
+    const EngineStatus st = engine->status();
+    int rc = 0;
+    if (recorder) {
+        if (Status s = recorder->finish(); !s) rc = fail(s.message());
+        if (recorder->droppedFrames() > 0)
+            fmt::print(stderr,
+                       "chronus serve: the recording dropped {} frames (the writer fell behind)\n",
+                       recorder->droppedFrames());
+    }
+    fmt::print(
+        stderr,
+        "chronus serve: stopped after {:.2f} s of audio: {} commits, {} failed, {} xruns, {} "
+        "overruns, callback load p50 {:.3f} p99 {:.3f} max {:.3f}\n",
+        double(st.samplePosition) / double(a.rate), st.commits, st.failures, st.xruns, st.overruns,
+        st.loadP50, st.loadP99, st.loadMax);
+    backend.reset();
+    engine.reset();
+    return rc;
+}
+
+} // namespace
+
 void addServeCommand(CLI::App& app) {
-    auto* cmd = app.add_subcommand("serve", "Run the engine (not built yet)");
-    cmd->callback([] { throw CLI::RuntimeError("chronus serve: the runtime is not built yet", 2); });
+    auto args = std::make_shared<ServeArgs>();
+    auto* cmd =
+        app.add_subcommand("serve", "Run the engine on an audio device, controlled over OSC");
+    cmd->add_option(
+        "--device", args->device,
+        "audio device: PortAudio index or part of its name, 'null' (clock-paced, no "
+        "device) or 'offline' (as fast as possible); default: the default output, else null");
+    cmd->add_flag("--list-devices", args->listDevices, "list PortAudio output devices and exit");
+    cmd->add_option("-r,--rate", args->rate, "sample rate")
+        ->check(CLI::Range(8000.0f, 384000.0f))
+        ->capture_default_str();
+    cmd->add_option("-f,--frames", args->frames, "frames per buffer")
+        ->check(CLI::Range(1u, 8192u))
+        ->capture_default_str();
+    cmd->add_option("--patch", args->patch, "patch file applied and committed at start")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--record", args->record, "write what the engine plays to this WAV file");
+    cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
+        ->check(CLI::Range(0.0, 1000.0));
+    cmd->add_option("--engine", args->engine, "jit or interp")
+        ->check(CLI::IsMember({"jit", "interp"}))
+        ->capture_default_str();
+    cmd->add_option("-s,--seconds", args->seconds,
+                    "run this long then quit (0: until Ctrl-C, SIGTERM or /engine/quit; offline: "
+                    "seconds of audio)")
+        ->check(CLI::Range(0.0, 1e7));
+    cmd->add_option("--bind", args->bind, "OSC address to bind")->capture_default_str();
+    cmd->add_option("--port", args->port, "OSC UDP port")
+        ->check(CLI::Range(0, 65535))
+        ->capture_default_str();
+    cmd->add_option("--ir-dir", args->irDir, "directory /patch/ir writes its dumps to");
+    cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
+    cmd->callback([args] {
+        if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);
+    });
 }
 
 } // namespace chronus::cli

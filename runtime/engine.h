@@ -48,7 +48,7 @@ struct EngineStatus {
 struct EngineOptions {
     float sampleRate = 48000;
     uint32_t frames = 256;         ///< block size the callback renders
-    ProgramFactory factory;        ///< default: the JIT where built, else the interpreter
+    ProgramFactory factory;        ///< default: the JIT, else (JIT cannot start) the interpreter
     uint32_t warmupBlocks = 8;     ///< prime: blocks rendered on scratch memory before a swap
     double primeTimeoutMs = 500;   ///< CHRONUS_PRIME_TIMEOUT_MS overrides
     double xfadeMs = 0;            ///< crossfade old into new at a swap; 0 = hard swap
@@ -59,6 +59,8 @@ struct EngineOptions {
 class Engine {
 public:
     static Expected<std::unique_ptr<Engine>> create(const EngineOptions& options);
+    /// Stop the backend first: no audio thread may be inside audioThreadRender. Commits still
+    /// queued are reported as failed.
     ~Engine();
 
     // Edits of the pending patch: validated at once; an error changes nothing.
@@ -93,6 +95,19 @@ public:
     /// Audio thread entry, called by every backend: renders `frames` mono samples into `out`.
     /// Wait-free, allocation-free, lock-free; flushes denormals.
     void audioThreadRender(float* out, uint32_t frames) noexcept;
+
+    // ---- added by the runtime (not part of the OSC contract) ---------------------------------
+    /// Audio thread, or an offline driver between blocks; wait-free. The block-boundary work of
+    /// audioThreadRender without rendering: swap in a published slot, serve a prime snapshot.
+    /// A commit needs this (or audioThreadRender) to be called to complete.
+    void audioThreadService() noexcept;
+    /// Audio thread (backends); wait-free: under/overflows the device reported.
+    void audioThreadAddXruns(uint64_t count) noexcept;
+    /// True once commit `seq` has been reported (its callback has returned).
+    bool commitSettled(uint64_t seq) const;
+    /// Control side: waits (without driving audio) until commit `seq` is reported or
+    /// `timeoutMs` passes; true if it was reported.
+    bool waitForCommit(uint64_t seq, double timeoutMs) const;
 
 private:
     Engine();

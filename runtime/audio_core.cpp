@@ -1,0 +1,126 @@
+#include "audio_core.h"
+
+#include "denormals.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace chronus {
+
+namespace {
+/// Heap order: the earliest sample (then the earliest arrival) on top.
+bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
+    return a.sample != b.sample ? a.sample > b.sample : a.order > b.order;
+}
+} // namespace
+
+AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames,
+                     std::size_t eventCapacity)
+    : sampleRate_(sampleRate), maxFrames_(maxFrames), fadeFrames_(fadeFrames),
+      eventCapacity_(eventCapacity), events_(eventCapacity), acks_(eventCapacity),
+      scratch_(std::make_unique<float[]>(maxFrames)),
+      heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
+
+void AudioCore::audioThreadService() noexcept {
+    if (holding_ != nullptr && retire(holding_)) holding_ = nullptr;
+
+    // Swap: only when the previous old slot is fully handed back (so `retired_` cannot overflow
+    // and at most two slots ever play at once).
+    if (holding_ == nullptr && fading_ == nullptr &&
+        published_.load(std::memory_order_acquire) != nullptr) {
+        if (Slot* next = published_.exchange(nullptr, std::memory_order_acq_rel)) {
+            Slot* old = active_;
+            if (old != nullptr && next->carryFrom == old) next->audioThreadCarryFrom(*old);
+            active_ = next;
+            activeSeq_.store(next->seq, std::memory_order_release);
+            bump(swaps_);
+            if (old != nullptr) {
+                if (fadeFrames_ > 0) {
+                    fading_ = old;
+                    fadePos_ = 0;
+                } else if (!retire(old)) {
+                    holding_ = old;
+                }
+            }
+        }
+    }
+
+    if (snapshot_.load(std::memory_order_acquire) != nullptr) {
+        if (SnapshotRequest* r = snapshot_.exchange(nullptr, std::memory_order_acq_rel)) {
+            if (r->from == active_ && active_ != nullptr) {
+                r->to->audioThreadCarryFrom(*active_);
+                r->result.store(SnapshotRequest::kDone, std::memory_order_release);
+            } else {
+                r->result.store(SnapshotRequest::kActiveChanged, std::memory_order_release);
+            }
+        }
+    }
+}
+
+void AudioCore::drainEvents() noexcept {
+    TimedEvent e;
+    while (heapSize_ < eventCapacity_ && events_.tryPop(e)) {
+        heap_[heapSize_++] = e;
+        std::push_heap(heap_.get(), heap_.get() + heapSize_, later);
+    }
+}
+
+void AudioCore::applyEvent(const TimedEvent& e) noexcept {
+    for (Slot* s : {active_, fading_}) {
+        if (s == nullptr) continue;
+        if (int32_t i = s->paramOf(e.key); i >= 0)
+            s->params.store(static_cast<std::size_t>(i), e.value);
+    }
+    // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity.
+    (void)acks_.tryPush({e.key, e.value, active_ != nullptr ? active_->seq : 0});
+}
+
+void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
+    if (active_ == nullptr) {
+        std::fill(out, out + frames, 0.0f);
+        return;
+    }
+    active_->program->render(active_->params.data(), active_->state.data(), out, frames);
+    if (fading_ == nullptr) return;
+    fading_->program->render(fading_->params.data(), fading_->state.data(), scratch_.get(), frames);
+    const float step = 1.0f / static_cast<float>(fadeFrames_);
+    for (uint32_t i = 0; i < frames; ++i) {
+        const float g = std::min(1.0f, static_cast<float>(fadePos_ + i + 1) * step);
+        out[i] = scratch_[i] + g * (out[i] - scratch_[i]);
+    }
+    fadePos_ += frames;
+    if (fadePos_ >= fadeFrames_) {
+        if (!retire(fading_)) holding_ = fading_;
+        fading_ = nullptr;
+    }
+}
+
+void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
+    ScopedFlushDenormals ftz;
+    const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
+    audioThreadService();
+    drainEvents();
+    const uint64_t begin = now_;
+    const uint64_t end = begin + frames;
+    uint64_t pos = begin;
+    while (pos < end) {
+        while (heapSize_ > 0 && heap_[0].sample <= pos) {
+            std::pop_heap(heap_.get(), heap_.get() + heapSize_, later);
+            applyEvent(heap_[--heapSize_]);
+        }
+        uint64_t stop = std::min(end, pos + maxFrames_);
+        if (heapSize_ > 0 && heap_[0].sample < stop) stop = heap_[0].sample;
+        renderSegment(out + (pos - begin), static_cast<uint32_t>(stop - pos));
+        pos = stop;
+    }
+    now_ = end;
+    position_.store(end, std::memory_order_release);
+    bump(callbacks_);
+    if (frames == 0) return;
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+    const double load = took.count() * double(sampleRate_) / double(frames);
+    load_.audioThreadAdd(load);
+    if (load > 1.0) bump(overruns_);
+}
+
+} // namespace chronus

@@ -1,0 +1,45 @@
+// The offline backend: runs the engine's callback as fast as possible, deterministically. Driven
+// synchronously (render(), waitForCommit()) by `chronus render` and the tests, or on its own
+// thread by `serve --device offline`.
+#pragma once
+
+#include "backend.h"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+namespace chronus {
+
+class OfflineBackend final : public AudioBackend {
+public:
+    OfflineBackend(Engine& engine, const BackendOptions& options);
+    ~OfflineBackend() override;
+
+    /// Renders `frames` samples in blocks of the engine's frame count (the last may be shorter)
+    /// into `out` (may be null: rendered and recorded only). The caller is the audio thread.
+    void render(float* out, uint64_t frames);
+
+    /// Drives the block boundary (no audio rendered) until commit `seq` is reported, so that its
+    /// swap lands exactly at the current sample. False after `timeoutMs`.
+    bool waitForCommit(uint64_t seq, double timeoutMs = 600'000);
+
+    uint64_t position() const { return position_; }
+
+    // Threaded use (serve): renders until stop() or options.maxSamples.
+    Status start() override;
+    void stop() override;
+    bool running() const override;
+    std::string describe() const override;
+
+private:
+    Engine& engine_;
+    BackendOptions opts_;
+    std::vector<float> block_;
+    uint64_t position_ = 0;
+    bool started_ = false; ///< onAudioThreadStart called
+    std::atomic<bool> stop_{false}, done_{false};
+    std::thread thread_;
+};
+
+} // namespace chronus

@@ -1,0 +1,552 @@
+// The engine's control side and its compiler thread. The audio side is AudioCore (audio_core.h);
+// a slot is one compiled program with its parameters and state (slot.h).
+//
+// Commit, step by step (compiler thread, one commit at a time, in order):
+//   compile (schedule + ProgramFactory) -> make the standby slot (parameter values, initState,
+//   carry plan against the playing slot) -> snapshot: the audio thread copies the surviving
+//   modules' state into it at a block boundary -> warm-up on scratch memory, checked ->
+//   publish -> the audio thread swaps it in at a block boundary (carrying the state over again,
+//   exactly) -> report. The old slot comes back through AudioCore's retired ring and is freed here.
+#include "engine.h"
+
+#include "audio_core.h"
+#include "engine_factory.h"
+#include "param_keys.h"
+#include "patch_graph.h"
+#include "slot.h"
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <fmt/format.h>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace chronus {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+/// Timed events that may wait at once (setParamAt fails beyond this, never blocks).
+constexpr std::size_t kTimedEventCapacity = 4096;
+/// How often a waiting compiler thread looks at the audio thread's progress.
+constexpr auto kPollInterval = std::chrono::microseconds(100);
+constexpr double kSilentRms = 0.001;
+
+std::optional<double> envNumber(const char* name) {
+    const char* v = std::getenv(name);
+    if (v == nullptr || *v == '\0') return std::nullopt;
+    char* end = nullptr;
+    double d = std::strtod(v, &end);
+    if (end == v) return std::nullopt;
+    return d;
+}
+
+} // namespace
+
+struct Engine::Impl {
+    /// One commit: the pending patch as it was, and every parameter write made since.
+    struct Job {
+        uint64_t seq = 0;
+        PatchGraph graph;
+        CommitCallback done;
+        std::unordered_map<uint32_t, float> lateWrites; ///< key -> last value
+    };
+
+    explicit Impl(const EngineOptions& o)
+        : opts(o), core(o.sampleRate, o.frames,
+                        static_cast<uint32_t>(std::lround(o.xfadeMs * o.sampleRate / 1000.0)),
+                        kTimedEventCapacity) {}
+
+    EngineOptions opts;
+    AudioCore core;
+
+    // Control state: every control thread and the compiler thread, never the audio thread.
+    mutable std::mutex mutex;
+    std::condition_variable wake; ///< the compiler thread: a job, or stop
+    PatchGraph pending;           ///< being edited
+    PatchGraph requested;         ///< as of the last commit() (abort returns here)
+    PatchGraph playing;           ///< the patch of the slot last swapped in (dump)
+    ParamKeys keys;
+    std::deque<std::shared_ptr<Job>> jobs;    ///< queued and compiling, oldest first
+    std::vector<std::unique_ptr<Slot>> slots; ///< every slot not yet freed (owner of all)
+    Slot* newest = nullptr;                   ///< the slot last swapped in
+    uint64_t nextSeq = 1;
+    std::size_t eventsOut = 0; ///< timed events pushed and not yet acknowledged
+    uint64_t eventOrder = 0;
+    std::atomic<bool> stopping{false};
+
+    mutable std::mutex settleMutex;
+    mutable std::condition_variable settleCv;
+    std::atomic<uint64_t> settled{0}, commits{0}, failures{0};
+
+    std::thread compiler;
+
+    template <class... Args>
+    void log(fmt::format_string<Args...> f, Args&&... args) const {
+        if (opts.verbose)
+            fmt::print(stderr, "[engine] {}\n", fmt::format(f, std::forward<Args>(args)...));
+    }
+
+    // ---- parameter values (mutex held) ------------------------------------------------------
+
+    /// The module `id` as the control side knows it: pending first, then what is committed.
+    const PatchGraph* graphWith(std::string_view id) const {
+        for (const PatchGraph* g : {&pending, &requested, &playing})
+            if (g->find(id) != nullptr) return g;
+        return nullptr;
+    }
+
+    /// A graph holding only module `id` as the control side knows it, to check a value (or
+    /// resolve a choice name) exactly as PatchGraph does without touching the real graphs.
+    Status probe(std::string_view id, PatchGraph& out) const {
+        const PatchGraph* g = graphWith(id);
+        if (g == nullptr) return makeError("unknown module id '{}'", id);
+        const Module* m = g->find(id);
+        std::optional<float> arg;
+        if (!m->desc->createArg.name.empty()) arg = m->createArg;
+        return out.create(id, m->desc->type, arg);
+    }
+
+    /// Checks `value` for id:param as PatchGraph::setParam would, changing nothing.
+    Status validate(std::string_view id, std::string_view param, float value) const {
+        PatchGraph p;
+        if (Status s = probe(id, p); !s) return s;
+        return p.setParam(id, param, value);
+    }
+
+    /// Stores a value everywhere it lives: the graphs, every commit in flight, and every slot
+    /// newer than `appliedSeq` (0: every slot, the playing one included).
+    void writeKey(uint32_t key, float value, uint64_t appliedSeq) {
+        const std::string& id = keys.id(key);
+        const std::string& param = keys.param(key);
+        for (PatchGraph* g : {&pending, &requested, &playing})
+            if (g->find(id) != nullptr) (void)g->setParam(id, param, value);
+        for (auto& job : jobs) job->lateWrites[key] = value;
+        for (auto& slot : slots) {
+            if (slot->seq <= appliedSeq) continue;
+            if (int32_t i = slot->paramOf(key); i >= 0)
+                slot->params.store(static_cast<size_t>(i), value);
+        }
+    }
+
+    /// Records timed events the audio thread has applied.
+    void drainAcks() {
+        EventAck a;
+        while (core.popAck(a)) {
+            --eventsOut;
+            writeKey(a.key, a.value, a.appliedSeq);
+        }
+    }
+
+    Status setValue(std::string_view id, std::string_view param, float value) {
+        std::lock_guard lock(mutex);
+        drainAcks();
+        if (Status s = validate(id, param, value); !s) return s;
+        writeKey(keys.intern(id, param), value, 0);
+        return {};
+    }
+
+    /// Frees slots the audio thread has handed back.
+    void reclaim() {
+        while (Slot* s = core.takeRetired()) discard(s);
+    }
+    void discard(Slot* s) {
+        std::erase_if(slots, [s](const std::unique_ptr<Slot>& p) { return p.get() == s; });
+    }
+
+    // ---- compiler thread --------------------------------------------------------------------
+
+    void compilerLoop() {
+        for (;;) {
+            std::shared_ptr<Job> job;
+            {
+                std::unique_lock lock(mutex);
+                wake.wait_for(lock, std::chrono::milliseconds(20),
+                              [&] { return stopping || !jobs.empty(); });
+                reclaim();
+                drainAcks();
+                if (stopping) return;
+                if (jobs.empty()) continue;
+                job = jobs.front();
+            }
+            Slot* slot = nullptr;
+            CommitReport report = runCommit(*job, slot);
+            {
+                std::lock_guard lock(mutex);
+                jobs.pop_front();
+                if (report.ok) {
+                    playing = job->graph;
+                    for (auto [key, value] : job->lateWrites)
+                        (void)playing.setParam(keys.id(key), keys.param(key), value);
+                    newest = slot;
+                } else if (jobs.empty()) {
+                    requested = playing; // abort now returns to what plays
+                }
+            }
+            (report.ok ? commits : failures).fetch_add(1);
+            if (report.ok)
+                log("commit {} swapped in: compile {:.1f} ms, prime {:.1f} ms, rms {:.4f}{}",
+                    report.seq, report.compileMs, report.primeMs, report.primeRms,
+                    report.silent ? " (silent)" : "");
+            else
+                log("commit {} failed: {}", report.seq, report.reason);
+            if (job->done) job->done(report);
+            {
+                std::lock_guard lock(settleMutex);
+                settled.store(job->seq);
+            }
+            settleCv.notify_all();
+        }
+    }
+
+    CommitReport runCommit(Job& job, Slot*& out) {
+        CommitReport r;
+        r.seq = job.seq;
+        auto fail = [&](Slot* s, std::string reason) {
+            if (s != nullptr) {
+                std::lock_guard lock(mutex);
+                discard(s);
+            }
+            r.ok = false;
+            r.reason = std::move(reason);
+            return r;
+        };
+
+        const auto t0 = Clock::now();
+        auto sched =
+            buildSchedule(job.graph, {opts.sampleRate, static_cast<float>(opts.smoothingMs)});
+        if (!sched) return fail(nullptr, "schedule failed: " + sched.error().message);
+        Expected<std::unique_ptr<Program>> program = makeError("no program");
+        try {
+            program = opts.factory(*sched);
+        } catch (const std::exception& e) {
+            return fail(nullptr, fmt::format("compile failed: {}", e.what()));
+        }
+        r.compileMs = msSince(t0);
+        if (!program) return fail(nullptr, "compile failed: " + program.error().message);
+        if (*program == nullptr)
+            return fail(nullptr, "compile failed: the factory returned no program");
+
+        // Prime: everything from here to the swap is bounded by the prime timeout.
+        const auto t1 = Clock::now();
+        const auto deadline =
+            t1 + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double, std::milli>(opts.primeTimeoutMs));
+        auto owned = std::make_unique<Slot>(job.seq, program.take());
+        Slot* s = owned.get();
+        {
+            std::lock_guard lock(mutex);
+            s->prepare(keys);
+            for (auto [key, value] : job.lateWrites)
+                if (int32_t i = s->paramOf(key); i >= 0)
+                    s->params.store(static_cast<size_t>(i), value);
+            s->planCarry(newest);
+            slots.push_back(std::move(owned)); // from now on, parameter writes reach it directly
+        }
+        const auto timedOut = [&](const char* what) {
+            return fmt::format("prime timed out after {:g} ms waiting for the audio thread to {} "
+                               "(CHRONUS_PRIME_TIMEOUT_MS; is audio running?); nothing changed",
+                               opts.primeTimeoutMs, what);
+        };
+
+        // Survivors' state, copied by the audio thread at a block boundary: never read here while
+        // it is being written there.
+        if (!s->carry.empty()) {
+            SnapshotRequest req;
+            req.from = s->carryFrom;
+            req.to = s;
+            core.requestSnapshot(&req);
+            while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting) {
+                if (Clock::now() > deadline || stopping) {
+                    if (core.withdrawSnapshot(&req)) return fail(s, timedOut("snapshot state"));
+                    while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
+                        std::this_thread::yield(); // the audio thread is copying: microseconds
+                    break;
+                }
+                std::this_thread::sleep_for(kPollInterval);
+            }
+            if (req.result.load() != SnapshotRequest::kDone)
+                return fail(s, "prime failed: the playing slot changed during the snapshot");
+        }
+
+        PrimeCheck check = warmUp(*s, opts.warmupBlocks, opts.frames);
+        r.primeRms = check.rms;
+        r.silent = check.rms < kSilentRms;
+        if (!check.ok) return fail(s, check.reason);
+
+        // Publish, and wait for the audio thread to take it (it swaps only once the previous old
+        // slot is handed back, so keep freeing those meanwhile).
+        {
+            std::lock_guard lock(mutex);
+            drainAcks(); // timed values that played since the slot was filled
+        }
+        core.publish(s);
+        while (core.isPublished()) {
+            {
+                std::lock_guard lock(mutex);
+                reclaim();
+            }
+            if (Clock::now() > deadline || stopping) {
+                if (core.withdraw(s)) return fail(s, timedOut("swap in the new slot"));
+                break;
+            }
+            std::this_thread::sleep_for(kPollInterval);
+        }
+        r.primeMs = msSince(t1);
+        r.ok = true;
+        out = s;
+        return r;
+    }
+};
+
+// ---- Engine -------------------------------------------------------------------------------------
+
+Engine::Engine() = default;
+
+Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
+    EngineOptions o = options;
+    if (!(o.sampleRate >= 1000 && o.sampleRate <= 768000))
+        return makeError("sample rate {} is outside [1000, 768000]", o.sampleRate);
+    if (o.frames == 0 || o.frames > 8192)
+        return makeError("frames {} is outside [1, 8192]", o.frames);
+    if (!(o.xfadeMs >= 0 && o.xfadeMs <= 1000))
+        return makeError("xfade {} ms is outside [0, 1000]", o.xfadeMs);
+    if (o.warmupBlocks == 0) return makeError("warm-up needs at least one block");
+    if (auto t = envNumber("CHRONUS_PRIME_TIMEOUT_MS")) {
+        if (!(*t > 0)) return makeError("CHRONUS_PRIME_TIMEOUT_MS must be a positive number of ms");
+        o.primeTimeoutMs = *t;
+    }
+    if (auto v = envNumber("CHRONUS_VERBOSE")) o.verbose = *v != 0;
+    if (!(o.primeTimeoutMs > 0)) return makeError("prime timeout must be positive");
+    if (!o.factory) {
+        auto f = engineFactory("");
+        if (!f) return f.error();
+        o.factory = f.take();
+    }
+    std::unique_ptr<Engine> e(new Engine());
+    e->impl_ = std::make_unique<Impl>(o);
+    Impl* impl = e->impl_.get();
+    impl->compiler = std::thread([impl] { impl->compilerLoop(); });
+    impl->log("{} Hz, {} frames, prime timeout {:g} ms, crossfade {:g} ms", o.sampleRate, o.frames,
+              o.primeTimeoutMs, o.xfadeMs);
+    return e;
+}
+
+Engine::~Engine() {
+    if (!impl_) return;
+    {
+        std::lock_guard lock(impl_->mutex);
+        impl_->stopping = true;
+    }
+    impl_->wake.notify_all();
+    impl_->compiler.join();
+    // Commits still queued are reported, exactly once each.
+    for (auto& job : impl_->jobs) {
+        CommitReport r;
+        r.seq = job->seq;
+        r.reason = "the engine stopped before this commit ran";
+        if (job->done) job->done(r);
+        impl_->settled.store(job->seq);
+    }
+    impl_->settleCv.notify_all();
+}
+
+Status Engine::create(const std::string& id, const std::string& type,
+                      std::optional<float> createArg) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->pending.create(id, type, createArg);
+}
+
+Status Engine::remove(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->pending.remove(id);
+}
+
+Status Engine::connect(const std::string& src, const std::string& dst) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->pending.connect(src, dst);
+}
+
+Status Engine::disconnect(const std::string& src, const std::string& dst) {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->pending.disconnect(src, dst);
+}
+
+void Engine::abort() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->pending = impl_->requested;
+}
+
+Status Engine::setParam(const std::string& id, const std::string& param, float value) {
+    return impl_->setValue(id, param, value);
+}
+
+Status Engine::setParamChoice(const std::string& id, const std::string& param,
+                              const std::string& choice) {
+    float value = 0;
+    {
+        std::lock_guard lock(impl_->mutex);
+        PatchGraph probe; // resolves the name exactly as the graph does
+        if (Status s = impl_->probe(id, probe); !s) return s;
+        if (Status s = probe.setParamChoice(id, param, choice); !s) return s;
+        value = probe.find(id)->params[*probe.paramIndex(id, param)];
+    }
+    return setParam(id, param, value);
+}
+
+Status Engine::gate(const std::string& id, float value) {
+    return setParam(id, "gate", value);
+}
+
+Status Engine::setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
+                          float value) {
+    Impl& m = *impl_;
+    std::lock_guard lock(m.mutex);
+    m.drainAcks();
+    if (Status s = m.validate(id, param, value); !s) return s;
+    if (m.eventsOut >= m.core.eventCapacity())
+        return makeError(
+            "/mod/{}/{}: {} timed events are already waiting; try again once some have played", id,
+            param, m.eventsOut);
+    TimedEvent e{atSample, m.eventOrder++, m.keys.intern(id, param), value};
+    if (!m.core.pushEvent(e))
+        return makeError("/mod/{}/{}: the timed-event queue is full", id, param);
+    ++m.eventsOut;
+    return {};
+}
+
+uint64_t Engine::commit(CommitCallback done) {
+    Impl& m = *impl_;
+    uint64_t seq = 0;
+    {
+        std::lock_guard lock(m.mutex);
+        auto job = std::make_shared<Impl::Job>();
+        seq = job->seq = m.nextSeq++;
+        job->graph = m.pending;
+        job->done = std::move(done);
+        m.requested = m.pending;
+        m.jobs.push_back(std::move(job));
+    }
+    m.wake.notify_one();
+    m.log("commit {} queued", seq);
+    return seq;
+}
+
+Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallback done) {
+    auto setReply = [reply](std::string text) {
+        if (reply != nullptr) *reply = std::move(text);
+    };
+    return std::visit(
+        [&](const auto& c) -> Status {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, CreateCommand>)
+                return create(c.id, c.type, c.createArg);
+            else if constexpr (std::is_same_v<T, DeleteCommand>)
+                return remove(c.id);
+            else if constexpr (std::is_same_v<T, ConnectCommand>)
+                return connect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, DisconnectCommand>)
+                return disconnect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, CommitCommand>) {
+                setReply(fmt::format("{}", commit(std::move(done))));
+                return {};
+            } else if constexpr (std::is_same_v<T, AbortCommand>) {
+                abort();
+                return {};
+            } else if constexpr (std::is_same_v<T, SetParamCommand>) {
+                return c.choice ? setParamChoice(c.id, c.param, *c.choice)
+                                : setParam(c.id, c.param, c.value);
+            } else if constexpr (std::is_same_v<T, GateCommand>)
+                return gate(c.id, c.value);
+            else if constexpr (std::is_same_v<T, DumpCommand>) {
+                setReply(dump());
+                return {};
+            } else if constexpr (std::is_same_v<T, StatusCommand>) {
+                const EngineStatus s = status();
+                setReply(fmt::format(
+                    "sample_rate {}\nframes {}\nactive_seq {}\ncallbacks {}\nxruns {}\noverruns "
+                    "{}\n"
+                    "load_p50 {:.4f}\nload_p99 {:.4f}\nload_max {:.4f}\ncommits {}\nfailures {}\n"
+                    "sample_position {}\n",
+                    s.sampleRate, s.frames, s.activeSeq, s.callbacks, s.xruns, s.overruns,
+                    s.loadP50, s.loadP99, s.loadMax, s.commits, s.failures, s.samplePosition));
+                return {};
+            } else if constexpr (std::is_same_v<T, IrCommand>) {
+                std::lock_guard lock(impl_->mutex); // slots are freed only under it
+                const uint64_t active = impl_->core.activeSeq();
+                const Slot* playing = nullptr;
+                for (const auto& slot : impl_->slots)
+                    if (slot->seq == active) playing = slot.get();
+                if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
+                auto ir = playing->program->ir(c.stage.empty() ? "optimized" : c.stage);
+                if (!ir) return ir.error();
+                setReply(std::move(*ir));
+                return {};
+            } else {
+                static_assert(std::is_same_v<T, QuitCommand>);
+                return {}; // the server that received it acts on it
+            }
+        },
+        cmd);
+}
+
+std::string Engine::dump() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->playing.toPatchText();
+}
+
+EngineStatus Engine::status() const {
+    const Impl& m = *impl_;
+    EngineStatus s;
+    s.sampleRate = m.opts.sampleRate;
+    s.frames = m.opts.frames;
+    s.activeSeq = m.core.activeSeq();
+    s.callbacks = m.core.callbacks();
+    s.xruns = m.core.xruns();
+    s.overruns = m.core.overruns();
+    const LoadSummary load = m.core.load();
+    s.loadP50 = load.p50;
+    s.loadP99 = load.p99;
+    s.loadMax = load.max;
+    s.commits = m.commits.load();
+    s.failures = m.failures.load();
+    s.samplePosition = m.core.samplePosition();
+    return s;
+}
+
+const EngineOptions& Engine::options() const {
+    return impl_->opts;
+}
+
+void Engine::audioThreadRender(float* out, uint32_t frames) noexcept {
+    impl_->core.audioThreadRender(out, frames);
+}
+
+void Engine::audioThreadService() noexcept {
+    impl_->core.audioThreadService();
+}
+
+void Engine::audioThreadAddXruns(uint64_t count) noexcept {
+    impl_->core.audioThreadAddXruns(count);
+}
+
+bool Engine::commitSettled(uint64_t seq) const {
+    return impl_->settled.load() >= seq;
+}
+
+bool Engine::waitForCommit(uint64_t seq, double timeoutMs) const {
+    std::unique_lock lock(impl_->settleMutex);
+    return impl_->settleCv.wait_for(lock, std::chrono::duration<double, std::milli>(timeoutMs),
+                                    [&] { return impl_->settled.load() >= seq; });
+}
+
+} // namespace chronus

@@ -1,0 +1,52 @@
+// `--record OUT.wav`: captures what the audio callback produced, written off the audio thread.
+// The callback pushes into a preallocated SPSC ring; a writer thread drains it into the file.
+// A full ring drops the block and counts it (never blocks the audio thread).
+#pragma once
+
+#include "expected.h"
+#include "spsc_ring.h"
+#include "wav_file.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+namespace chronus {
+
+class Recorder {
+public:
+    /// Control thread: opens `path` (mono, 32-bit float) and starts the writer thread. The ring
+    /// holds `bufferSeconds` of audio.
+    static Expected<std::unique_ptr<Recorder>> create(const std::string& path, float sampleRate,
+                                                      double bufferSeconds = 4.0);
+    ~Recorder();
+
+    /// Audio thread; wait-free. False (and counted as dropped) when the ring has no room.
+    bool audioThreadPush(const float* samples, uint32_t frames) noexcept;
+    /// Offline drivers: like audioThreadPush, but waits for room instead of dropping.
+    void pushWaiting(const float* samples, uint32_t frames);
+
+    /// Control thread, after the backend stopped: writes what is left and closes the file.
+    Status finish();
+
+    uint64_t droppedFrames() const { return dropped_.load(std::memory_order_relaxed); }
+    uint64_t writtenFrames() const { return written_.load(std::memory_order_relaxed); }
+    const std::string& path() const { return path_; }
+
+private:
+    Recorder(WavWriter wav, std::string path, std::size_t capacity);
+    void writerLoop();
+    Status drain();
+
+    WavWriter wav_;
+    std::string path_;
+    SpscRing<float> ring_;
+    std::atomic<uint64_t> dropped_{0}, written_{0};
+    std::atomic<bool> stop_{false};
+    Status writeError_;
+    bool finished_ = false;
+    std::thread writer_;
+};
+
+} // namespace chronus

@@ -1,0 +1,220 @@
+// The real-time rule, enforced: while the real callback runs on the null backend through commits,
+// crossfades, recording and parameter storms from another thread, the audio thread never
+// allocates and never locks a mutex. Global operator new/delete and pthread_mutex_lock are
+// replaced in this test executable with counters armed only on the audio thread.
+#include "backend.h"
+#include "recorder.h"
+#include "test_engine_harness.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <dlfcn.h>
+#include <new>
+#include <pthread.h>
+#include <thread>
+#include <unistd.h>
+
+// Sanitizer runtimes replace operator new themselves: there the guard is compiled out and the
+// tests only check that the real-time path runs.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                         \
+    __has_feature(memory_sanitizer)
+#define CHRONUS_NO_ALLOC_GUARD 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CHRONUS_NO_ALLOC_GUARD 1
+#endif
+
+namespace {
+
+thread_local bool tArmed = false; // set on the audio thread only
+std::atomic<uint64_t> gAllocations{0}, gLocks{0};
+
+} // namespace
+
+#ifndef CHRONUS_NO_ALLOC_GUARD
+namespace {
+
+void* countedAlloc(std::size_t n, std::size_t align) {
+    if (tArmed) gAllocations.fetch_add(1, std::memory_order_relaxed);
+    if (n == 0) n = 1;
+    void* p = align > alignof(std::max_align_t)
+                  ? std::aligned_alloc(align, (n + align - 1) / align * align)
+                  : std::malloc(n);
+    if (p == nullptr) throw std::bad_alloc();
+    return p;
+}
+
+using MutexLockFn = int (*)(pthread_mutex_t*);
+MutexLockFn realMutexLock() {
+    static MutexLockFn fn = reinterpret_cast<MutexLockFn>(dlsym(RTLD_NEXT, "pthread_mutex_lock"));
+    return fn;
+}
+const MutexLockFn gResolvedAtStart = realMutexLock(); // resolve before any audio thread exists
+
+} // namespace
+
+void* operator new(std::size_t n) {
+    return countedAlloc(n, 0);
+}
+void* operator new[](std::size_t n) {
+    return countedAlloc(n, 0);
+}
+void* operator new(std::size_t n, std::align_val_t a) {
+    return countedAlloc(n, static_cast<std::size_t>(a));
+}
+void* operator new[](std::size_t n, std::align_val_t a) {
+    return countedAlloc(n, static_cast<std::size_t>(a));
+}
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+    try {
+        return countedAlloc(n, 0);
+    } catch (...) {
+        return nullptr;
+    }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept {
+    return operator new(n, t);
+}
+void operator delete(void* p) noexcept {
+    if (tArmed && p != nullptr) gAllocations.fetch_add(1, std::memory_order_relaxed);
+    std::free(p);
+}
+void operator delete[](void* p) noexcept {
+    operator delete(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+    operator delete(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+    operator delete(p);
+}
+void operator delete(void* p, std::align_val_t) noexcept {
+    operator delete(p);
+}
+void operator delete[](void* p, std::align_val_t) noexcept {
+    operator delete(p);
+}
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept {
+    operator delete(p);
+}
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept {
+    operator delete(p);
+}
+
+extern "C" int pthread_mutex_lock(pthread_mutex_t* m) {
+    if (tArmed) gLocks.fetch_add(1, std::memory_order_relaxed);
+    return gResolvedAtStart != nullptr ? gResolvedAtStart(m) : realMutexLock()(m);
+}
+#endif
+
+namespace {
+#ifdef CHRONUS_NO_ALLOC_GUARD
+constexpr bool kGuarded = false;
+#else
+constexpr bool kGuarded = true;
+#endif
+} // namespace
+
+using namespace chronus;
+using namespace chronus::test;
+
+TEST_CASE("the guards themselves count on an armed thread", "[engine][realtime]") {
+    if (!kGuarded) {
+        WARN("allocation and lock guards are compiled out under a sanitizer: skipped");
+        return;
+    }
+    const uint64_t a0 = gAllocations, l0 = gLocks;
+    std::thread([] {
+        tArmed = true;
+        auto* v = new std::vector<int>(10);
+        delete v;
+        std::mutex m;
+        m.lock();
+        m.unlock();
+        tArmed = false;
+    }).join();
+    CHECK(gAllocations - a0 == 4); // two allocations, two frees
+    CHECK(gLocks - l0 == 1);
+}
+
+TEST_CASE("the audio thread never allocates or locks, through commits and parameter storms",
+          "[engine][realtime]") {
+    EngineOptions o;
+    o.factory = defaultFactory();
+    o.frames = 128;
+    o.xfadeMs = 2; // exercise the crossfade path too
+    auto e = Engine::create(o);
+    REQUIRE(e.ok());
+    Engine& engine = **e;
+    const std::string wav = fmt::format("/tmp/chronus_rt_{}.wav", getpid());
+    auto recorder = Recorder::create(wav, o.sampleRate);
+    REQUIRE(recorder.ok());
+
+    BackendOptions bo;
+    bo.recorder = recorder->get();
+    bo.onAudioThreadStart = [] { tArmed = true; };
+    bo.onAudioThreadEnd = [] { tArmed = false; }; // the thread's own teardown frees memory
+    auto backend = makeNullBackend(engine, bo);
+    const uint64_t a0 = gAllocations, l0 = gLocks;
+    REQUIRE(backend->start().ok());
+
+    const bool adsr = haveModule("adsr");
+    REQUIRE(engine.create("osc1", "simple_sine").ok());
+    REQUIRE(engine.create("amp", "gain").ok());
+    REQUIRE(engine.connect("osc1", "amp").ok());
+    if (adsr) {
+        REQUIRE(engine.create("env1", "adsr").ok());
+        REQUIRE(engine.connect("amp", "env1").ok());
+    }
+    CommitReport first;
+    REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& r) { first = r; }), 30'000));
+    REQUIRE(first.ok);
+
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> writes{0}, timedRefused{0};
+    std::thread storm([&] {
+        for (uint64_t i = 0; !stop; ++i) {
+            (void)engine.setParam("osc1", "freq", 300.0f + float(i % 400));
+            (void)engine.setParam("amp", "level", float(i % 2));
+            if (adsr) (void)engine.gate("env1", float(i % 2));
+            const uint64_t now = engine.status().samplePosition;
+            if (!engine.setParamAt(now + 64 + i % 300, "osc1", "gain", float(i % 10) / 20.0f).ok())
+                ++timedRefused;
+            writes += 3;
+            if (i % 64 == 0) std::this_thread::yield();
+        }
+    });
+    for (int k = 0; k < 12; ++k) {
+        if (k % 2 == 0)
+            REQUIRE(engine.create("x", "simple_sine").ok());
+        else
+            REQUIRE(engine.remove("x").ok());
+        CommitReport r;
+        REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& c) { r = c; }), 30'000));
+        INFO(r.reason);
+        REQUIRE(r.ok);
+        (void)engine.status();
+    }
+    stop = true;
+    storm.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50)); // timed events still play
+    backend->stop();
+    const uint64_t allocations = gAllocations - a0, locks = gLocks - l0;
+    REQUIRE((*recorder)->finish().ok());
+
+    const EngineStatus s = engine.status();
+    INFO(s.callbacks << " callbacks, " << writes << " writes (" << timedRefused
+                     << " timed refused), " << s.commits << " commits, load p99 " << s.loadP99);
+    CHECK(s.callbacks > 50);
+    CHECK(s.commits == 13);
+    if (kGuarded) {
+        CHECK(allocations == 0);
+        CHECK(locks == 0);
+    }
+    CHECK((*recorder)->writtenFrames() > 0);
+    std::remove(wav.c_str());
+}
