@@ -1,0 +1,103 @@
+#include "osc_args.h"
+
+#include "osc_limits.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+
+namespace chronus::osc {
+
+const char* oscTypeName(char type) {
+    switch (type) {
+    case LO_INT32:
+        return "int32";
+    case LO_INT64:
+        return "int64";
+    case LO_FLOAT:
+        return "float";
+    case LO_DOUBLE:
+        return "double";
+    case LO_STRING:
+        return "string";
+    case LO_SYMBOL:
+        return "symbol";
+    case LO_BLOB:
+        return "blob";
+    case LO_CHAR:
+        return "char";
+    case LO_MIDI:
+        return "MIDI";
+    case LO_TIMETAG:
+        return "timetag";
+    case LO_TRUE:
+        return "true";
+    case LO_FALSE:
+        return "false";
+    case LO_NIL:
+        return "nil";
+    case LO_INFINITUM:
+        return "infinitum";
+    case '[':
+    case ']':
+        return "array";
+    default:
+        return "unknown";
+    }
+}
+
+namespace {
+
+Expected<PatchArg> convertNumber(double v, size_t index, char type) {
+    if (!std::isfinite(v))
+        return makeError("argument {} ({}) must be finite, got {}", index + 1, oscTypeName(type),
+                         v);
+    if (std::fabs(v) > static_cast<double>(FLT_MAX))
+        return makeError("argument {} ({}) is out of range: {}", index + 1, oscTypeName(type), v);
+    return PatchArg{static_cast<float>(v)};
+}
+
+} // namespace
+
+Expected<std::vector<PatchArg>> convertArgs(const char* types, lo_arg** argv, int argc) {
+    std::vector<PatchArg> out;
+    out.reserve(static_cast<size_t>(argc));
+    for (int i = 0; i < argc; ++i) {
+        const auto index = static_cast<size_t>(i);
+        const char type = types[i];
+        const lo_arg* a = argv[i];
+        switch (type) {
+        case LO_INT32:
+            out.emplace_back(static_cast<float>(a->i));
+            break;
+        case LO_INT64:
+            out.emplace_back(static_cast<float>(a->h));
+            break;
+        case LO_FLOAT:
+        case LO_DOUBLE: {
+            auto v =
+                convertNumber(type == LO_FLOAT ? static_cast<double>(a->f) : a->d, index, type);
+            if (!v) return v.error();
+            out.push_back(v.take());
+            break;
+        }
+        case LO_STRING:
+        case LO_SYMBOL: {
+            const char* s = &a->s;
+            const size_t n = strnlen(s, kMaxStringBytes + 1);
+            if (n > kMaxStringBytes)
+                return makeError("argument {} ({}) is longer than {} bytes", index + 1,
+                                 oscTypeName(type), kMaxStringBytes);
+            out.emplace_back(std::string(s, n));
+            break;
+        }
+        default:
+            return makeError("argument {} has OSC type '{}' ({}); only int32, int64, float, double "
+                             "and string arguments are accepted",
+                             index + 1, type, oscTypeName(type));
+        }
+    }
+    return out;
+}
+
+} // namespace chronus::osc

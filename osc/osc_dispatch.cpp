@@ -1,0 +1,250 @@
+#include "osc_dispatch.h"
+
+#include "dump_chunks.h"
+#include "engine.h"
+#include "ir_file.h"
+#include "osc_limits.h"
+
+#include <cstdio>
+#include <exception>
+#include <fmt/format.h>
+
+namespace chronus::osc {
+
+namespace {
+
+std::string argsText(const std::vector<PatchArg>& args) {
+    std::string s;
+    for (const PatchArg& a : args) {
+        s += ' ';
+        if (const auto* f = std::get_if<float>(&a))
+            s += fmt::format("{}", *f);
+        else
+            s += fmt::format("\"{}\"", std::get<std::string>(a));
+    }
+    return s;
+}
+
+bool schedulable(const ControlCommand& cmd) {
+    if (const auto* p = std::get_if<SetParamCommand>(&cmd)) return !p->choice;
+    return std::holds_alternative<GateCommand>(cmd);
+}
+
+} // namespace
+
+Dispatcher::Dispatcher(Engine& engine, Replier replier, const OscOptions& options)
+    : engine_(engine), replier_(std::move(replier)), irDir_(options.irDir),
+      verbose_(options.verbose), worker_(kMaxQueuedJobs) {}
+
+void Dispatcher::handleDatagram(const std::byte* data, std::size_t size, std::size_t capacity,
+                                const Endpoint& from) noexcept {
+    try {
+        if (size > capacity) {
+            replier_.error(from, "",
+                           fmt::format("datagram of {} bytes is larger than {}", size, capacity));
+            return;
+        }
+        handlePacket(decodePacket(data, size), from);
+    } catch (const std::exception& e) {
+        // Nothing the client sends may bring the server down; report and carry on.
+        try {
+            replier_.error(from, "", fmt::format("internal error: {}", e.what()));
+        } catch (...) {
+        }
+    } catch (...) {
+    }
+}
+
+void Dispatcher::handlePacket(const Packet& packet, const Endpoint& from) {
+    const char* bundleNote = packet.isBundle ? " (the bundle was not applied)" : "";
+    if (!packet.errors.empty()) {
+        for (const PacketError& e : packet.errors)
+            replier_.error(from, e.address, e.reason + bundleNote);
+        return;
+    }
+    // Decode everything first: a bundle is applied whole or not at all.
+    std::vector<Ready> ready;
+    ready.reserve(packet.messages.size());
+    std::vector<PacketError> errors;
+    bool future = false;
+    for (const InMessage& m : packet.messages) {
+        auto cmd = decodeCommand(m.address, m.args);
+        if (!cmd) {
+            errors.push_back({m.address, cmd.error().message});
+            continue;
+        }
+        ready.push_back({&m, cmd.take(), std::nullopt});
+        future = future || !m.time.immediate();
+    }
+    if (future) {
+        // The mapping documented in osc_time.h: engine position first, then the wall clock.
+        const EngineStatus st = engine_.status();
+        const Timetag now = timetagNow();
+        for (Ready& r : ready) {
+            if (timetagDiff(r.message->time, now) > kMaxScheduleAheadSeconds &&
+                !r.message->time.immediate()) {
+                errors.push_back({r.message->address, fmt::format("timetag is more than {} s ahead",
+                                                                  kMaxScheduleAheadSeconds)});
+                continue;
+            }
+            if (schedulable(r.command))
+                r.atSample =
+                    timetagToSample(r.message->time, now, st.samplePosition, st.sampleRate);
+        }
+    }
+    if (!errors.empty()) {
+        for (const PacketError& e : errors) replier_.error(from, e.address, e.reason + bundleNote);
+        return;
+    }
+    for (const Ready& r : ready) apply(r, from);
+}
+
+void Dispatcher::log(const Endpoint& from, const InMessage& m,
+                     const std::optional<uint64_t>& at) const {
+    if (!verbose_) return;
+    if (at)
+        fmt::print(stderr, "[osc] {} {}{} @sample {}\n", from.text(), m.address, argsText(m.args),
+                   *at);
+    else
+        fmt::print(stderr, "[osc] {} {}{}\n", from.text(), m.address, argsText(m.args));
+}
+
+void Dispatcher::apply(const Ready& r, const Endpoint& from) {
+    log(from, *r.message, r.atSample);
+    std::visit([&](const auto& c) { on(c, r, from); }, r.command);
+}
+
+void Dispatcher::done(const Status& s, const Ready& r, const Endpoint& from,
+                      std::vector<ReplyArg> args) {
+    if (!s) {
+        replier_.error(from, r.message->address, s.message());
+        return;
+    }
+    args.insert(args.begin(), r.message->address);
+    replier_.send(from, "/done", args);
+}
+
+void Dispatcher::on(const CreateCommand& c, const Ready& r, const Endpoint& from) {
+    done(engine_.create(c.id, c.type, c.createArg), r, from, {c.id});
+}
+
+void Dispatcher::on(const DeleteCommand& c, const Ready& r, const Endpoint& from) {
+    done(engine_.remove(c.id), r, from, {c.id});
+}
+
+void Dispatcher::on(const ConnectCommand& c, const Ready& r, const Endpoint& from) {
+    done(engine_.connect(c.src, c.dst), r, from, {c.src, c.dst});
+}
+
+void Dispatcher::on(const DisconnectCommand& c, const Ready& r, const Endpoint& from) {
+    done(engine_.disconnect(c.src, c.dst), r, from, {c.src, c.dst});
+}
+
+void Dispatcher::on(const CommitCommand&, const Ready&, const Endpoint& from) {
+    // The engine compiles on its own thread and calls back from there; the reply goes from that
+    // thread to whoever sent the commit. The callback holds only the socket and the address.
+    engine_.commit([replier = replier_, from](const CommitReport& report) {
+        const auto seq = saturate32(report.seq);
+        if (replier.verbose())
+            fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
+                       report.seq, report.ok ? "ok" : "failed", report.compileMs, report.primeRms,
+                       report.ok ? "" : ": " + report.reason);
+        if (report.ok)
+            replier.send(from, "/patch/committed",
+                         {seq, static_cast<float>(report.compileMs),
+                          static_cast<float>(report.primeRms),
+                          std::string(report.silent ? "silent" : "ok")});
+        else
+            replier.send(from, "/patch/failed", {seq, report.reason});
+    });
+}
+
+void Dispatcher::on(const AbortCommand&, const Ready&, const Endpoint& from) {
+    engine_.abort();
+    replier_.send(from, "/patch/aborted", {});
+}
+
+void Dispatcher::on(const SetParamCommand& c, const Ready& r, const Endpoint& from) {
+    Status s;
+    if (c.choice)
+        s = engine_.setParamChoice(c.id, c.param, *c.choice);
+    else if (r.atSample)
+        s = engine_.setParamAt(*r.atSample, c.id, c.param, c.value);
+    else
+        s = engine_.setParam(c.id, c.param, c.value);
+    if (!s) replier_.error(from, r.message->address, s.message());
+}
+
+void Dispatcher::on(const GateCommand& c, const Ready& r, const Endpoint& from) {
+    // A gate is the `gate` parameter of its module, so a timed one is a timed parameter write.
+    Status s = r.atSample ? engine_.setParamAt(*r.atSample, c.id, "gate", c.value)
+                          : engine_.gate(c.id, c.value);
+    if (!s) replier_.error(from, r.message->address, s.message());
+}
+
+void Dispatcher::on(const DumpCommand&, const Ready&, const Endpoint& from) {
+    const auto chunks = splitDump(engine_.dump(), kDumpChunkBytes);
+    const auto count = static_cast<int32_t>(chunks.size());
+    for (int32_t i = 0; i < count; ++i)
+        replier_.send(from, "/patch/dump", {i, count, chunks[static_cast<size_t>(i)]});
+}
+
+void Dispatcher::on(const IrCommand& c, const Ready& r, const Endpoint& from) {
+    if (irDir_.empty()) {
+        replier_.error(from, r.message->address,
+                       "no IR directory: start `chronus serve` with --ir-dir DIR to use /patch/ir");
+        return;
+    }
+    const bool queued = worker_.post([this, stage = c.stage, from, address = r.message->address] {
+        try {
+            // The IR and the sequence number must belong to the same commit: retry if a swap
+            // happened in between.
+            for (int attempt = 0; attempt < 3; ++attempt) {
+                const uint64_t seq = engine_.status().activeSeq;
+                if (seq == 0) {
+                    replier_.error(from, address, "nothing committed yet: there is no IR to write");
+                    return;
+                }
+                std::string text;
+                if (Status s = engine_.apply(IrCommand{stage}, &text); !s) {
+                    replier_.error(from, address, s.message());
+                    return;
+                }
+                if (engine_.status().activeSeq != seq) continue;
+                auto path = writeIrFile(irDir_, seq, stage, text);
+                if (!path)
+                    replier_.error(from, address, path.error().message);
+                else
+                    replier_.send(from, "/patch/ir", {*path});
+                return;
+            }
+            replier_.error(from, address,
+                           "commits kept swapping in while the IR was read; try again");
+        } catch (const std::exception& e) {
+            replier_.error(from, address, fmt::format("internal error: {}", e.what()));
+        }
+    });
+    if (!queued)
+        replier_.error(
+            from, r.message->address,
+            fmt::format("busy: {} /patch/ir requests are already waiting", kMaxQueuedJobs));
+}
+
+void Dispatcher::on(const StatusCommand&, const Ready&, const Endpoint& from) {
+    const EngineStatus st = engine_.status();
+    replier_.send(from, "/engine/status",
+                  {st.sampleRate, saturate32(st.frames), saturate32(st.activeSeq),
+                   saturate32(st.callbacks), saturate32(st.xruns), static_cast<float>(st.loadP50),
+                   static_cast<float>(st.loadP99), saturate32(st.commits), saturate32(st.failures),
+                   saturate32(st.overruns), static_cast<float>(st.loadMax),
+                   static_cast<int64_t>(st.samplePosition)});
+}
+
+void Dispatcher::on(const QuitCommand&, const Ready&, const Endpoint& from) {
+    // The flag first: whoever sees the reply can rely on quitRequested(). The reply still goes
+    // out, since stopping the server joins this thread.
+    quit_.store(true, std::memory_order_release);
+    replier_.send(from, "/engine/quit", {});
+}
+
+} // namespace chronus::osc

@@ -1,0 +1,65 @@
+// The OSC handler: every datagram is decoded and type-checked (osc_packet), each message becomes a
+// ControlCommand (decodeCommand, shared with patch files) and is handed to the engine's control
+// API; replies and errors go back to the sender. Runs on the OSC receive thread and never
+// compiles, renders or blocks: a commit is started and its outcome replied from the engine's
+// thread; /patch/ir is written by a worker thread.
+#pragma once
+
+#include "control_command.h"
+#include "osc_packet.h"
+#include "osc_reply.h"
+#include "osc_server.h"
+#include "serial_worker.h"
+
+#include <atomic>
+#include <optional>
+
+namespace chronus::osc {
+
+class Dispatcher {
+public:
+    Dispatcher(Engine& engine, Replier replier, const OscOptions& options);
+
+    /// OSC receive thread: handles one datagram of `size` bytes (more than `capacity`: it was cut
+    /// to fit the buffer and is refused).
+    void handleDatagram(const std::byte* data, std::size_t size, std::size_t capacity,
+                        const Endpoint& from) noexcept;
+
+    bool quitRequested() const { return quit_.load(std::memory_order_acquire); }
+
+private:
+    struct Ready {
+        const InMessage* message;
+        ControlCommand command;
+        std::optional<uint64_t> atSample; ///< a future bundle time, for /mod and /gate
+    };
+
+    void handlePacket(const Packet& packet, const Endpoint& from);
+    void apply(const Ready& r, const Endpoint& from);
+    void log(const Endpoint& from, const InMessage& m, const std::optional<uint64_t>& at) const;
+
+    void on(const CreateCommand& c, const Ready& r, const Endpoint& from);
+    void on(const DeleteCommand& c, const Ready& r, const Endpoint& from);
+    void on(const ConnectCommand& c, const Ready& r, const Endpoint& from);
+    void on(const DisconnectCommand& c, const Ready& r, const Endpoint& from);
+    void on(const CommitCommand& c, const Ready& r, const Endpoint& from);
+    void on(const AbortCommand& c, const Ready& r, const Endpoint& from);
+    void on(const SetParamCommand& c, const Ready& r, const Endpoint& from);
+    void on(const GateCommand& c, const Ready& r, const Endpoint& from);
+    void on(const DumpCommand& c, const Ready& r, const Endpoint& from);
+    void on(const IrCommand& c, const Ready& r, const Endpoint& from);
+    void on(const StatusCommand& c, const Ready& r, const Endpoint& from);
+    void on(const QuitCommand& c, const Ready& r, const Endpoint& from);
+
+    /// `/done address args...` on success, `/error address reason` otherwise.
+    void done(const Status& s, const Ready& r, const Endpoint& from, std::vector<ReplyArg> args);
+
+    Engine& engine_;
+    Replier replier_;
+    std::string irDir_;
+    bool verbose_;
+    std::atomic<bool> quit_{false};
+    SerialWorker worker_; ///< last: joined first, while everything it uses is alive
+};
+
+} // namespace chronus::osc

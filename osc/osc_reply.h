@@ -1,0 +1,40 @@
+// Replies to a client: an OSC message encoded by liblo and sent from the server's own socket to the
+// address and port the request came from (as scsynth does). Any thread: the commit outcome is sent
+// from the engine's thread; the socket stays alive for as long as a pending reply holds it.
+#pragma once
+
+#include "udp_socket.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace chronus::osc {
+
+using ReplyArg = std::variant<int32_t, int64_t, float, double, std::string>;
+
+class Replier {
+public:
+    Replier(std::shared_ptr<const UdpSocket> socket, bool verbose)
+        : socket_(std::move(socket)), verbose_(verbose) {}
+
+    /// Sends `address args...` to `to`; false (and a log line when verbose) if it could not go.
+    bool send(const Endpoint& to, const std::string& address,
+              const std::vector<ReplyArg>& args) const;
+
+    /// `/error address reason`.
+    bool error(const Endpoint& to, const std::string& address, const std::string& reason) const;
+
+    bool verbose() const { return verbose_; }
+
+private:
+    std::shared_ptr<const UdpSocket> socket_;
+    bool verbose_ = false;
+};
+
+/// A count for an int32 reply argument, saturated rather than wrapped.
+int32_t saturate32(uint64_t v);
+
+} // namespace chronus::osc

@@ -1,0 +1,84 @@
+#include "osc_server.h"
+
+#include "osc_dispatch.h"
+#include "osc_limits.h"
+#include "udp_socket.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+namespace chronus {
+
+struct OscServer::Impl {
+    std::shared_ptr<const osc::UdpSocket> socket;
+    std::unique_ptr<osc::Dispatcher> dispatcher;
+    int stopPipe[2] = {-1, -1};
+    std::thread thread;
+
+    ~Impl() {
+        if (thread.joinable()) {
+            const char byte = 1;
+            while (::write(stopPipe[1], &byte, 1) < 0 && errno == EINTR) {
+            }
+            thread.join();
+        }
+        dispatcher.reset(); // finishes queued /patch/ir jobs
+        for (int fd : stopPipe)
+            if (fd >= 0) ::close(fd);
+    }
+
+    /// The OSC receive thread: waits for datagrams (or the stop byte) and hands each to the
+    /// dispatcher. Reads at most a batch before looking at the stop pipe again.
+    void run() {
+        std::vector<std::byte> buffer(osc::kMaxPacketBytes);
+        for (;;) {
+            pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {stopPipe[0], POLLIN, 0}};
+            if (::poll(fds, 2, -1) < 0) {
+                if (errno == EINTR) continue;
+                return;
+            }
+            if (fds[1].revents != 0) return;
+            for (int i = 0; i < 256; ++i) {
+                osc::Endpoint from;
+                auto size = socket->tryReceive(buffer.data(), buffer.size(), from);
+                if (!size) break;
+                dispatcher->handleDatagram(buffer.data(), *size, buffer.size(), from);
+            }
+        }
+    }
+};
+
+OscServer::OscServer() : impl_(std::make_unique<Impl>()) {}
+
+OscServer::~OscServer() = default;
+
+Expected<std::unique_ptr<OscServer>> OscServer::start(Engine& engine, const OscOptions& options) {
+    auto socket = osc::UdpSocket::bind(options.bind, options.port);
+    if (!socket) return socket.error();
+    std::unique_ptr<OscServer> server(new OscServer());
+    Impl& impl = *server->impl_;
+    impl.socket = std::make_shared<const osc::UdpSocket>(socket.take());
+    if (::pipe2(impl.stopPipe, O_CLOEXEC) != 0)
+        return makeError("OSC: cannot create the stop pipe: {}", std::strerror(errno));
+    impl.dispatcher = std::make_unique<osc::Dispatcher>(
+        engine, osc::Replier(impl.socket, options.verbose), options);
+    impl.thread = std::thread([&impl] { impl.run(); });
+    if (options.verbose)
+        fmt::print(stderr, "[osc] listening on {}:{} (UDP)\n", options.bind, impl.socket->port());
+    return server;
+}
+
+bool OscServer::quitRequested() const {
+    return impl_->dispatcher->quitRequested();
+}
+
+int OscServer::port() const {
+    return impl_->socket->port();
+}
+
+} // namespace chronus
