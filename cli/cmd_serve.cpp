@@ -7,6 +7,7 @@
 #include "engine_factory.h"
 #include "osc_server.h"
 #include "patch_file.h"
+#include "patch_state.h"
 #include "recorder.h"
 
 #include <atomic>
@@ -31,11 +32,13 @@ struct ServeArgs {
     std::string record;
     double xfadeMs = 0;
     std::string engine{defaultEngineName()};
+    std::string tiered = "on"; ///< --tiered on|off: quick first tier, optimised one after
     double seconds = 0;
     std::string bind = "127.0.0.1";
     int port = kDefaultOscPort;
     std::string irDir;
     bool noOsc = false;
+    std::string state; ///< --state FILE: restored at start, rewritten at each change
 };
 
 volatile std::sig_atomic_t gSignal = 0;
@@ -137,15 +140,26 @@ int runServe(const ServeArgs& a) {
         return 0;
     }
 
+    // --state FILE that exists: it is what played last, so it replaces --patch.
+    std::optional<std::vector<PatchLine>> restored;
+    if (!a.state.empty()) {
+        auto st = readStateFile(a.state);
+        if (!st) return fail(st.error().message + " (move it away to start afresh)");
+        restored = st.take();
+        if (restored && !a.patch.empty())
+            fmt::print(stderr, "chronus serve: restoring {}; --patch {} is not applied\n", a.state,
+                       a.patch);
+    }
     std::vector<PatchLine> lines;
-    if (!a.patch.empty()) {
+    if (!a.patch.empty() && !restored) {
         auto parsed = readPatchFile(a.patch);
         if (!parsed) return fail(parsed.error().message);
         lines = parsed.take();
     }
-    auto factory = engineFactory(a.engine);
+    auto factory = engineFactory(a.engine, a.tiered == "on");
     if (!factory) return fail(factory.error().message);
     EngineOptions eo;
+    eo.tiered = a.tiered == "on";
     eo.sampleRate = a.rate;
     eo.frames = a.frames;
     eo.factory = factory.take();
@@ -190,15 +204,37 @@ int runServe(const ServeArgs& a) {
     // The patch: untimed lines now, committed; timed lines as the engine's clock reaches them.
     // Offline, the first commit is driven in before rendering starts, so it lands on sample 0.
     PatchPlayer player(*engine, std::move(lines), verbose);
-    if (offline) {
+    const bool startCommit = !a.patch.empty() && !restored;
+    // The first commit: the restored state, else the patch's untimed lines.
+    auto first = [&]() -> uint64_t {
+        if (restored) {
+            std::vector<std::string> warnings;
+            const uint64_t seq = restoreState(*engine, *restored, warnings);
+            for (const auto& w : warnings)
+                fmt::print(stderr, "chronus serve: {}: {}\n", a.state, w);
+            fmt::print(stderr, "chronus serve: restored the patch of {}\n", a.state);
+            return seq;
+        }
         player.advance(0);
-        if (!a.patch.empty())
-            static_cast<OfflineBackend&>(*backend).waitForCommit(player.commitStart(), 60'000);
+        return startCommit ? player.commitStart() : 0;
+    };
+    if (offline) {
+        if (const uint64_t seq = first(); seq != 0)
+            static_cast<OfflineBackend&>(*backend).waitForCommit(seq, 60'000);
     }
     if (Status s = backend->start(); !s) return fail(s.message());
     if (!offline) {
-        player.advance(0);
-        if (!a.patch.empty()) engine->waitForCommit(player.commitStart(), 60'000);
+        if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
+    }
+    std::unique_ptr<PatchStateWriter> stateWriter;
+    if (!a.state.empty()) {
+        auto w = PatchStateWriter::start(*engine, a.state);
+        if (!w) {
+            backend->stop();
+            if (recorder) (void)recorder->finish();
+            return fail(w.error().message);
+        }
+        stateWriter = w.take();
     }
 
     std::unique_ptr<OscServer> osc;
@@ -240,6 +276,7 @@ int runServe(const ServeArgs& a) {
 
     osc.reset();
     backend->stop();
+    stateWriter.reset(); // writes the last changes
     const EngineStatus st = engine->status();
     int rc = 0;
     if (recorder) {
@@ -282,6 +319,11 @@ void addServeCommand(CLI::App& app) {
     cmd->add_option("--record", args->record, "write what the engine plays to this WAV file");
     cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
         ->check(CLI::Range(0.0, 1000.0));
+    cmd->add_option("--tiered", args->tiered,
+                    "on: a commit plays a quickly compiled version first, then the fully "
+                    "optimised one (same sound); off: the optimised one only")
+        ->check(CLI::IsMember({"on", "off"}))
+        ->capture_default_str();
     cmd->add_option("--engine", args->engine, "jit or interp")
         ->check(CLI::IsMember({"jit", "interp"}))
         ->capture_default_str();
@@ -295,6 +337,10 @@ void addServeCommand(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--ir-dir", args->irDir, "directory /patch/ir writes its dumps to");
     cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
+    cmd->add_option("--state", args->state,
+                    "keep the committed patch and its parameter values in this file (written "
+                    "atomically at each commit, parameter changes at most every 200 ms) and "
+                    "restore it at start, instead of --patch, when it exists");
     cmd->callback([args] {
         if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -10,5 +10,6 @@ void addRenderCommand(CLI::App& app);
 void addIrCommand(CLI::App& app);
 void addServeCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
+void addSoakCommand(CLI::App& app);
 
 } // namespace chronus::cli

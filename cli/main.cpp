@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     chronus::cli::addIrCommand(app);
     chronus::cli::addServeCommand(app);
     chronus::cli::addBenchCommand(app);
+    chronus::cli::addSoakCommand(app);
     CLI11_PARSE(app, argc, argv);
     return 0;
 }

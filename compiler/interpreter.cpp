@@ -33,12 +33,14 @@ public:
             const auto& n = nodes[i];
             auto& r = rt_[i];
             r.targets.assign(n.paramCount(), 0.0f);
+            r.canPrepare = n.canPrepare();
             for (uint32_t s = 0; s < n.layout.slotCount(); ++s) {
                 float* own = take();
                 r.slot.push_back(own);
                 const auto& src = n.sources[s];
                 if (s < n.inputCount()) {
-                    if (src.empty()) std::fill(own, own + block_, n.layout.inputs[s].unconnectedValue);
+                    if (src.empty())
+                        std::fill(own, own + block_, n.layout.inputs[s].unconnectedValue);
                     r.in.push_back(src.size() == 1 ? rt_[src[0].node].out[src[0].output] : own);
                 } else {
                     r.in.push_back(own);
@@ -62,10 +64,11 @@ public:
 
 private:
     struct NodeRuntime {
-        std::vector<float*> out;        ///< one buffer per output
-        std::vector<float*> slot;       ///< own buffer per kernel slot (sums, parameters)
-        std::vector<const float*> in;   ///< what the kernel reads per slot
-        std::vector<float> targets;     ///< parameter targets loaded for this block
+        std::vector<float*> out;      ///< one buffer per output
+        std::vector<float*> slot;     ///< own buffer per kernel slot (sums, parameters)
+        std::vector<const float*> in; ///< what the kernel reads per slot
+        std::vector<float> targets;   ///< parameter targets loaded for this block
+        bool canPrepare = false; ///< has prepare/process, and no prepared parameter is modulated
     };
 
     float sumAt(const std::vector<SignalRef>& src, uint32_t f) const {
@@ -75,12 +78,25 @@ private:
     }
 
     /// One parameter, one sample: the smoothing step, modulation, clamp (see schedule.h).
-    float paramAt(const ScheduledNode& n, uint32_t p, float& smoother, float target, uint32_t f) const {
+    float paramAt(const ScheduledNode& n, uint32_t p, float& smoother, float target,
+                  uint32_t f) const {
         const ParamDesc& d = n.layout.params[p].desc;
         smoother = d.smoothed ? smoother + sched_.smoothingCoef * (target - smoother) : target;
         const auto& src = n.sources[n.inputCount() + p];
         float v = src.empty() ? smoother : smoother + sumAt(src, f);
         return std::fmin(std::fmax(v, d.minValue), d.maxValue);
+    }
+
+    /// True if every smoothed parameter of `n` is at its smoother's fixed point for this block
+    /// (s + coef * (target - s) == s, the very step paramAt takes): then each parameter's
+    /// smoothed value is the same for every sample of the block.
+    bool settled(const ScheduledNode& n, const NodeRuntime& r, const float* smoothers) const {
+        for (uint32_t p = 0; p < n.paramCount(); ++p) {
+            if (!n.layout.params[p].desc.smoothed) continue;
+            const float s = smoothers[p];
+            if (s + sched_.smoothingCoef * (r.targets[p] - s) != s) return false;
+        }
+        return true;
     }
 
     void runBlockNode(uint32_t i, std::byte* state, uint32_t frames) noexcept {
@@ -92,14 +108,45 @@ private:
             for (uint32_t f = 0; f < frames; ++f) r.slot[s][f] = sumAt(src, f);
         }
         auto* smoothers = reinterpret_cast<float*>(state + n.stateOffset);
-        for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            float* eff = r.slot[n.inputCount() + p];
-            float s = smoothers[p];
-            for (uint32_t f = 0; f < frames; ++f) eff[f] = paramAt(n, p, s, r.targets[p], f);
-            smoothers[p] = s;
+        std::byte* kernelState = state + n.kernelStateOffset;
+        const auto slots = static_cast<uint32_t>(n.layout.slotCount());
+        if (!settled(n, r, smoothers)) {
+            for (uint32_t p = 0; p < n.paramCount(); ++p) {
+                float* eff = r.slot[n.inputCount() + p];
+                float s = smoothers[p];
+                for (uint32_t f = 0; f < frames; ++f) eff[f] = paramAt(n, p, s, r.targets[p], f);
+                smoothers[p] = s;
+            }
+            n.desc->block(kernelState, r.in.data(), r.out.data(), slots, n.outputCount(), frames,
+                          &ctx_);
+            return;
         }
-        n.desc->block(state + n.kernelStateOffset, r.in.data(), r.out.data(),
-                      static_cast<uint32_t>(n.layout.slotCount()), n.outputCount(), frames, &ctx_);
+        // Settled: every step of paramAt gives the same smoothed value, so an unmodulated
+        // parameter is one value for the block. The results are the same bit for bit.
+        float prepared[kMaxKernelSlots] = {};
+        for (uint32_t p = 0; p < n.paramCount(); ++p) {
+            const ParamDesc& d = n.layout.params[p].desc;
+            const float s = d.smoothed ? smoothers[p] : r.targets[p];
+            smoothers[p] = s;
+            float* eff = r.slot[n.inputCount() + p];
+            const auto& src = n.sources[n.inputCount() + p];
+            if (src.empty()) {
+                const float v = std::fmin(std::fmax(s, d.minValue), d.maxValue);
+                std::fill(eff, eff + frames, v);
+                prepared[n.inputCount() + p] = v;
+            } else {
+                for (uint32_t f = 0; f < frames; ++f)
+                    eff[f] = std::fmin(std::fmax(s + sumAt(src, f), d.minValue), d.maxValue);
+            }
+        }
+        if (r.canPrepare) {
+            n.desc->prepare(kernelState, prepared, &ctx_);
+            n.desc->processBlock(kernelState, r.in.data(), r.out.data(), slots, n.outputCount(),
+                                 frames, &ctx_);
+        } else {
+            n.desc->block(kernelState, r.in.data(), r.out.data(), slots, n.outputCount(), frames,
+                          &ctx_);
+        }
     }
 
     void runFeedbackStage(const Stage& st, std::byte* state, uint32_t frames) noexcept {

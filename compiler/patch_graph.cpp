@@ -5,8 +5,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <functional>
+#include <unordered_map>
 
 namespace chronus {
 
@@ -33,6 +35,20 @@ Status validateModuleId(std::string_view id) {
         if (!ok)
             return makeError("module id '{}' has character '{}'; use letters, digits, '_', '-', '.'",
                              id, c);
+    }
+    // A patch file reads a word that parses as a number as that number, and decodeCommand gives
+    // whole numbers back as ids by their text ("1"). Any other id that reads as a number ("1.0",
+    // "01", "-0", "1e3", "inf", "nan") would not survive /patch/dump and a replay (or a restart
+    // from `serve --state`), so it is refused here, where it is made. Found by fuzz/target_osc.cpp.
+    double v = 0;
+    const auto [end, ec] = std::from_chars(id.data(), id.data() + id.size(), v);
+    if (ec == std::errc() && end == id.data() + id.size()) {
+        const bool canonical = std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 16777216 &&
+                               fmt::format("{}", static_cast<long long>(v)) == id;
+        if (!canonical)
+            return makeError("module id '{}' reads as a number that a patch file would not give back "
+                             "as this id; use a whole number such as '1' or a name",
+                             id);
     }
     return {};
 }
@@ -198,12 +214,16 @@ std::string PatchGraph::slotName(const Module& m, uint32_t slot) {
 
 std::optional<std::vector<std::string>> PatchGraph::findInstantCycle() const {
     // Edges leaving a delayed output do not count: the loop closes a sample later there.
+    // Called on every connect: one id -> index map keeps building a large patch near-linear.
     const size_t n = modules_.size();
+    std::unordered_map<std::string_view, uint32_t> index;
+    index.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) index.emplace(modules_[i].id, i);
     std::vector<std::vector<uint32_t>> adj(n);
     for (const Connection& c : connections_) {
-        auto s = *indexOf(c.src);
+        const uint32_t s = index.at(c.src);
         if (modules_[s].layout.outputs[c.srcPort].delayed) continue;
-        adj[s].push_back(*indexOf(c.dst));
+        adj[s].push_back(index.at(c.dst));
     }
     enum : uint8_t { kWhite, kGrey, kBlack };
     std::vector<uint8_t> colour(n, kWhite);

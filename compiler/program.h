@@ -14,6 +14,11 @@
 
 namespace chronus {
 
+class Program;
+
+/// Makes the next tier of a program (see Program::nextTier).
+using TierCompile = std::function<Expected<std::unique_ptr<Program>>()>;
+
 class Program {
 public:
     virtual ~Program() = default;
@@ -35,6 +40,14 @@ public:
     virtual Expected<std::string> ir(std::string_view stage) const {
         return makeError("the {} engine has no {} IR; use the jit engine", engine(), stage);
     }
+
+    /// Tiered compiles. False for a program compiled quickly that has a faster version to come.
+    virtual bool finalTier() const { return true; }
+    /// Control side: the compile of that faster version (empty for a final tier), to run on any
+    /// thread, independent of this program's lifetime. The program it makes has the same
+    /// schedule (state layout, parameters) and renders the same output bit for bit, so it may
+    /// replace this one at any block boundary, state carried over.
+    virtual TierCompile nextTier() const { return {}; }
 };
 
 /// Builds a program for a schedule (control or compiler thread): the interpreter or the JIT.

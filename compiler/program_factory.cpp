@@ -2,27 +2,35 @@
 
 #include "interpreter.h"
 #include "jit/jit.h"
+#include "sample_interpreter.h"
 
 namespace chronus {
 
-Expected<ProgramFactory> programFactory(std::string_view engine, int optLevel) {
+Expected<ProgramFactory> programFactory(std::string_view engine, int optLevel, bool tiered) {
     if (engine == "interp") {
         return ProgramFactory([](const Schedule& s) -> Expected<std::unique_ptr<Program>> {
             return makeInterpreter(s);
         });
     }
+    if (engine == "interp-sample") {
+        return ProgramFactory([](const Schedule& s) -> Expected<std::unique_ptr<Program>> {
+            return makeSampleInterpreter(s);
+        });
+    }
     if (engine == "jit") {
         if (optLevel < 0 || optLevel > 3)
             return makeError("optimisation level {} is not one of 0, 1, 2, 3", optLevel);
-        return ProgramFactory([optLevel](const Schedule& s) -> Expected<std::unique_ptr<Program>> {
-            JitOptions options;
-            options.optLevel = optLevel;
-            auto p = compileJit(s, options);
-            if (!p) return p.error();
-            return std::unique_ptr<Program>(p.take());
-        });
+        return ProgramFactory(
+            [optLevel, tiered](const Schedule& s) -> Expected<std::unique_ptr<Program>> {
+                JitOptions options;
+                options.optLevel = optLevel;
+                options.quickFirst = tiered;
+                auto p = compileJit(s, options);
+                if (!p) return p.error();
+                return std::unique_ptr<Program>(p.take());
+            });
     }
-    return makeError("unknown engine '{}': use jit or interp", engine);
+    return makeError("unknown engine '{}': use jit, interp or interp-sample", engine);
 }
 
 } // namespace chronus

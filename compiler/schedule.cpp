@@ -182,7 +182,8 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
 void initNodeState(const ScheduledNode& node, std::byte* state) {
     std::byte* base = state + node.stateOffset;
     std::memset(base, 0, node.stateBytes);
-    std::memcpy(base, node.initialParams.data(), sizeof(float) * node.initialParams.size());
+    if (!node.initialParams.empty()) // memcpy from data() of an empty vector (null) is UB
+        std::memcpy(base, node.initialParams.data(), sizeof(float) * node.initialParams.size());
     node.desc->init(state + node.kernelStateOffset, node.config, node.initialParams.data());
 }
 

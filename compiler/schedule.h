@@ -8,6 +8,11 @@
 // Audio input i reads the sum of its sources, in `sources` order, or its unconnectedValue.
 // Per sample, modules with delayed outputs emit first, then every module ticks in node order.
 // The output sample is the sum of `outputTaps` in order (0 with none).
+//
+// Engines may take a shortcut that changes no bit: when every smoothed parameter of a node is at
+// its smoother's fixed point (s + coef * (target - s) == s), s is the same for every sample of
+// the block, so unmodulated parameters are computed once; and a node that canPrepare() then runs
+// its kernel's prepare once and process per sample instead of tick (module_abi.h).
 #pragma once
 
 #include "descriptor.h"
@@ -40,9 +45,16 @@ struct ScheduledNode {
     uint32_t kernelStateOffset = 0; ///< ... then the kernel's state, 16-byte aligned
     uint32_t stateBytes = 0;        ///< the whole instance memory
     std::vector<std::vector<SignalRef>> sources; ///< per kernel `in` slot: signals summed into it
-    std::vector<float> initialParams;           ///< targets when the schedule was built
+    std::vector<float> initialParams;            ///< targets when the schedule was built
 
     bool hasDelayedOutput() const { return desc->emit != nullptr; }
+    /// The kernel has prepare/process and none of its `prepared` parameters is modulated.
+    bool canPrepare() const {
+        if (!desc->hasPrepare()) return false;
+        for (uint32_t p = 0; p < paramCount(); ++p)
+            if (layout.params[p].desc.prepared && !sources[inputCount() + p].empty()) return false;
+        return true;
+    }
     uint32_t inputCount() const { return static_cast<uint32_t>(layout.inputs.size()); }
     uint32_t paramCount() const { return static_cast<uint32_t>(layout.params.size()); }
     uint32_t outputCount() const { return static_cast<uint32_t>(layout.outputs.size()); }

@@ -4,7 +4,8 @@
 // exactly these transfer functions but, unlike the cookbook's direct forms, stays stable when the
 // cutoff is modulated at audio rate: with cutoff swept over +-12 kHz at 500 Hz and q 40, DF-I and
 // TDF-II ran away to inf in float; this stays below 20. Coefficients are cached and recomputed only
-// when cutoff, q or mode change, with sin/cos from dsp::sin2pi (no libm per sample).
+// when cutoff, q or mode change, with sin/cos from dsp::sin2pi (no libm). That is block-rate work
+// (prepare) while the three are unmodulated and settled; per sample only the SVF runs (process).
 #include "dsp_math.h"
 #include "module_abi.h"
 
@@ -41,13 +42,21 @@ inline void design(BiquadState* s, float cutoff, float q, float mode,
 }
 } // namespace
 
-CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
-                                        const float* CHRONUS_RESTRICT in,
-                                        float* CHRONUS_RESTRICT out,
-                                        const chronus::KernelContext* CHRONUS_RESTRICT ctx) {
+/// Block rate while cutoff, q and mode are unmodulated and settled: the coefficients.
+CHRONUS_KERNEL void chronus_biquad_prepare(void* CHRONUS_RESTRICT state,
+                                           const float* CHRONUS_RESTRICT in,
+                                           const chronus::KernelContext* CHRONUS_RESTRICT ctx) {
     auto* s = static_cast<BiquadState*>(state);
     float cutoff = in[kCutoff], q = in[kQ], mode = in[kMode];
     if (cutoff != s->cutoff || q != s->q || mode != s->mode) design(s, cutoff, q, mode, ctx);
+}
+
+/// Per sample: the SVF with the cached coefficients.
+CHRONUS_KERNEL void chronus_biquad_process(void* CHRONUS_RESTRICT state,
+                                           const float* CHRONUS_RESTRICT in,
+                                           float* CHRONUS_RESTRICT out,
+                                           const chronus::KernelContext*) {
+    auto* s = static_cast<BiquadState*>(state);
     float x = in[kIn];
     float v3 = x - s->ic2;
     float band = s->a1 * s->ic1 + s->a2 * v3;
@@ -55,6 +64,17 @@ CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
     s->ic1 = 2.0f * band - s->ic1;
     s->ic2 = 2.0f * low - s->ic2;
     out[0] = s->m0 * x + s->m1 * band + s->m2 * low;
+}
+
+/// Per sample with cutoff, q or mode modulated or still gliding: both. The cache compare keeps
+/// the scalar path cheap when only another parameter moves; the JIT's vector form evaluates the
+/// design for every lane and selects (docs/jit.md).
+CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
+                                        const float* CHRONUS_RESTRICT in,
+                                        float* CHRONUS_RESTRICT out,
+                                        const chronus::KernelContext* CHRONUS_RESTRICT ctx) {
+    chronus_biquad_prepare(state, in, ctx);
+    chronus_biquad_process(state, in, out, ctx);
 }
 
 #ifndef CHRONUS_BITCODE
@@ -74,20 +94,23 @@ constexpr ParamDesc kParams[] = {
      .minValue = 10,
      .maxValue = 20000,
      .unit = "Hz",
-     .doc = "cutoff or centre frequency; held below 0.45 * sample rate"},
+     .doc = "cutoff or centre frequency; held below 0.45 * sample rate",
+     .prepared = true},
     {.name = "q",
      .defaultValue = 0.7071f,
      .minValue = 0.1f,
      .maxValue = 40,
      .unit = "",
-     .doc = "resonance; 0.7071 is Butterworth"},
+     .doc = "resonance; 0.7071 is Butterworth",
+     .prepared = true},
     {.name = "mode",
      .defaultValue = 0,
      .minValue = 0,
      .maxValue = 3,
      .unit = "",
      .smoothed = false,
-     .choices = kModes},
+     .choices = kModes,
+     .prepared = true},
 };
 void init(void* state, const InstanceConfig&, const float*) {
     auto* s = static_cast<BiquadState*>(state);
@@ -108,6 +131,9 @@ extern const ModuleDescriptor kBiquadFilter = {
     .init = init,
     .tick = chronus_biquad_tick,
     .block = blockLoop<chronus_biquad_tick>,
+    .prepare = chronus_biquad_prepare,
+    .process = chronus_biquad_process,
+    .processBlock = blockLoop<chronus_biquad_process>,
 };
 } // namespace chronus
 #endif

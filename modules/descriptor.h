@@ -23,6 +23,9 @@ struct ParamDesc {
     bool smoothed = true;  ///< false for discrete values: modes, gates, shapes
     std::span<const std::string_view> choices = {}; ///< names of integer values 0..n-1 ("lp", "hp")
     std::string_view doc = {};
+    /// Read by the kernel's prepare entry point (module_abi.h): while unmodulated and settled, the
+    /// work that depends on it runs once per block instead of once per sample.
+    bool prepared = false;
 };
 
 struct PortDesc {
@@ -57,6 +60,7 @@ struct InstanceConfig {
 
 using TickFn = void (*)(void* state, const float* in, float* out, const KernelContext* ctx);
 using EmitFn = void (*)(void* state, float* out, const KernelContext* ctx);
+using PrepareFn = void (*)(void* state, const float* in, const KernelContext* ctx);
 using StateSizeFn = std::size_t (*)(const InstanceConfig&);
 /// Control thread: set up state; `params` holds the initial parameter targets in order.
 using InitFn = void (*)(void* state, const InstanceConfig&, const float* params);
@@ -77,6 +81,13 @@ struct ModuleDescriptor {
     TickFn tick = nullptr;
     EmitFn emit = nullptr;   ///< non-null iff some output is delayed
     BlockFn block = nullptr; ///< interpreter: blockLoop<tick, emit>
+    /// Optional, both or neither (module_abi.h): block-rate work for the `prepared` parameters,
+    /// then `process` per sample instead of `tick`.
+    PrepareFn prepare = nullptr;
+    TickFn process = nullptr;
+    BlockFn processBlock = nullptr; ///< interpreter: blockLoop<process, emit>
+
+    bool hasPrepare() const { return prepare != nullptr && process != nullptr; }
 };
 
 /// Ports and parameters of one instance, with variadic ones expanded and named.

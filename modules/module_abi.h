@@ -29,6 +29,22 @@ inline constexpr uint32_t kMaxKernelSlots = 160;
 //       Only for modules with a delayed output (z1, delay:wet): writes those outputs from state
 //       alone, before any tick of the same sample. This is what lets a feedback loop close.
 //
+//   void chronus_<kernel>_prepare(void* state, const float* in, const KernelContext*)
+//   void chronus_<kernel>_process(void* state, const float* in, float* out, const KernelContext*)
+//       Optional pair, both or neither: tick split into block-rate and sample-rate work, for
+//       parameters the descriptor marks `prepared` (a filter's cutoff, q and mode). When every
+//       prepared parameter of an instance is unmodulated and settled (its smoother at its fixed
+//       point), its effective value is the same for every sample of the block: then both engines
+//       call prepare once, before the block, with those values in their `in` slots (other slots
+//       are unspecified), and process instead of tick for each sample. Contract: for the same
+//       `in`, prepare followed by process leaves state and out bit-identical to tick, so which
+//       path runs never changes the sound (tick is typically prepare; process).
+//
+// Kernels are straight-line where they can be: selects, not data-dependent branches or libm calls
+// (dsp_math.h has the exact-enough forms), and no loops over state. The JIT then vectorizes a
+// kernel across the identical instances of a fusion group (docs/jit.md); a kernel it cannot
+// widen (a loop, a buffer indexed by a signal) runs one instance at a time, still correct.
+//
 // `init` and `stateSize` are native only (control thread) and live in the descriptor.
 #define CHRONUS_KERNEL extern "C" __attribute__((used))
 #define CHRONUS_RESTRICT __restrict__

@@ -57,6 +57,16 @@ Expected<PatchArg> convertNumber(double v, size_t index, char type) {
     return PatchArg{static_cast<float>(v)};
 }
 
+/// An argument's value, read byte-wise: liblo's argv points into the message data, which OSC
+/// aligns to 4 bytes only, so `lo_arg` (8-byte aligned for its int64 and double members) must not
+/// be dereferenced there (undefined behaviour, found by fuzz/target_osc.cpp under UBSan).
+template <class T>
+T argValue(const lo_arg* a) {
+    T v;
+    std::memcpy(&v, reinterpret_cast<const char*>(a), sizeof v);
+    return v;
+}
+
 } // namespace
 
 Expected<std::vector<PatchArg>> convertArgs(const char* types, lo_arg** argv, int argc) {
@@ -68,22 +78,23 @@ Expected<std::vector<PatchArg>> convertArgs(const char* types, lo_arg** argv, in
         const lo_arg* a = argv[i];
         switch (type) {
         case LO_INT32:
-            out.emplace_back(static_cast<float>(a->i));
+            out.emplace_back(static_cast<float>(argValue<int32_t>(a)));
             break;
         case LO_INT64:
-            out.emplace_back(static_cast<float>(a->h));
+            out.emplace_back(static_cast<float>(argValue<int64_t>(a)));
             break;
         case LO_FLOAT:
         case LO_DOUBLE: {
-            auto v =
-                convertNumber(type == LO_FLOAT ? static_cast<double>(a->f) : a->d, index, type);
+            auto v = convertNumber(type == LO_FLOAT ? static_cast<double>(argValue<float>(a))
+                                                    : argValue<double>(a),
+                                   index, type);
             if (!v) return v.error();
             out.push_back(v.take());
             break;
         }
         case LO_STRING:
         case LO_SYMBOL: {
-            const char* s = &a->s;
+            const char* s = reinterpret_cast<const char*>(a);
             const size_t n = strnlen(s, kMaxStringBytes + 1);
             if (n > kMaxStringBytes)
                 return makeError("argument {} ({}) is longer than {} bytes", index + 1,

@@ -32,10 +32,14 @@ void AudioCore::audioThreadService() noexcept {
             Slot* old = active_;
             if (old != nullptr && next->carryFrom == old) next->audioThreadCarryFrom(*old);
             active_ = next;
+            // Metrics: where this swap landed (the log entry first, then the count that
+            // publishes it).
+            const uint64_t n = swaps_.load(std::memory_order_relaxed) + 1;
+            swapAt_[n % kSwapLog].store(now_, std::memory_order_relaxed);
+            swaps_.store(n, std::memory_order_release);
             activeSeq_.store(next->seq, std::memory_order_release);
-            bump(swaps_);
             if (old != nullptr) {
-                if (fadeFrames_ > 0) {
+                if (fadeFrames_ > 0 && !next->seamless) {
                     fading_ = old;
                     fadePos_ = 0;
                 } else if (!retire(old)) {

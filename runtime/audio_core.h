@@ -9,9 +9,11 @@
 #include "slot.h"
 #include "spsc_ring.h"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 namespace chronus {
 
@@ -77,7 +79,17 @@ public:
     uint64_t xruns() const noexcept { return xruns_.load(std::memory_order_relaxed); }
     uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
     uint64_t samplePosition() const noexcept { return position_.load(std::memory_order_acquire); }
-    uint64_t swaps() const noexcept { return swaps_.load(std::memory_order_relaxed); }
+    uint64_t swaps() const noexcept { return swaps_.load(std::memory_order_acquire); }
+    /// Swaps whose sample position swapSample() still knows (the most recent ones).
+    static constexpr std::size_t kSwapLog = 64;
+    /// Control side (metrics): the engine sample at which swap `n` (1: the first) happened, i.e.
+    /// the first sample the new slot rendered; nothing if `n` has not happened yet or is older
+    /// than the last kSwapLog swaps.
+    std::optional<uint64_t> swapSample(uint64_t n) const noexcept {
+        const uint64_t latest = swaps();
+        if (n == 0 || n > latest || latest - n >= kSwapLog) return std::nullopt;
+        return swapAt_[n % kSwapLog].load(std::memory_order_relaxed);
+    }
     LoadSummary load() const { return load_.summary(); }
 
     // ---- audio thread ------------------------------------------------------------------------
@@ -113,6 +125,7 @@ private:
     SpscRing<EventAck> acks_;
     std::atomic<uint64_t> activeSeq_{0}, callbacks_{0}, xruns_{0}, overruns_{0}, position_{0},
         swaps_{0};
+    std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
     LoadHistogram load_;
 
     // Audio thread only.

@@ -22,7 +22,12 @@
 #include <deque>
 #include <fmt/format.h>
 #include <mutex>
+#include <optional>
 #include <thread>
+
+#if defined(__linux__)
+#include <sys/resource.h>
+#endif
 #include <unordered_map>
 
 namespace chronus {
@@ -87,8 +92,25 @@ struct Engine::Impl {
     mutable std::mutex settleMutex;
     mutable std::condition_variable settleCv;
     std::atomic<uint64_t> settled{0}, commits{0}, failures{0};
+    std::atomic<uint64_t> changes{0}; ///< EngineStatus::changes
+    std::mutex observerMutex;         ///< held while the swap observer runs
+    std::function<void(uint64_t)> swapObserver;
 
     std::thread compiler;
+
+    // Tiered compiles: the next tier of the slot last swapped in compiles on `tierer` (at low
+    // priority); the compiler thread primes and swaps it in between commits.
+    struct TierWork {
+        uint64_t seq = 0;
+        uint32_t tier = 0; ///< of the slot it would replace
+        TierCompile compile;
+        Expected<std::unique_ptr<Program>> program = makeError("not compiled");
+    };
+    std::optional<TierWork> tierWanted, tierReady; ///< under `mutex`
+    std::condition_variable tierWake;              ///< the tier thread: work, or stop
+    std::atomic<uint64_t> upgrades{0}, upgradeFailures{0};
+    std::atomic<int> tiersInFlight{0}; ///< wanted, compiling or ready (EngineStatus::optimizing)
+    std::thread tierer;
 
     template <class... Args>
     void log(fmt::format_string<Args...> f, Args&&... args) const {
@@ -128,11 +150,14 @@ struct Engine::Impl {
     void writeKey(uint32_t key, float value, uint64_t appliedSeq) {
         const std::string& id = keys.id(key);
         const std::string& param = keys.param(key);
+        changes.fetch_add(1, std::memory_order_relaxed);
         for (PatchGraph* g : {&pending, &requested, &playing})
             if (g->find(id) != nullptr) (void)g->setParam(id, param, value);
         for (auto& job : jobs) job->lateWrites[key] = value;
         for (auto& slot : slots) {
-            if (slot->seq <= appliedSeq) continue;
+            // Slots newer than the one the event played on need it, and so does a faster tier
+            // of that commit (same seq) that was not playing yet.
+            if (slot->seq < appliedSeq || (slot->seq == appliedSeq && slot->tier == 1)) continue;
             if (int32_t i = slot->paramOf(key); i >= 0)
                 slot->params.store(static_cast<size_t>(i), value);
         }
@@ -168,15 +193,27 @@ struct Engine::Impl {
     void compilerLoop() {
         for (;;) {
             std::shared_ptr<Job> job;
+            std::optional<TierWork> upgrade;
             {
                 std::unique_lock lock(mutex);
                 wake.wait_for(lock, std::chrono::milliseconds(20),
-                              [&] { return stopping || !jobs.empty(); });
+                              [&] { return stopping || !jobs.empty() || tierReady.has_value(); });
                 reclaim();
                 drainAcks();
                 if (stopping) return;
-                if (jobs.empty()) continue;
-                job = jobs.front();
+                if (!jobs.empty()) {
+                    job = jobs.front();
+                } else if (tierReady) { // commits first; a faster tier in between
+                    upgrade = std::move(tierReady);
+                    tierReady.reset();
+                } else {
+                    continue;
+                }
+            }
+            if (upgrade) {
+                runUpgrade(*upgrade);
+                tiersInFlight.fetch_sub(1);
+                continue;
             }
             Slot* slot = nullptr;
             CommitReport report = runCommit(*job, slot);
@@ -185,6 +222,7 @@ struct Engine::Impl {
                 jobs.pop_front();
                 if (report.ok) {
                     playing = job->graph;
+                    changes.fetch_add(1, std::memory_order_relaxed);
                     for (auto [key, value] : job->lateWrites)
                         (void)playing.setParam(keys.id(key), keys.param(key), value);
                     newest = slot;
@@ -199,13 +237,111 @@ struct Engine::Impl {
                     report.silent ? " (silent)" : "");
             else
                 log("commit {} failed: {}", report.seq, report.reason);
+            if (report.ok) { // serve --state: durable before the commit is reported
+                std::lock_guard lock(observerMutex);
+                if (swapObserver) swapObserver(report.seq);
+            }
+            report.optimizing = report.ok && opts.tiered && !slot->program->finalTier();
             if (job->done) job->done(report);
             {
                 std::lock_guard lock(settleMutex);
                 settled.store(job->seq);
             }
             settleCv.notify_all();
+            if (report.optimizing) requestNextTier(*slot);
         }
+    }
+
+    // ---- tiered compiles ---------------------------------------------------------------------
+
+    /// Compiler thread: asks the tier thread for the next tier of `s` (the slot last swapped in),
+    /// replacing any request not started yet.
+    void requestNextTier(const Slot& s) {
+        TierCompile next = s.program->nextTier();
+        if (!next) return;
+        {
+            std::lock_guard lock(mutex);
+            if (!tierWanted) tiersInFlight.fetch_add(1);
+            tierWanted = TierWork{s.seq, s.tier, std::move(next), makeError("not compiled")};
+        }
+        tierWake.notify_one();
+    }
+
+    /// The tier thread: compiles what is asked, one at a time, and hands it to the compiler
+    /// thread. Runs at low priority so that it never slows a commit or the audio down.
+    void tierLoop() {
+#if defined(__linux__)
+        (void)setpriority(PRIO_PROCESS, 0, 10); // this thread only (Linux threads have own nice)
+#endif
+        for (;;) {
+            std::optional<TierWork> work;
+            {
+                std::unique_lock lock(mutex);
+                tierWake.wait(lock, [&] { return stopping || tierWanted.has_value(); });
+                if (stopping) return;
+                work = std::move(tierWanted);
+                tierWanted.reset();
+            }
+            try {
+                work->program = work->compile();
+            } catch (const std::exception& e) {
+                work->program = makeError("{}", e.what());
+            }
+            work->compile = nullptr;
+            {
+                std::lock_guard lock(mutex);
+                if (stopping) return;
+                if (tierReady) tiersInFlight.fetch_sub(1); // an older one never ran: dropped
+                tierReady = std::move(work);
+            }
+            wake.notify_all();
+        }
+    }
+
+    /// Compiler thread: swaps in a faster tier of the slot playing, through the same prime and
+    /// swap as a commit (its parameters copied from the playing slot, its state carried over). A
+    /// tier that fails leaves the playing one as it is.
+    void runUpgrade(TierWork& w) {
+        const uint32_t tier = w.tier + 1;
+        if (!w.program || *w.program == nullptr) {
+            upgradeFailures.fetch_add(1);
+            log("commit {}: tier {} failed to compile ({}); tier {} plays on", w.seq, tier,
+                w.program ? std::string("no program") : w.program.error().message, w.tier);
+            return;
+        }
+        const Slot* from = nullptr;
+        {
+            std::lock_guard lock(mutex);
+            if (newest == nullptr || newest->seq != w.seq || newest->tier != w.tier ||
+                !jobs.empty()) {
+                log("commit {}: tier {} dropped, a newer commit replaces it", w.seq, tier);
+                return;
+            }
+            from = newest;
+        }
+        CommitReport r;
+        r.seq = w.seq;
+        Slot* s = nullptr;
+        primeAndSwap(
+            r, w.program.take(), tier,
+            [from](Slot& slot) { // same schedule: the same parameters at the same indices
+                for (std::size_t i = 0; i < slot.params.size() && i < from->params.size(); ++i)
+                    slot.params.store(i, from->params.load(i));
+            },
+            s);
+        if (!r.ok) {
+            upgradeFailures.fetch_add(1);
+            log("commit {}: tier {} not swapped in ({}); tier {} plays on", w.seq, tier, r.reason,
+                w.tier);
+            return;
+        }
+        {
+            std::lock_guard lock(mutex);
+            newest = s;
+        }
+        upgrades.fetch_add(1);
+        log("commit {}: tier {} swapped in, prime {:.1f} ms", w.seq, tier, r.primeMs);
+        requestNextTier(*s);
     }
 
     CommitReport runCommit(Job& job, Slot*& out) {
@@ -236,19 +372,43 @@ struct Engine::Impl {
         if (*program == nullptr)
             return fail(nullptr, "compile failed: the factory returned no program");
 
+        primeAndSwap(
+            r, program.take(), 1,
+            [&job](Slot& slot) {
+                for (auto [key, value] : job.lateWrites)
+                    if (int32_t i = slot.paramOf(key); i >= 0)
+                        slot.params.store(static_cast<size_t>(i), value);
+            },
+            out);
+        return r;
+    }
+
+    /// Compiler thread: primes a slot for `program` and has the audio thread swap it in (the
+    /// rest of a commit, and all of a tier upgrade): `setParams` fills its parameters under the
+    /// control mutex, after their schedule values. On failure the slot is gone and `r` says why.
+    void primeAndSwap(CommitReport& r, std::unique_ptr<Program> program, uint32_t tier,
+                      const std::function<void(Slot&)>& setParams, Slot*& out) {
+        auto fail = [&](Slot* s, std::string reason) {
+            if (s != nullptr) {
+                std::lock_guard lock(mutex);
+                discard(s);
+            }
+            r.ok = false;
+            r.reason = std::move(reason);
+        };
         // Prime: everything from here to the swap is bounded by the prime timeout.
         const auto t1 = Clock::now();
         const auto deadline =
             t1 + std::chrono::duration_cast<Clock::duration>(
                      std::chrono::duration<double, std::milli>(opts.primeTimeoutMs));
-        auto owned = std::make_unique<Slot>(job.seq, program.take());
+        auto owned = std::make_unique<Slot>(r.seq, std::move(program));
         Slot* s = owned.get();
+        s->tier = tier;
+        s->seamless = tier > 1; // a faster tier sounds the same: no crossfade
         {
             std::lock_guard lock(mutex);
             s->prepare(keys);
-            for (auto [key, value] : job.lateWrites)
-                if (int32_t i = s->paramOf(key); i >= 0)
-                    s->params.store(static_cast<size_t>(i), value);
+            setParams(*s);
             s->planCarry(newest);
             slots.push_back(std::move(owned)); // from now on, parameter writes reach it directly
         }
@@ -267,21 +427,29 @@ struct Engine::Impl {
             core.requestSnapshot(&req);
             while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting) {
                 if (Clock::now() > deadline || stopping) {
-                    if (core.withdrawSnapshot(&req)) return fail(s, timedOut("snapshot state"));
+                    if (core.withdrawSnapshot(&req)) {
+                        fail(s, timedOut("snapshot state"));
+                        return;
+                    }
                     while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
                         std::this_thread::yield(); // the audio thread is copying: microseconds
                     break;
                 }
                 std::this_thread::sleep_for(kPollInterval);
             }
-            if (req.result.load() != SnapshotRequest::kDone)
-                return fail(s, "prime failed: the playing slot changed during the snapshot");
+            if (req.result.load() != SnapshotRequest::kDone) {
+                fail(s, "prime failed: the playing slot changed during the snapshot");
+                return;
+            }
         }
 
         PrimeCheck check = warmUp(*s, opts.warmupBlocks, opts.frames);
         r.primeRms = check.rms;
         r.silent = check.rms < kSilentRms;
-        if (!check.ok) return fail(s, check.reason);
+        if (!check.ok) {
+            fail(s, check.reason);
+            return;
+        }
 
         // Publish, and wait for the audio thread to take it (it swaps only once the previous old
         // slot is handed back, so keep freeing those meanwhile).
@@ -296,7 +464,10 @@ struct Engine::Impl {
                 reclaim();
             }
             if (Clock::now() > deadline || stopping) {
-                if (core.withdraw(s)) return fail(s, timedOut("swap in the new slot"));
+                if (core.withdraw(s)) {
+                    fail(s, timedOut("swap in the new slot"));
+                    return;
+                }
                 break;
             }
             std::this_thread::sleep_for(kPollInterval);
@@ -304,7 +475,6 @@ struct Engine::Impl {
         r.primeMs = msSince(t1);
         r.ok = true;
         out = s;
-        return r;
     }
 };
 
@@ -328,7 +498,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     if (auto v = envNumber("CHRONUS_VERBOSE")) o.verbose = *v != 0;
     if (!(o.primeTimeoutMs > 0)) return makeError("prime timeout must be positive");
     if (!o.factory) {
-        auto f = engineFactory("");
+        auto f = engineFactory("", o.tiered);
         if (!f) return f.error();
         o.factory = f.take();
     }
@@ -336,6 +506,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     e->impl_ = std::make_unique<Impl>(o);
     Impl* impl = e->impl_.get();
     impl->compiler = std::thread([impl] { impl->compilerLoop(); });
+    if (o.tiered) impl->tierer = std::thread([impl] { impl->tierLoop(); });
     impl->log("{} Hz, {} frames, prime timeout {:g} ms, crossfade {:g} ms", o.sampleRate, o.frames,
               o.primeTimeoutMs, o.xfadeMs);
     return e;
@@ -348,7 +519,9 @@ Engine::~Engine() {
         impl_->stopping = true;
     }
     impl_->wake.notify_all();
+    impl_->tierWake.notify_all();
     impl_->compiler.join();
+    if (impl_->tierer.joinable()) impl_->tierer.join();
     // Commits still queued are reported, exactly once each.
     for (auto& job : impl_->jobs) {
         CommitReport r;
@@ -520,6 +693,11 @@ EngineStatus Engine::status() const {
     s.commits = m.commits.load();
     s.failures = m.failures.load();
     s.samplePosition = m.core.samplePosition();
+    s.upgrades = m.upgrades.load();
+    s.upgradeFailures = m.upgradeFailures.load();
+    s.optimizing = m.tiersInFlight.load() > 0;
+    s.swaps = m.core.swaps();
+    s.changes = m.changes.load(std::memory_order_relaxed);
     return s;
 }
 
@@ -547,6 +725,23 @@ bool Engine::waitForCommit(uint64_t seq, double timeoutMs) const {
     std::unique_lock lock(impl_->settleMutex);
     return impl_->settleCv.wait_for(lock, std::chrono::duration<double, std::milli>(timeoutMs),
                                     [&] { return impl_->settled.load() >= seq; });
+}
+
+// ---- reliability metrics and persistence -------------------------------------------------------
+
+void Engine::setSwapObserver(std::function<void(uint64_t seq)> observer) {
+    std::lock_guard lock(impl_->observerMutex);
+    impl_->swapObserver = std::move(observer);
+}
+
+std::vector<SwapMark> Engine::swapSamples(uint64_t after) const {
+    std::vector<SwapMark> out;
+    const uint64_t latest = impl_->core.swaps();
+    const uint64_t first = std::max(
+        after + 1, latest >= AudioCore::kSwapLog ? latest - AudioCore::kSwapLog + 1 : uint64_t{1});
+    for (uint64_t n = first; n <= latest; ++n)
+        if (auto sample = impl_->core.swapSample(n)) out.push_back({n, *sample});
+    return out;
 }
 
 } // namespace chronus

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chronus {
 
@@ -26,9 +27,12 @@ struct CommitReport {
     bool ok = false;
     double compileMs = 0; ///< schedule + program build (lowering, optimisation, codegen)
     double primeMs = 0;
-    double primeRms = 0;  ///< RMS of the warm-up blocks
-    bool silent = false;  ///< primeRms below 0.001 (reported, not refused)
-    std::string reason;   ///< why it failed, when !ok
+    double primeRms = 0; ///< RMS of the warm-up blocks
+    bool silent = false; ///< primeRms below 0.001 (reported, not refused)
+    std::string reason;  ///< why it failed, when !ok
+    /// Tiered compiles: what was swapped in is a quick first tier; its fully optimised version is
+    /// compiling and will replace it (same state, same sound) without another report.
+    bool optimizing = false;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
 
@@ -37,23 +41,40 @@ struct EngineStatus {
     uint32_t frames = 0;
     uint64_t activeSeq = 0; ///< 0: nothing committed yet
     uint64_t callbacks = 0;
-    uint64_t xruns = 0;         ///< backend-reported under/overflows
-    uint64_t overruns = 0;      ///< callbacks that took longer than their block's duration
+    uint64_t xruns = 0;    ///< backend-reported under/overflows
+    uint64_t overruns = 0; ///< callbacks that took longer than their block's duration
     double loadP50 = 0, loadP99 = 0, loadMax = 0; ///< callback time / block time
     uint64_t commits = 0;
     uint64_t failures = 0;
     uint64_t samplePosition = 0; ///< samples rendered so far (the engine's clock)
+    // Tiered compiles:
+    uint64_t upgrades = 0;        ///< faster versions swapped in
+    uint64_t upgradeFailures = 0; ///< faster versions that failed (the first tier played on)
+    bool optimizing = false;      ///< a faster version is compiling or waiting to swap in
+    // Reliability (soak, serve --state):
+    uint64_t swaps = 0;   ///< slots the audio thread has swapped in (see swapSamples)
+    uint64_t changes = 0; ///< grows whenever dump() may have changed (a swap, a parameter value)
+};
+
+/// Where swap number `index` (1: the first) landed: the first engine sample the new slot rendered.
+struct SwapMark {
+    uint64_t index = 0;
+    uint64_t sample = 0;
 };
 
 struct EngineOptions {
     float sampleRate = 48000;
-    uint32_t frames = 256;         ///< block size the callback renders
-    ProgramFactory factory;        ///< default: the JIT, else (JIT cannot start) the interpreter
-    uint32_t warmupBlocks = 8;     ///< prime: blocks rendered on scratch memory before a swap
-    double primeTimeoutMs = 500;   ///< CHRONUS_PRIME_TIMEOUT_MS overrides
-    double xfadeMs = 0;            ///< crossfade old into new at a swap; 0 = hard swap
+    uint32_t frames = 256;       ///< block size the callback renders
+    ProgramFactory factory;      ///< default: the JIT, else (JIT cannot start) the interpreter
+    uint32_t warmupBlocks = 8;   ///< prime: blocks rendered on scratch memory before a swap
+    double primeTimeoutMs = 500; ///< CHRONUS_PRIME_TIMEOUT_MS overrides
+    double xfadeMs = 0;          ///< crossfade old into new at a swap; 0 = hard swap
     double smoothingMs = 10;
-    bool verbose = false;          ///< CHRONUS_VERBOSE=1; never logs from the audio thread
+    bool verbose = false; ///< CHRONUS_VERBOSE=1; never logs from the audio thread
+    /// Tiered compiles (docs/jit.md): a commit swaps in a quickly compiled program, then its fully
+    /// optimised version, compiled in the background, through the same prime and swap. Takes
+    /// effect with programs that have a next tier (the default factory makes them when on).
+    bool tiered = true;
 };
 
 class Engine {
@@ -64,7 +85,8 @@ public:
     ~Engine();
 
     // Edits of the pending patch: validated at once; an error changes nothing.
-    Status create(const std::string& id, const std::string& type, std::optional<float> createArg = {});
+    Status create(const std::string& id, const std::string& type,
+                  std::optional<float> createArg = {});
     Status remove(const std::string& id);
     Status connect(const std::string& src, const std::string& dst);
     Status disconnect(const std::string& src, const std::string& dst);
@@ -73,11 +95,13 @@ public:
 
     /// Sets a parameter now (last value wins; reaches the playing patch and any commit in flight).
     Status setParam(const std::string& id, const std::string& param, float value);
-    Status setParamChoice(const std::string& id, const std::string& param, const std::string& choice);
+    Status setParamChoice(const std::string& id, const std::string& param,
+                          const std::string& choice);
     Status gate(const std::string& id, float value);
     /// Sets a parameter at engine sample `atSample` exactly (a future OSC bundle timetag, or a
     /// timed patch-file line). A time already past applies at the next block.
-    Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param, float value);
+    Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
+                      float value);
 
     /// Starts a commit of the pending patch and returns its sequence number at once; `done` is
     /// called exactly once, from an engine thread, with the outcome.
@@ -108,6 +132,15 @@ public:
     /// Control side: waits (without driving audio) until commit `seq` is reported or
     /// `timeoutMs` passes; true if it was reported.
     bool waitForCommit(uint64_t seq, double timeoutMs) const;
+
+    // ---- reliability: metrics (soak) and persistence (serve --state) ------------------------
+    /// Control side: the swaps numbered after `after`, oldest first, as far as the audio thread
+    /// still remembers them (the last 64; older ones are left out, so check the indices).
+    std::vector<SwapMark> swapSamples(uint64_t after) const;
+    /// Control side: `observer` runs on the compiler thread after each commit swapped in (dump()
+    /// shows it), before the commit is reported; `serve --state` makes the patch durable there,
+    /// so a commit reported is never lost. Empty removes it, waiting for a call in progress.
+    void setSwapObserver(std::function<void(uint64_t seq)> observer);
 
 private:
     Engine();

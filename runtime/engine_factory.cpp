@@ -8,10 +8,10 @@ std::string_view defaultEngineName() {
     return "jit";
 }
 
-Expected<ProgramFactory> engineFactory(std::string_view name) {
-    if (!name.empty()) return programFactory(name);
+Expected<ProgramFactory> engineFactory(std::string_view name, bool tiered) {
+    if (!name.empty()) return programFactory(name, 2, tiered);
     // The default: the JIT, or the interpreter where the JIT cannot start on this machine.
-    auto jit = programFactory(defaultEngineName());
+    auto jit = programFactory(defaultEngineName(), 2, tiered);
     return jit ? jit : programFactory("interp");
 }
 

@@ -12,7 +12,8 @@ namespace chronus {
 std::string_view defaultEngineName();
 
 /// The factory for `name` ("jit" or "interp"); empty: the JIT, or the interpreter where the JIT
-/// cannot start on this machine.
-Expected<ProgramFactory> engineFactory(std::string_view name);
+/// cannot start on this machine. `tiered`: JIT programs come quickly compiled first, with their
+/// fully optimised version as their next tier (EngineOptions::tiered swaps it in).
+Expected<ProgramFactory> engineFactory(std::string_view name, bool tiered = true);
 
 } // namespace chronus

@@ -15,6 +15,14 @@ Expected<std::unique_ptr<Recorder>> Recorder::create(const std::string& path, fl
     return r;
 }
 
+std::unique_ptr<Recorder> Recorder::createSink(Sink sink, float sampleRate, double bufferSeconds) {
+    const auto capacity = static_cast<std::size_t>(bufferSeconds * double(sampleRate));
+    std::unique_ptr<Recorder> r(new Recorder(WavWriter{}, "", capacity));
+    r->sink_ = std::move(sink);
+    r->writer_ = std::thread([p = r.get()] { p->writerLoop(); });
+    return r;
+}
+
 Recorder::Recorder(WavWriter wav, std::string path, std::size_t capacity)
     : wav_(std::move(wav)), path_(std::move(path)), ring_(capacity) {}
 
@@ -43,7 +51,10 @@ Status Recorder::drain() {
     for (;;) {
         const std::size_t n = ring_.popInto(chunk.data(), chunk.size());
         if (n == 0) return {};
-        if (Status s = wav_.write(chunk.data(), n); !s) return s;
+        if (sink_)
+            sink_(chunk.data(), n);
+        else if (Status s = wav_.write(chunk.data(), n); !s)
+            return s;
         written_.fetch_add(n, std::memory_order_relaxed);
     }
 }

@@ -8,6 +8,7 @@
 #include "wav_file.h"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +21,12 @@ public:
     /// holds `bufferSeconds` of audio.
     static Expected<std::unique_ptr<Recorder>> create(const std::string& path, float sampleRate,
                                                       double bufferSeconds = 4.0);
+    /// Receives the recorded audio instead of a file: called on the writer thread with each chunk
+    /// drained from the ring, in order (`chronus soak` analyses the output this way).
+    using Sink = std::function<void(const float* samples, std::size_t count)>;
+    /// Control thread: like create(), but hands the audio to `sink` instead of writing a file.
+    static std::unique_ptr<Recorder> createSink(Sink sink, float sampleRate,
+                                                double bufferSeconds = 4.0);
     ~Recorder();
 
     /// Audio thread; wait-free. False (and counted as dropped) when the ring has no room.
@@ -40,6 +47,7 @@ private:
     Status drain();
 
     WavWriter wav_;
+    Sink sink_; ///< set: the audio goes here, not to wav_
     std::string path_;
     SpscRing<float> ring_;
     std::atomic<uint64_t> dropped_{0}, written_{0};

@@ -41,6 +41,10 @@ struct Slot {
     Slot(uint64_t seq, std::unique_ptr<Program> program);
 
     uint64_t seq;
+    uint32_t tier = 1; ///< 1: as its commit compiled it; 2, ...: faster versions (same seq)
+    /// Renders exactly what the slot it replaces renders (a faster tier of the same commit): the
+    /// swap needs no crossfade.
+    bool seamless = false;
     std::unique_ptr<Program> program;
     ParamBlock params;
     StateBuffer state;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Chronus needs on Debian 12 (bookworm), skipping what is already there.
 set -euo pipefail
+# libclang-rt-19-dev: the ASan/UBSan/TSan runtimes, libFuzzer and its FuzzedDataProvider.h (fuzz/);
+# jackd2: the JACK dummy server of the JACK tests and soak; liblo-tools: oscsend for the OSC tests.
 packages=(
     cmake ninja-build pkg-config
     clang-19 llvm-19-dev libclang-rt-19-dev

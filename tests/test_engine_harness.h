@@ -10,6 +10,7 @@
 #include "registry.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <csignal>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -84,6 +86,18 @@ struct OfflineRig {
         const uint64_t seq = engine->commit([&report](const CommitReport& r) { report = r; });
         REQUIRE(backend->waitForCommit(seq, 60'000));
         return report;
+    }
+
+    /// Drives the block boundary until no faster tier is on its way (tiered compiles), so that a
+    /// measurement starts with nothing compiling in the background.
+    void settleTiers(double timeoutMs = 60'000) {
+        const auto deadline = std::chrono::steady_clock::now() +
+                              std::chrono::duration<double, std::milli>(timeoutMs);
+        while (engine->status().optimizing && std::chrono::steady_clock::now() < deadline) {
+            engine->audioThreadService();
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        REQUIRE_FALSE(engine->status().optimizing);
     }
 
     /// Applies patch-file text line by line (a commit line commits and must succeed).

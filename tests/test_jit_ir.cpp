@@ -65,7 +65,7 @@ TEST_CASE("a sine -> adsr -> biquad chain leaves no call in its optimised loop",
     CHECK((*p)->timings().shapes == 1);
     auto ir = (*p)->ir("optimized");
     REQUIRE(ir.ok());
-    std::string body = functionBody(*ir, "chronus_group_0");
+    std::string body = functionBody(*ir, "chronus_group");
     REQUIRE_FALSE(body.empty());
     // Intrinsics that become instructions on x86-64 (float and integer min/max, abs, sign,
     // rounding (SSE4.1 roundss), FMA, vector
@@ -83,7 +83,7 @@ TEST_CASE("a sine -> adsr -> biquad chain leaves no call in its optimised loop",
     WARN("intrinsics left in the loop: " << (list.empty() ? "none" : list));
     CHECK(body.find("chronus_sine_tick") == std::string::npos);
 
-    // The render function calls the group; the lowered IR still calls the kernels.
+    // The render plan calls the shape's entry; the lowered IR still calls the kernels.
     auto lowered = (*p)->ir("lowered");
     REQUIRE(lowered.ok());
     CHECK_THAT(*lowered, Catch::Contains("call void @chronus_sine_tick"));
@@ -97,18 +97,46 @@ TEST_CASE("a sine -> adsr -> biquad chain leaves no call in its optimised loop",
     CHECK_THAT(body, Catch::Contains("ptr noalias"));
     auto assembly = (*p)->ir("asm");
     REQUIRE(assembly.ok());
-    CHECK_THAT(*assembly, Catch::Contains("chronus_render_"));
-    CHECK_THAT(*assembly, Catch::Contains("chronus_group_0"));
+    CHECK_THAT(*assembly, Catch::Contains("# render plan"));
+    CHECK_THAT(*assembly, Catch::Contains("chronus_group:"));
+    CHECK_THAT(*assembly, Catch::Contains("chronus_shape_"));
 }
 
-TEST_CASE("identical voices share one compiled shape", "[jit][ir]") {
-    auto p = compileJit(chain(8));
+TEST_CASE("identical voices share one compiled shape and run side by side", "[jit][ir][simd]") {
+    auto count = [](const std::string& text, const std::string& what) {
+        size_t n = 0;
+        for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1))
+            ++n;
+        return n;
+    };
+    JitOptions o;
+    o.lanes = 4;
+    auto p = compileJit(chain(11), o);
     REQUIRE(p.ok());
-    CHECK((*p)->timings().groups == 8);
-    CHECK((*p)->timings().shapes == 1);
+    const JitTimings& t = (*p)->timings();
+    CHECK(t.groups == 11);
+    CHECK(t.shapes == 1);
+    CHECK(t.lanes == 4);
+    CHECK(t.wideGroups == 8); // two calls of four, then three one at a time
     auto ir = (*p)->ir("optimized");
     REQUIRE(ir.ok());
-    CHECK(ir->find("chronus_group_1") == std::string::npos);
+    CHECK(count(*ir, "; ---- shape ") == 1);
+    CHECK(count(*ir, "_x4  ; 4 groups side by side") == 2);
+    CHECK(count(*ir, "  ; group ") == 3);
+    // The wide entry's sample loop runs on vectors of four floats.
+    CHECK(count(*ir, "<4 x float>") > 20);
+    auto assembly = (*p)->ir("asm");
+    REQUIRE(assembly.ok());
+    CHECK_THAT(*assembly, Catch::Contains("_x4:"));
+    CHECK_THAT(*assembly, Catch::Contains("xmm"));
+
+    o.lanes = 1; // one at a time
+    auto alone = compileJit(chain(11), o);
+    REQUIRE(alone.ok());
+    CHECK((*alone)->timings().wideGroups == 0);
+    auto aloneIr = (*alone)->ir("optimized");
+    REQUIRE(aloneIr.ok());
+    CHECK(count(*aloneIr, "  ; group ") == 11);
 }
 
 TEST_CASE("JIT failures arrive as messages", "[jit][ir][errors]") {
@@ -167,11 +195,22 @@ TEST_CASE("JIT failures arrive as messages", "[jit][ir][errors]") {
         auto none = interp->ir("optimized");
         REQUIRE_FALSE(none.ok());
         CHECK_THAT(none.error().message, Catch::Contains("interp"));
+        // Without IR kept at compile time, it is made again when asked: the same code.
         JitOptions o;
         o.keepIr = false;
+        o.shapeCache = false;
         auto lean = compileJit(s, o);
         REQUIRE(lean.ok());
-        CHECK_FALSE((*lean)->ir("lowered").ok());
+        auto leanIr = (*lean)->ir("lowered");
+        REQUIRE(leanIr.ok());
+        CHECK_THAT(*leanIr, Catch::Contains("call void @chronus_biquad_tick"));
+        auto leanOpt = (*lean)->ir("optimized");
+        auto keptOpt = (*p)->ir("optimized");
+        REQUIRE(leanOpt.ok());
+        REQUIRE(keptOpt.ok());
+        auto body = [](const std::string& ir) { return functionBody(ir, "chronus_group"); };
+        CHECK_FALSE(body(*leanOpt).empty());
+        CHECK(body(*leanOpt) == body(*keptOpt));
     }
 }
 
@@ -189,14 +228,15 @@ TEST_CASE("chronus ir prints the code of a patch's last commit", "[jit][ir][cli]
     const std::string patch = CHRONUS_SOURCE_DIR "/examples/test3_full_chain.patch";
     auto [status, text] = run(patch);
     CHECK(status == 0);
-    CHECK_THAT(text, Catch::Contains("define internal fastcc void @chronus_group_0"));
+    CHECK_THAT(text, Catch::Contains("define internal fastcc void @chronus_group("));
+    CHECK_THAT(text, Catch::Contains("; render plan: 1 groups of 1 shapes"));
     CHECK_THAT(text, Catch::Contains("1 fusion groups"));
     auto [s2, lowered] = run(patch + " --stage lowered --opt 0");
     CHECK(s2 == 0);
     CHECK_THAT(lowered, Catch::Contains("call void @chronus_biquad_tick"));
     auto [s3, assembly] = run(patch + " --stage asm");
     CHECK(s3 == 0);
-    CHECK_THAT(assembly, Catch::Contains("chronus_group_0:"));
+    CHECK_THAT(assembly, Catch::Contains("chronus_group:"));
     auto [s4, bad] = run(patch + " --stage bytecode");
     CHECK(s4 != 0);
 }

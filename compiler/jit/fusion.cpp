@@ -6,7 +6,6 @@
 #include <functional>
 #include <map>
 #include <numeric>
-#include <queue>
 #include <set>
 
 namespace chronus::jit {
@@ -175,9 +174,8 @@ FusionPlan planFusion(const Schedule& s) {
     while (mergeGroupCycles(s, uf)) {
     }
 
-    // Groups in dependency order; among ready groups, the one with the earliest node first.
+    // The groups, numbered by their first node for now.
     std::map<uint32_t, uint32_t> groupOfRoot;
-    FusionPlan plan;
     std::vector<FusionGroup> groups;
     std::vector<uint32_t> groupOf(n);
     for (uint32_t v = 0; v < n; ++v) {
@@ -187,34 +185,12 @@ FusionPlan planFusion(const Schedule& s) {
         groups[it->second].nodes.push_back(v);
         groupOf[v] = it->second;
     }
-    const size_t gCount = groups.size();
-    std::vector<std::set<uint32_t>> succ(gCount);
-    std::vector<uint32_t> indeg(gCount, 0);
-    for (uint32_t v = 0; v < n; ++v)
-        for (const auto& slot : s.nodes[v].sources)
-            for (const SignalRef& src : slot)
-                if (groupOf[src.node] != groupOf[v] &&
-                    succ[groupOf[src.node]].insert(groupOf[v]).second)
-                    ++indeg[groupOf[v]];
-    std::priority_queue<uint32_t, std::vector<uint32_t>, std::greater<>> ready; // by first node
-    for (uint32_t g = 0; g < gCount; ++g)
-        if (indeg[g] == 0) ready.push(groups[g].nodes.front());
-    std::vector<uint32_t> order;
-    while (!ready.empty()) {
-        uint32_t g = groupOf[ready.top()];
-        ready.pop();
-        order.push_back(g);
-        for (uint32_t h : succ[g])
-            if (--indeg[h] == 0) ready.push(groups[h].nodes.front());
-    }
-    for (uint32_t g : order) plan.groups.push_back(std::move(groups[g]));
-    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi)
-        for (uint32_t v : plan.groups[gi].nodes) groupOf[v] = gi;
+    const auto gCount = static_cast<uint32_t>(groups.size());
 
     // Inputs (first use) and exports (read by another group or the output) of every group.
-    std::vector<std::set<std::pair<uint32_t, uint32_t>>> exported(plan.groups.size());
-    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi) {
-        FusionGroup& g = plan.groups[gi];
+    std::vector<std::set<std::pair<uint32_t, uint32_t>>> exported(gCount);
+    for (uint32_t gi = 0; gi < gCount; ++gi) {
+        FusionGroup& g = groups[gi];
         for (uint32_t v : g.nodes)
             for (const auto& slot : s.nodes[v].sources)
                 for (const SignalRef& src : slot) {
@@ -225,18 +201,13 @@ FusionPlan planFusion(const Schedule& s) {
                 }
     }
     for (const SignalRef& t : s.outputTaps) exported[groupOf[t.node]].insert({t.node, t.output});
-    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi)
-        for (auto [node, output] : exported[gi]) {
-            plan.groups[gi].exports.push_back({node, output});
-            plan.buffers.push_back({node, output});
-        }
-    for (const SignalRef& t : s.outputTaps)
-        plan.tapBuffers.push_back(static_cast<uint32_t>(plan.bufferOf(t)));
+    for (uint32_t gi = 0; gi < gCount; ++gi)
+        for (auto [node, output] : exported[gi]) groups[gi].exports.push_back({node, output});
 
     // Shape keys: everything the group function's code depends on, nothing instance-specific.
-    std::map<std::string, uint32_t> shapeOfKey;
-    for (uint32_t gi = 0; gi < plan.groups.size(); ++gi) {
-        FusionGroup& g = plan.groups[gi];
+    std::vector<std::string> keys(gCount);
+    for (uint32_t gi = 0; gi < gCount; ++gi) {
+        const FusionGroup& g = groups[gi];
         std::map<uint32_t, uint32_t> local;
         for (uint32_t i = 0; i < g.nodes.size(); ++i) local[g.nodes[i]] = i;
         auto signalKey = [&](const SignalRef& src) {
@@ -245,14 +216,15 @@ FusionPlan planFusion(const Schedule& s) {
             auto in = std::find(g.inputs.begin(), g.inputs.end(), src) - g.inputs.begin();
             return fmt::format("x{}", in);
         };
-        std::string key =
-            fmt::format("rate {} smooth {};", floatKey(s.sampleRate), floatKey(s.smoothingCoef));
+        std::string& key = keys[gi];
+        key = fmt::format("rate {} smooth {};", floatKey(s.sampleRate), floatKey(s.smoothingCoef));
         for (uint32_t v : g.nodes) {
             const ScheduledNode& node = s.nodes[v];
-            key +=
-                fmt::format("[{} {} k{} b{} s{}:", node.desc->type, floatKey(node.config.createArg),
-                            node.kernelStateOffset - node.stateOffset, node.stateBytes,
-                            node.layout.slotCount());
+            // No creation argument: it reaches the code only through the layout (slot count,
+            // state size, both here) and the state (a seed, a length), which are per instance.
+            key += fmt::format("[{}/{} k{} b{} s{}:", node.desc->type, node.desc->kernel,
+                               node.kernelStateOffset - node.stateOffset, node.stateBytes,
+                               node.layout.slotCount());
             for (const auto& slot : node.sources) {
                 key += '(';
                 for (const SignalRef& src : slot) key += signalKey(src) + ' ';
@@ -262,12 +234,58 @@ FusionPlan planFusion(const Schedule& s) {
         }
         key += fmt::format(" in {} out", g.inputs.size());
         for (const SignalRef& e : g.exports) key += ' ' + signalKey(e);
-        auto [it, inserted] =
-            shapeOfKey.try_emplace(key, static_cast<uint32_t>(plan.shapes.size()));
-        if (inserted) plan.shapes.push_back({key, gi, 0});
-        g.shape = it->second;
-        ++plan.shapes[g.shape].instances;
     }
+    std::map<std::string, uint32_t> keyId;
+    std::vector<uint32_t> kind(gCount);
+    for (uint32_t gi = 0; gi < gCount; ++gi)
+        kind[gi] = keyId.try_emplace(keys[gi], static_cast<uint32_t>(keyId.size())).first->second;
+
+    // Dependency order. Among ready groups, one of the same shape as the last placed first (so
+    // instances of a shape end up next to each other, where the program runs them side by side),
+    // then the one with the earliest node. Any dependency order gives the same output.
+    std::vector<std::set<uint32_t>> succ(gCount);
+    std::vector<uint32_t> indeg(gCount, 0);
+    for (uint32_t v = 0; v < n; ++v)
+        for (const auto& slot : s.nodes[v].sources)
+            for (const SignalRef& src : slot)
+                if (groupOf[src.node] != groupOf[v] &&
+                    succ[groupOf[src.node]].insert(groupOf[v]).second)
+                    ++indeg[groupOf[v]];
+    std::set<std::pair<uint32_t, uint32_t>> ready; // (first node, group)
+    std::map<uint32_t, std::set<std::pair<uint32_t, uint32_t>>> readyOfKind;
+    auto makeReady = [&](uint32_t g) {
+        ready.insert({groups[g].nodes.front(), g});
+        readyOfKind[kind[g]].insert({groups[g].nodes.front(), g});
+    };
+    for (uint32_t g = 0; g < gCount; ++g)
+        if (indeg[g] == 0) makeReady(g);
+    std::vector<uint32_t> order;
+    while (!ready.empty()) {
+        auto same = order.empty() ? readyOfKind.end() : readyOfKind.find(kind[order.back()]);
+        const auto pick = same != readyOfKind.end() && !same->second.empty() ? *same->second.begin()
+                                                                             : *ready.begin();
+        ready.erase(pick);
+        readyOfKind[kind[pick.second]].erase(pick);
+        order.push_back(pick.second);
+        for (uint32_t h : succ[pick.second])
+            if (--indeg[h] == 0) makeReady(h);
+    }
+
+    FusionPlan plan;
+    std::map<uint32_t, uint32_t> shapeOfKind;
+    for (uint32_t g : order) {
+        const auto gi = static_cast<uint32_t>(plan.groups.size());
+        plan.groups.push_back(std::move(groups[g]));
+        FusionGroup& group = plan.groups.back();
+        for (const SignalRef& e : group.exports) plan.buffers.push_back(e);
+        auto [it, inserted] =
+            shapeOfKind.try_emplace(kind[g], static_cast<uint32_t>(plan.shapes.size()));
+        if (inserted) plan.shapes.push_back({keys[g], gi, 0});
+        group.shape = it->second;
+        ++plan.shapes[group.shape].instances;
+    }
+    for (const SignalRef& t : s.outputTaps)
+        plan.tapBuffers.push_back(static_cast<uint32_t>(plan.bufferOf(t)));
     return plan;
 }
 

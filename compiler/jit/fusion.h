@@ -1,7 +1,9 @@
 // Fusion groups: the schedule cut into pieces that each run as one per-sample loop with every
 // kernel inlined (signals in registers), joined by block buffers. Groups are keyed by shape
-// (module types, creation arguments, wiring; not parameter values) so that each distinct shape is
-// compiled once and called by every group of that shape with its own parameter and state pointers.
+// (module types and kernels, layout, wiring, sample rate and smoothing; not parameter values nor
+// creation arguments, which reach the code only through layout and state) so that each distinct
+// shape is compiled once and called by every group of that shape with its own parameter and state
+// pointers.
 // No LLVM here: the plan is plain data, testable on its own.
 #pragma once
 
@@ -23,13 +25,15 @@ struct FusionGroup {
 
 /// A distinct group shape: compiled once per program into one function.
 struct FusionShape {
-    std::string key;       ///< canonical text of types, creation arguments, layout and wiring
+    std::string key;       ///< canonical text of types, kernels, layout and wiring
     uint32_t exemplar = 0; ///< first group of this shape; the lowering reads its structure
     uint32_t instances = 0;
 };
 
 struct FusionPlan {
-    std::vector<FusionGroup> groups;  ///< in execution order: every group after those it reads
+    /// In execution order: every group after those it reads, instances of a shape next to each
+    /// other where the dependencies allow.
+    std::vector<FusionGroup> groups;
     std::vector<FusionShape> shapes;  ///< in first-use order
     std::vector<SignalRef> buffers;   ///< block buffer b carries signal buffers[b]
     std::vector<uint32_t> tapBuffers; ///< buffer of each schedule output tap, in tap order

@@ -1,12 +1,14 @@
-// The JIT engine: a Schedule lowered to LLVM IR (one function per fusion-group shape plus a
-// per-commit render function that calls them), linked with the kernel bitcode so that every kernel
-// inlines, optimised, and compiled with LLVM ORC for this machine. No LLVM type appears here.
+// The JIT engine: a Schedule lowered to LLVM IR (one function per fusion-group shape, each in its
+// own module and cached across commits, plus a per-commit render function that calls them), linked
+// with the kernel bitcode so that every kernel inlines, optimised, and compiled with LLVM ORC for
+// this machine. No LLVM type appears here.
 #pragma once
 
 #include "expected.h"
 #include "program.h"
 #include "schedule.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -15,10 +17,26 @@ namespace chronus {
 
 struct JitOptions {
     int optLevel = 2; ///< 0..3: the LLVM pipeline (O0 still inlines every kernel) and codegen
+    /// Tiered compiles: a shape the cache holds at `optLevel` is used at once; any other is taken
+    /// from the cache or compiled at `quickLevel` (fast to make and still real-time: kernels
+    /// inlined, instances side by side). The program is then not finalTier() unless every shape
+    /// was at `optLevel`, and nextTier() compiles it at `optLevel`.
+    bool quickFirst = false;
+    int quickLevel = 0;
     uint32_t maxBlock =
         256;            ///< frames per call of the compiled code; render() chunks longer requests
-    bool keepIr = true; ///< keep the lowered and optimised IR text for ir()
+    /// Print the lowered and optimised IR text while compiling (shared through the shape cache);
+    /// otherwise ir() makes it again when asked (the compile is deterministic). A quick first
+    /// tier never prints it.
+    bool keepIr = true;
+    /// Instances of one group shape run side by side per call (SIMD across voices): 0 picks the
+    /// host's vector width (8 floats with AVX); 1 runs every instance alone.
+    uint32_t lanes = 0;
+    /// Reuse group shapes compiled earlier (by any program of this process) and offer new ones to
+    /// later compiles (shape_cache.h). Off: every shape is compiled for this program alone.
+    bool shapeCache = true;
     /// Kernel bitcode to link instead of the embedded one (tests inject broken bitcode with it).
+    /// Shapes compiled from it never enter or come from the shape cache.
     std::span<const unsigned char> kernelBitcode = {};
 };
 
@@ -30,10 +48,36 @@ struct JitTimings {
     double linkMs = 0;     ///< JIT linking and symbol lookup
     double irTextMs = 0;   ///< printing the IR kept for ir() (0 without keepIr)
     double totalMs = 0;
-    uint32_t groups = 0;  ///< fusion-group instances
-    uint32_t shapes = 0;  ///< distinct group shapes, each compiled once
-    uint32_t buffers = 0; ///< block buffers between groups
+    uint32_t groups = 0;         ///< fusion-group instances
+    uint32_t shapes = 0;         ///< distinct group shapes, each compiled once
+    uint32_t buffers = 0;        ///< block buffers between groups
+    uint32_t shapesCompiled = 0; ///< shapes this compile made (the others came from the cache)
+    uint32_t shapesReused = 0;   ///< shapes found in the shape cache
+    uint32_t lanes = 1;          ///< instances per wide call
+    uint32_t wideGroups = 0;     ///< groups that run in wide calls, `lanes` at a time
 };
+
+/// Bounds of the process-wide shape cache: idle shapes (no program uses them) are evicted, least
+/// recently used first, while it holds more than this.
+struct ShapeCacheLimits {
+    std::size_t maxEntries = 256;
+    std::size_t maxBytes = std::size_t{64} << 20; ///< object code
+};
+
+struct ShapeCacheStats {
+    std::size_t entries = 0;     ///< shapes held, in use or idle
+    std::size_t idle = 0;        ///< held by the cache alone
+    std::size_t objectBytes = 0; ///< their object code
+    uint64_t hits = 0, misses = 0, evictions = 0;
+    ShapeCacheLimits limits;
+};
+
+/// Any thread. The shape cache's counters and limits.
+ShapeCacheStats shapeCacheStats();
+/// Any thread. New limits, applied at once.
+void setShapeCacheLimits(const ShapeCacheLimits& limits);
+/// Any thread. Evicts every idle shape (their code leaves the JIT); shapes in use stay.
+void trimShapeCache();
 
 /// A compiled patch. engine() == "jit"; ir() has "lowered", "optimized" and "asm".
 class JitProgram : public Program {

@@ -1,0 +1,227 @@
+#include "json.h"
+
+#include <cmath>
+#include <fmt/format.h>
+
+namespace chronus::bench {
+
+namespace {
+
+/// A JSON document written in order: commas and indentation handled here.
+class JsonWriter {
+public:
+    void beginObject() { open('{'); }
+    void endObject() { close('}'); }
+    void beginArray() { open('['); }
+    void endArray() { close(']'); }
+    void key(std::string_view k) {
+        separate();
+        out_ += quote(k);
+        out_ += ": ";
+        afterKey_ = true;
+    }
+    void value(std::string_view v) { scalar(quote(v)); }
+    void value(const char* v) { value(std::string_view(v)); }
+    void value(bool v) { scalar(v ? "true" : "false"); }
+    void value(double v) { scalar(std::isfinite(v) ? fmt::format("{}", v) : "null"); }
+    void value(uint32_t v) { scalar(fmt::format("{}", v)); }
+    void value(int v) { scalar(fmt::format("{}", v)); }
+    template <class T>
+    void field(std::string_view k, const T& v) {
+        key(k);
+        value(v);
+    }
+    std::string take() { return std::move(out_) + "\n"; }
+
+private:
+    static std::string quote(std::string_view s) {
+        std::string q = "\"";
+        for (char c : s) {
+            switch (c) {
+            case '"':
+                q += "\\\"";
+                break;
+            case '\\':
+                q += "\\\\";
+                break;
+            case '\n':
+                q += "\\n";
+                break;
+            case '\t':
+                q += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20)
+                    q += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+                else
+                    q += c;
+            }
+        }
+        return q + "\"";
+    }
+    void separate() {
+        if (afterKey_) {
+            afterKey_ = false;
+            return;
+        }
+        if (!first_.empty()) {
+            if (!first_.back()) out_ += ',';
+            first_.back() = false;
+            out_ += '\n';
+            out_ += std::string(2 * first_.size(), ' ');
+        }
+    }
+    void scalar(const std::string& s) {
+        separate();
+        out_ += s;
+    }
+    void open(char c) {
+        separate();
+        out_ += c;
+        first_.push_back(true);
+    }
+    void close(char c) {
+        const bool empty = first_.back();
+        first_.pop_back();
+        if (!empty) {
+            out_ += '\n';
+            out_ += std::string(2 * first_.size(), ' ');
+        }
+        out_ += c;
+    }
+
+    std::string out_;
+    std::vector<bool> first_; ///< per open container: nothing written in it yet
+    bool afterKey_ = false;
+};
+
+void spread(JsonWriter& j, std::string_view k, const Spread& s) {
+    j.key(k);
+    j.beginObject();
+    j.field("median", s.median);
+    j.field("p10", s.p10);
+    j.field("p90", s.p90);
+    j.endObject();
+}
+
+void engine(JsonWriter& j, const EngineResult& e) {
+    j.beginObject();
+    j.field("runs", e.runs);
+    j.field("blocks_per_run", e.blocksPerRun);
+    spread(j, "ns_per_sample", e.nsPerSample);
+    spread(j, "wall_ns_per_sample", e.wallNsPerSample);
+    spread(j, "ns_per_voice_sample", e.nsPerVoiceSample);
+    spread(j, "block_load", e.blockLoad);
+    j.field("voices_per_core", e.voicesPerCore);
+    j.field("build_ms", e.buildMs);
+    j.endObject();
+}
+
+void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
+    j.beginObject();
+    j.field("name", w.name);
+    j.field("description", w.description);
+    j.field("family", w.family);
+    j.field("voices", w.voices);
+    j.field("modules", w.modules);
+    if (!w.error.empty()) j.field("error", w.error);
+    if (!w.commitError.empty()) j.field("commit_error", w.commitError);
+    j.key("engines");
+    j.beginObject();
+    for (const auto& e : w.engines) {
+        j.key(e.engine);
+        engine(j, e);
+    }
+    j.endObject();
+    j.key("speedup");
+    j.beginObject();
+    for (const auto& name : r.engines)
+        if (name != kFused && w.engine(name) != nullptr) j.field(name, w.speedup(kFused, name));
+    j.endObject();
+    if (w.compile) {
+        const CompileResult& c = *w.compile;
+        j.key("compile");
+        j.beginObject();
+        j.field("opt_level", c.optLevel);
+        j.field("runs", c.runs);
+        j.field("groups", c.groups);
+        j.field("shapes", c.shapes);
+        j.key("cold");
+        j.beginObject();
+        spread(j, "lower_ms", c.lowerMs);
+        spread(j, "optimize_ms", c.optimizeMs);
+        spread(j, "codegen_ms", c.codegenMs);
+        spread(j, "link_ms", c.linkMs);
+        spread(j, "ir_text_ms", c.irTextMs);
+        spread(j, "total_ms", c.totalMs);
+        spread(j, "total_cpu_ms", c.totalCpuMs);
+        j.endObject();
+        spread(j, "cached_ms", c.cachedMs);
+        j.endObject();
+    }
+    if (w.commit) {
+        const CommitResult& c = *w.commit;
+        j.key("commit");
+        j.beginObject();
+        j.field("cold_runs", c.coldRuns);
+        spread(j, "cold_commit_to_swap_ms", c.coldMs);
+        j.field("runs", c.runs);
+        j.field("first_commit_to_swap_ms", c.firstMs);
+        spread(j, "commit_to_swap_ms", c.commitToSwapMs);
+        spread(j, "compile_ms", c.compileMs);
+        spread(j, "prime_ms", c.primeMs);
+        j.endObject();
+    }
+    j.endObject();
+}
+
+} // namespace
+
+std::string formatJson(const BenchResults& r) {
+    JsonWriter j;
+    j.beginObject();
+    j.field("schema", "chronus-bench/1");
+    j.key("machine");
+    j.beginObject();
+    j.field("cpu", r.machine.cpu);
+    j.field("logical_cpus", r.machine.logicalCpus);
+    j.field("build_type", r.machine.buildType);
+    j.field("debug_build", r.machine.debugBuild());
+    j.field("compiler", r.machine.compiler);
+    j.field("llvm", r.machine.llvm);
+    j.field("date", r.machine.date);
+    j.endObject();
+    j.field("quick", r.quick);
+    j.field("sample_rate", static_cast<double>(r.sampleRate));
+    j.field("block_frames", r.blockFrames);
+    j.field("budget_ns_per_sample", r.budgetNsPerSample());
+    j.field("time_base", "thread CPU time");
+    j.field("contention", r.contention());
+    j.key("engines");
+    j.beginArray();
+    for (const auto& e : r.engines) j.value(e);
+    j.endArray();
+    j.key("workloads");
+    j.beginArray();
+    for (const auto& w : r.workloads) workload(j, r, w);
+    j.endArray();
+    j.key("targets");
+    j.beginArray();
+    for (const Target& t : r.targets) {
+        j.beginObject();
+        j.field("what", t.what);
+        j.field("workload", t.where);
+        j.field("unit", t.unit);
+        j.field("measured", t.measured);
+        j.field("value", t.value);
+        j.field("limit", t.limit);
+        j.field("at_least", t.atLeast);
+        j.field("met", t.met());
+        j.endObject();
+    }
+    j.endArray();
+    j.endObject();
+    return j.take();
+}
+
+} // namespace chronus::bench

@@ -1,0 +1,125 @@
+// What `chronus bench` measured: plain data, filled by suite.cpp and read by the table, JSON and
+// SVG writers. Times are wall clock; every figure is a median with its spread over repeated runs.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chronus::bench {
+
+/// Engines in the order they are reported: the fused JIT first, then its two baselines.
+inline constexpr const char* kFused = "jit";
+inline constexpr const char* kBlockInterp = "interp";
+inline constexpr const char* kSampleInterp = "interp-sample";
+
+/// A distribution summarised: the median and the 10th and 90th percentiles.
+struct Spread {
+    double median = 0;
+    double p10 = 0;
+    double p90 = 0;
+};
+
+/// Nearest-rank percentiles of `samples` (empty: all zero).
+Spread spreadOf(std::vector<double> samples);
+
+/// One engine rendering one workload.
+struct EngineResult {
+    std::string engine;
+    Spread nsPerSample;       ///< per output sample, thread CPU time
+    Spread wallNsPerSample;   ///< the same runs by the wall clock (includes time given to others)
+    Spread nsPerVoiceSample;  ///< per output sample and voice
+    Spread blockLoad;         ///< render time of one block / the block's real-time duration
+    double voicesPerCore = 0; ///< voices (copies, for one-voice workloads) one core renders in time
+    uint32_t runs = 0;        ///< timed runs, each of `blocksPerRun` blocks
+    uint32_t blocksPerRun = 0;
+    double buildMs = 0; ///< making the program (the JIT: the whole compile)
+};
+
+/// Compiles of the fused program for one workload, ms. Cold: every group shape compiled for this
+/// program (the shape cache off), with the phases as JitTimings reports them. Cached: through the
+/// engine's factory once the patch's shapes are in the process-wide shape cache, as a recommit.
+struct CompileResult {
+    uint32_t runs = 0; ///< of each kind
+    int optLevel = 0;
+    Spread lowerMs, optimizeMs, codegenMs, linkMs, irTextMs; ///< cold
+    Spread totalMs;    ///< cold, the whole build by the wall clock
+    Spread totalCpuMs; ///< cold, the compiling thread's CPU time: totalMs less what others took
+    Spread cachedMs;   ///< cached, wall clock
+    uint32_t groups = 0;
+    uint32_t shapes = 0;
+};
+
+/// Commits of the workload through a real Engine with audio running (null backend), from
+/// commit() to the report that the audio thread swapped the program in, ms.
+struct CommitResult {
+    uint32_t coldRuns = 0;
+    Spread coldMs;         ///< an engine whose compiles use no shape cache: every shape compiled
+    uint32_t runs = 0;     ///< recommits after the first, state carried over
+    double firstMs = 0;    ///< the engine's own factory: the first commit into a new engine
+    Spread commitToSwapMs; ///< ... then recommits while the patch plays
+    Spread compileMs;      ///< their CommitReport::compileMs (schedule + program)
+    Spread primeMs;        ///< their CommitReport::primeMs (state copy, warm-up, swap)
+};
+
+struct WorkloadResult {
+    std::string name;        ///< "sine-16"
+    std::string description; ///< what it is, in words
+    std::string family;      ///< "sine", "saw": a voice series drawn in the plot; else empty
+    uint32_t voices = 1;
+    uint32_t modules = 0;
+    std::vector<EngineResult> engines;
+    std::optional<CompileResult> compile;
+    std::optional<CommitResult> commit;
+    std::string error;       ///< non-empty: the workload could not be measured
+    std::string commitError; ///< non-empty: the engine refused the commit (the rest measured)
+
+    const EngineResult* engine(const std::string& engineName) const;
+    /// Median ns per sample of `slower` over that of `faster` (0 if either is missing).
+    double speedup(const std::string& faster, const std::string& slower) const;
+};
+
+/// One of the performance targets, and where this run puts it.
+struct Target {
+    std::string what;  ///< "fused >= 3x the block interpreter, 16 voices"
+    std::string where; ///< the workload it is read from
+    std::string unit;  ///< "x", "ns", "ms"
+    double value = 0;
+    double limit = 0;
+    bool atLeast = true; ///< value must be >= limit (else <)
+    bool measured = false;
+    bool met() const { return measured && (atLeast ? value >= limit : value < limit); }
+};
+
+struct MachineInfo {
+    std::string cpu; ///< /proc/cpuinfo model name
+    uint32_t logicalCpus = 0;
+    std::string buildType; ///< CMAKE_BUILD_TYPE baked in at build time
+    std::string compiler;
+    std::string llvm;
+    std::string date; ///< UTC
+    bool debugBuild() const;
+};
+
+struct BenchResults {
+    MachineInfo machine;
+    float sampleRate = 48000;
+    uint32_t blockFrames = 64;
+    bool quick = false;
+    std::vector<std::string> engines;
+    std::vector<WorkloadResult> workloads;
+    std::vector<Target> targets;
+
+    /// How busy the machine was: the median over engines and workloads of wall-clock time over
+    /// CPU time in the timed runs (1: the renders had a core to themselves).
+    double contention() const;
+    /// Nanoseconds of real time one output sample may take.
+    double budgetNsPerSample() const { return 1e9 / sampleRate; }
+    const WorkloadResult* find(const std::string& name) const;
+};
+
+/// The targets, read from `results` (unmeasured when their workload is missing).
+std::vector<Target> evaluateTargets(const BenchResults& results);
+
+} // namespace chronus::bench

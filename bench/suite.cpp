@@ -1,0 +1,152 @@
+#include "suite.h"
+
+#include "jit/jit.h"
+#include "machine.h"
+#include "measure.h"
+#include "program_factory.h"
+#include "schedule.h"
+#include "workloads.h"
+
+#include <chrono>
+#include <fmt/format.h>
+
+namespace chronus::bench {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Plan {
+    RenderSettings render;
+    CommitSettings commit;
+    uint32_t compileRuns = 5; ///< cold compiles, and as many cached ones
+};
+
+Plan planFor(const SuiteOptions& o) {
+    Plan p;
+    p.render.blockFrames = p.commit.blockFrames = o.blockFrames;
+    p.render.sampleRate = p.commit.sampleRate = o.sampleRate;
+    if (o.quick) {
+        p.render.warmupMs = 20;
+        p.render.runMs = 2;
+        p.render.runs = 9;
+        p.commit.recommits = 2;
+        p.commit.coldCommits = 1;
+        p.commit.playMs = 5;
+        p.compileRuns = 1;
+    } else {
+        p.render.warmupMs = 100;
+        p.render.runMs = 5;
+        p.render.runs = 41;
+        p.commit.recommits = 5;
+        p.commit.coldCommits = 3;
+        p.commit.playMs = 20;
+        p.compileRuns = 5;
+    }
+    if (o.runs > 0) p.render.runs = o.runs;
+    return p;
+}
+
+/// Measures one workload; a failure is kept in result.error.
+void measureWorkload(const Workload& w, const Plan& plan, const SuiteOptions& o,
+                     const ProgramFactory& fused, int optLevel, WorkloadResult& result) {
+    auto say = [&](const char* what) {
+        if (o.progress) o.progress(fmt::format("{}: {}", w.name, what));
+    };
+    auto schedule = buildSchedule(w.graph, {o.sampleRate});
+    if (!schedule) {
+        result.error = schedule.error().message;
+        return;
+    }
+    result.modules = static_cast<uint32_t>(schedule->nodes.size());
+
+    say("commit -> swap through an engine");
+    // A commit the engine refuses (runaway output, say) still leaves the rest worth measuring.
+    auto commits = measureCommits(w.graph, fused, optLevel, plan.commit);
+    if (commits)
+        result.commit = *commits;
+    else
+        result.commitError = commits.error().message;
+
+    say("compiling");
+    auto compiled = measureCompiles(*schedule, optLevel, fused, plan.compileRuns);
+    if (!compiled) {
+        result.error = "compile: " + compiled.error().message;
+        return;
+    }
+    result.compile = compiled->compile;
+
+    std::vector<std::unique_ptr<Program>> programs;
+    std::vector<double> buildMs = {compiled->compile.totalMs.median};
+    programs.push_back(std::move(compiled->program));
+    for (const char* name : {kBlockInterp, kSampleInterp}) {
+        auto factory = programFactory(name);
+        if (!factory) {
+            result.error = factory.error().message;
+            return;
+        }
+        const auto t0 = Clock::now();
+        auto p = (*factory)(*schedule);
+        if (!p) {
+            result.error = fmt::format("{}: {}", name, p.error().message);
+            return;
+        }
+        buildMs.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+        programs.push_back(p.take());
+    }
+
+    say("rendering");
+    std::vector<Program*> raw;
+    for (auto& p : programs) raw.push_back(p.get());
+    result.engines = measureRender(raw, w.voices, plan.render);
+    for (size_t i = 0; i < result.engines.size(); ++i) result.engines[i].buildMs = buildMs[i];
+}
+
+} // namespace
+
+Expected<BenchResults> runBench(const SuiteOptions& o) {
+    std::vector<Workload> workloads;
+    if (o.builtins) {
+        std::vector<uint32_t> voices = o.voiceCounts;
+        if (voices.empty())
+            voices =
+                o.quick ? std::vector<uint32_t>{1, 16, 64} : std::vector<uint32_t>{1, 16, 64, 256};
+        if (o.progress) o.progress("building the workloads");
+        auto b = builtinWorkloads(voices);
+        if (!b) return b.error();
+        workloads = b.take();
+    }
+    for (const std::string& path : o.patchFiles) {
+        auto w = patchFileWorkload(path);
+        if (!w) return makeError("{}: {}", path, w.error().message);
+        workloads.push_back(w.take());
+    }
+    if (workloads.empty()) return makeError("nothing to measure: no workload");
+
+    // The engine's default level unless told; the cold compiles use the same.
+    const int optLevel = o.optLevel < 0 ? JitOptions{}.optLevel : o.optLevel;
+    auto fused = o.optLevel < 0 ? programFactory(kFused) : programFactory(kFused, o.optLevel);
+    if (!fused) return fused.error();
+
+    BenchResults results;
+    results.machine = readMachineInfo();
+    results.sampleRate = o.sampleRate;
+    results.blockFrames = o.blockFrames;
+    results.quick = o.quick;
+    results.engines = {kFused, kBlockInterp, kSampleInterp};
+    const Plan plan = planFor(o);
+    for (const Workload& w : workloads) {
+        WorkloadResult r;
+        r.name = w.name;
+        r.description = w.description;
+        r.family = w.family;
+        r.voices = w.voices;
+        r.modules = static_cast<uint32_t>(w.graph.modules().size());
+        measureWorkload(w, plan, o, *fused, optLevel, r);
+        results.workloads.push_back(std::move(r));
+    }
+    results.targets = evaluateTargets(results);
+    return results;
+}
+
+} // namespace chronus::bench

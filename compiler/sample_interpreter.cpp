@@ -1,0 +1,171 @@
+#include "sample_interpreter.h"
+
+#include "interpreter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace chronus {
+
+namespace {
+
+class SampleInterpreter final : public Program {
+public:
+    explicit SampleInterpreter(Schedule schedule) : sched_(std::move(schedule)) {
+        ctx_ = sched_.context();
+        const auto& nodes = sched_.nodes;
+        // Every output of every node is one float holding its value at the current sample.
+        std::vector<uint32_t> valueBase(nodes.size());
+        uint32_t values = 0;
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            valueBase[i] = values;
+            values += nodes[i].outputCount();
+        }
+        values_.assign(values, 0.0f);
+        auto valueOf = [&](const SignalRef& r) { return valueBase[r.node] + r.output; };
+
+        nodes_.resize(nodes.size());
+        for (size_t i = 0; i < nodes.size(); ++i) {
+            const ScheduledNode& n = nodes[i];
+            NodeRun& r = nodes_[i];
+            r.tick = n.desc->tick;
+            r.emit = n.desc->emit;
+            r.kernelStateOffset = n.kernelStateOffset;
+            r.stateOffset = n.stateOffset;
+            r.inputs = n.inputCount();
+            r.params = n.paramCount();
+            r.paramIndex = n.paramIndex;
+            r.firstValue = valueBase[i];
+            r.outputs = n.outputCount();
+            r.firstSlot = static_cast<uint32_t>(slots_.size());
+            for (uint32_t s = 0; s < n.layout.slotCount(); ++s) {
+                Slot slot;
+                slot.firstSource = static_cast<uint32_t>(sources_.size());
+                for (const SignalRef& src : n.sources[s]) sources_.push_back(valueOf(src));
+                slot.sourceCount = static_cast<uint32_t>(n.sources[s].size());
+                if (s < n.inputCount()) {
+                    slot.unconnected = n.layout.inputs[s].unconnectedValue;
+                } else {
+                    const ParamDesc& d = n.layout.params[s - n.inputCount()].desc;
+                    slot.smoothed = d.smoothed;
+                    slot.minValue = d.minValue;
+                    slot.maxValue = d.maxValue;
+                }
+                slots_.push_back(slot);
+            }
+            r.firstDelayed = static_cast<uint32_t>(delayed_.size());
+            for (uint32_t o = 0; o < n.outputCount(); ++o)
+                if (n.layout.outputs[o].delayed) delayed_.push_back(o);
+            r.delayedCount = static_cast<uint32_t>(delayed_.size()) - r.firstDelayed;
+            r.firstImmediate = static_cast<uint32_t>(immediate_.size());
+            for (uint32_t o = 0; o < n.outputCount(); ++o)
+                if (!n.layout.outputs[o].delayed) immediate_.push_back(o);
+            r.immediateCount = static_cast<uint32_t>(immediate_.size()) - r.firstImmediate;
+            if (r.emit != nullptr) emitters_.push_back(static_cast<uint32_t>(i));
+        }
+        for (const SignalRef& t : sched_.outputTaps) taps_.push_back(valueOf(t));
+        targets_.assign(sched_.paramCount, 0.0f);
+    }
+
+    const Schedule& schedule() const override { return sched_; }
+    std::string_view engine() const override { return "interp-sample"; }
+
+    void render(const std::atomic<float>* params, std::byte* state, float* out,
+                uint32_t frames) noexcept override {
+        // Targets are read once per block of the block interpreter's size, as both other engines
+        // do, so a parameter change lands on the same sample in all three.
+        while (frames > 0) {
+            const uint32_t n = std::min(frames, kInterpreterBlock);
+            for (size_t p = 0; p < targets_.size(); ++p)
+                targets_[p] = params[p].load(std::memory_order_relaxed);
+            for (uint32_t f = 0; f < n; ++f) out[f] = tickSample(state);
+            out += n;
+            frames -= n;
+        }
+    }
+
+private:
+    /// One kernel `in` slot: an audio input or a parameter, with the signals summed into it.
+    struct Slot {
+        uint32_t firstSource = 0, sourceCount = 0; ///< into sources_
+        float unconnected = 0;                     ///< inputs: the value with no source
+        bool smoothed = false;                     ///< parameters: smoothing and clamp range
+        float minValue = 0, maxValue = 0;
+    };
+    struct NodeRun {
+        TickFn tick = nullptr;
+        EmitFn emit = nullptr;
+        uint32_t stateOffset = 0, kernelStateOffset = 0;
+        uint32_t inputs = 0, params = 0, paramIndex = 0;
+        uint32_t firstSlot = 0;
+        uint32_t firstValue = 0, outputs = 0;
+        uint32_t firstDelayed = 0, delayedCount = 0;     ///< into delayed_
+        uint32_t firstImmediate = 0, immediateCount = 0; ///< into immediate_
+    };
+
+    float sum(const Slot& s) const {
+        float v = values_[sources_[s.firstSource]];
+        for (uint32_t k = 1; k < s.sourceCount; ++k) v += values_[sources_[s.firstSource + k]];
+        return v;
+    }
+
+    /// Audio thread: the whole graph, one sample. Returns the output sample.
+    float tickSample(std::byte* state) noexcept {
+        float inS[kMaxKernelSlots];
+        float outS[kMaxKernelSlots];
+        // Delayed outputs depend on state only: all are emitted before any module ticks.
+        for (uint32_t i : emitters_) {
+            const NodeRun& r = nodes_[i];
+            r.emit(state + r.kernelStateOffset, outS, &ctx_);
+            for (uint32_t k = 0; k < r.delayedCount; ++k) {
+                const uint32_t o = delayed_[r.firstDelayed + k];
+                values_[r.firstValue + o] = outS[o];
+            }
+        }
+        const float coef = sched_.smoothingCoef;
+        for (const NodeRun& r : nodes_) {
+            const Slot* slots = &slots_[r.firstSlot];
+            for (uint32_t s = 0; s < r.inputs; ++s)
+                inS[s] = slots[s].sourceCount == 0 ? slots[s].unconnected : sum(slots[s]);
+            auto* smoothers = reinterpret_cast<float*>(state + r.stateOffset);
+            for (uint32_t p = 0; p < r.params; ++p) {
+                const Slot& s = slots[r.inputs + p];
+                const float target = targets_[r.paramIndex + p];
+                float& sm = smoothers[p];
+                sm = s.smoothed ? sm + coef * (target - sm) : target;
+                const float v = s.sourceCount == 0 ? sm : sm + sum(s);
+                inS[r.inputs + p] = std::fmin(std::fmax(v, s.minValue), s.maxValue);
+            }
+            r.tick(state + r.kernelStateOffset, inS, outS, &ctx_);
+            for (uint32_t k = 0; k < r.immediateCount; ++k) {
+                const uint32_t o = immediate_[r.firstImmediate + k];
+                values_[r.firstValue + o] = outS[o];
+            }
+        }
+        if (taps_.empty()) return 0.0f;
+        float v = values_[taps_[0]];
+        for (size_t k = 1; k < taps_.size(); ++k) v += values_[taps_[k]];
+        return v;
+    }
+
+    Schedule sched_;
+    KernelContext ctx_{};
+    std::vector<NodeRun> nodes_;    ///< schedule order
+    std::vector<Slot> slots_;       ///< every node's kernel slots, in order
+    std::vector<uint32_t> sources_; ///< value indices summed into slots
+    std::vector<uint32_t> delayed_; ///< output indices, per node
+    std::vector<uint32_t> immediate_;
+    std::vector<uint32_t> emitters_; ///< nodes with delayed outputs
+    std::vector<uint32_t> taps_;     ///< value indices summed into the output
+    std::vector<float> values_;      ///< every output's value at the current sample
+    std::vector<float> targets_;     ///< parameter targets loaded for this block
+};
+
+} // namespace
+
+std::unique_ptr<Program> makeSampleInterpreter(Schedule schedule) {
+    return std::make_unique<SampleInterpreter>(std::move(schedule));
+}
+
+} // namespace chronus

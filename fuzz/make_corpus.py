@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of the fuzz targets into fuzz/corpus/<target>/ (run from anywhere).
+
+osc:        OSC datagrams built byte by byte: the seeds' scenarios as sessions (several datagrams
+            in OSC 1.0 stream framing: a 32-bit big-endian size before each), every argument type,
+            bundles (immediate, future, nested) and malformed packets.
+patch_text: the example patches and a few lines at the edges of the format.
+graph:      byte strings for FuzzedDataProvider (the input decides each edit).
+
+The corpus is committed; rerun this only to change the seeds. libFuzzer adds what it finds to a
+scratch copy (scripts/fuzz.sh), never to this directory.
+"""
+import os
+import random
+import shutil
+import struct
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+def pad(b: bytes) -> bytes:
+    return b + b"\0" * (4 - len(b) % 4)
+
+
+def s(text: str) -> bytes:
+    return pad(text.encode())
+
+
+def message(address: str, *args) -> bytes:
+    tags, data = ",", b""
+    for a in args:
+        if isinstance(a, bool):
+            tags += "T" if a else "F"
+        elif isinstance(a, int):
+            tags += "i"
+            data += struct.pack(">i", a)
+        elif isinstance(a, float):
+            tags += "f"
+            data += struct.pack(">f", a)
+        elif isinstance(a, tuple) and a[0] == "d":
+            tags += "d"
+            data += struct.pack(">d", a[1])
+        elif isinstance(a, tuple) and a[0] == "h":
+            tags += "h"
+            data += struct.pack(">q", a[1])
+        elif isinstance(a, tuple) and a[0] == "S":
+            tags += "S"
+            data += s(a[1])
+        elif isinstance(a, tuple) and a[0] == "b":
+            tags += "b"
+            data += struct.pack(">i", len(a[1])) + a[1] + b"\0" * (-len(a[1]) % 4)
+        else:
+            tags += "s"
+            data += s(a)
+    return s(address) + s(tags) + data
+
+
+def bundle(timetag: int, *elements: bytes) -> bytes:
+    out = b"#bundle\0" + struct.pack(">Q", timetag)
+    for e in elements:
+        out += struct.pack(">i", len(e)) + e
+    return out
+
+
+def session(*datagrams: bytes) -> bytes:
+    return b"".join(struct.pack(">i", len(d)) + d for d in datagrams)
+
+
+IMMEDIATE = 1
+FUTURE = (0xFFFFFFF0 << 32)  # far ahead: refused (more than an hour) or scheduled
+NEAR = (3_900_000_000 << 32)  # 2093: ahead of any clock this runs on, but an hour is the limit
+
+OSC = {
+    "test1_single_osc": session(message("/patch/create", "osc1", "simple_sine"),
+                                message("/patch/commit")),
+    "test2_osc_adsr": session(message("/patch/create", "osc1", "simple_sine"),
+                              message("/patch/create", "env1", "adsr"),
+                              message("/patch/connect", "osc1", "env1"),
+                              message("/gate/env1", 1), message("/patch/commit")),
+    "test3_full_chain": session(message("/patch/create", "osc1", "simple_sine"),
+                                message("/patch/create", "env1", "adsr"),
+                                message("/patch/create", "filt1", "biquad_filter"),
+                                message("/patch/connect", "osc1", "env1"),
+                                message("/patch/connect", "env1", "filt1"),
+                                message("/mod/filt1/cutoff", 400.0), message("/gate/env1", 1),
+                                message("/patch/commit")),
+    "test4_multi_commit": session(message("/patch/create", "osc1", "simple_sine"),
+                                  message("/patch/commit"),
+                                  message("/patch/create", "env1", "adsr"),
+                                  message("/patch/connect", "osc1", "env1"),
+                                  message("/patch/commit"),
+                                  message("/patch/create", "filt1", "biquad_filter"),
+                                  message("/patch/connect", "env1", "filt1"),
+                                  message("/patch/commit"), message("/patch/delete", "filt1"),
+                                  message("/patch/delete", "env1"), message("/patch/commit"),
+                                  message("/patch/dump")),
+    "mod_types": session(message("/patch/create", "osc1", "simple_sine"),
+                         message("/patch/create", "f", "biquad"), message("/patch/connect", "osc1", "f"),
+                         message("/patch/commit"), message("/mod/osc1/freq", 330),
+                         message("/mod/osc1/freq", ("d", 220.5)), message("/mod/osc1/gain", ("h", 0)),
+                         message("/mod/f/mode", "hp"), message("/mod/f/mode", ("S", "notch")),
+                         message("/mod/osc1/freq", 1e30), message("/mod/nope/freq", 1.0),
+                         message("/engine/status")),
+    "modulation": session(message("/patch/create", "lfo1", "lfo"),
+                          message("/patch/create", "osc1", "simple_sine"),
+                          message("/patch/create", "d1", "delay", 0.5),
+                          message("/patch/connect", "lfo1", "osc1:freq"),
+                          message("/patch/connect", "osc1", "d1"),
+                          message("/patch/connect", "d1:wet", "d1"),
+                          message("/patch/commit"), message("/patch/disconnect", "lfo1", "osc1:freq"),
+                          message("/patch/abort"), message("/patch/commit")),
+    "bundle_now": bundle(IMMEDIATE, message("/patch/create", "osc1", "simple_sine"),
+                         message("/mod/osc1/freq", 550.0), message("/patch/commit")),
+    "bundle_future": session(message("/patch/create", "osc1", "simple_sine"),
+                             message("/patch/commit"),
+                             bundle(NEAR, message("/mod/osc1/freq", 330.0), message("/gate/osc1", 1))),
+    "bundle_nested": bundle(IMMEDIATE, bundle(IMMEDIATE, message("/patch/create", "a", "saw")),
+                            bundle(FUTURE, message("/mod/a/freq", 100.0)), message("/patch/commit")),
+    "bad_size": message("/patch/commit")[:-1],
+    "bad_unterminated": b"/patch/create\x01\x02\x03",
+    "bad_blob": message("/patch/create", ("b", b"\x01\x02\x03"), "x"),
+    "bad_array": s("/patch/create") + s(",[s]") + s("x"),
+    "bad_bundle": b"#bundle\0" + struct.pack(">Q", 1) + struct.pack(">i", 1000) + b"abcd",
+    "queries": session(message("/patch/dump"), message("/engine/status"), message("/patch/ir"),
+                       message("/patch/ir", "asm"), message("/engine/quit"), message("/nope", True)),
+}
+
+PATCH_EDGES = """# edges of the patch-file format
+/patch/create 1 simple_sine
+/patch/create osc.2 saw 0
+/mod/1/freq -20000
+/mod/osc.2/freq 1e3
+@0.5 /gate/1 1
+/patch/connect 1:out osc.2:freq
+/patch/create m mix 4
+/patch/connect osc.2 m:in3
+/mod/m/level3 0.25
+/patch/commit
+"""
+
+
+# Words the fuzzers splice in (libFuzzer -dict): the vocabulary of the control namespace.
+WORDS = ["/patch/create", "/patch/delete", "/patch/connect", "/patch/disconnect", "/patch/commit",
+         "/patch/abort", "/patch/dump", "/patch/ir", "/engine/status", "/engine/quit", "/mod/",
+         "/gate/", "simple_sine", "sine", "saw", "square", "pulse", "triangle", "noise", "lfo", "adsr",
+         "biquad_filter", "biquad", "gain", "vca", "mix", "delay", "z1", "const", "output", "out",
+         "wet", "in", "in1", "in2", "freq", "gain", "width", "depth", "shape", "attack", "decay",
+         "sustain", "release", "gate", "cutoff", "q", "mode", "level", "level1", "time", "feedback",
+         "value", "lp", "hp", "bp", "notch", "lowered", "optimized", "asm", "osc1", "env1", "filt1",
+         ":", "@", "#"]
+OSC_WORDS = ["#bundle\0", ",s\0\0", ",ss\0", ",f\0\0", ",i\0\0", ",d\0\0", ",h\0\0", ",\0\0\0",
+             ",sss", ",b\0\0", ",[s]", "\0\0\0\0", "\0\0\0\x01"]
+
+
+def escape(word: str) -> str:
+    out = ""
+    for ch in word:
+        if ch == "\0":
+            out += "\\x00"
+        elif ch in "\\\"" or not (32 <= ord(ch) < 127):
+            out += "\\x%02x" % ord(ch)
+        else:
+            out += ch
+    return out
+
+
+def write_dict(target: str, words) -> None:
+    with open(os.path.join(ROOT, target + ".dict"), "w") as f:
+        f.write("# libFuzzer dictionary, written by fuzz/make_corpus.py\n")
+        for w in words:
+            f.write('"%s"\n' % escape(w))
+
+
+def write(target: str, name: str, data: bytes) -> None:
+    d = os.path.join(ROOT, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main() -> None:
+    for target in ("osc", "patch_text", "graph"):
+        shutil.rmtree(os.path.join(ROOT, "corpus", target), ignore_errors=True)
+    for name, data in OSC.items():
+        write("osc", name, data)
+    examples = os.path.join(ROOT, "..", "examples")
+    for f in sorted(os.listdir(examples)):
+        if f.endswith(".patch"):
+            with open(os.path.join(examples, f), "rb") as src:
+                write("patch_text", f, src.read())
+    write("patch_text", "edges.patch", PATCH_EDGES.encode())
+    write_dict("osc", [w + "\0" if w.startswith("/") else w for w in WORDS] + OSC_WORDS)
+    write_dict("patch_text", WORDS + [" ", "\n", "1e3", "-0", "0.5", "nan", "inf"])
+    rng = random.Random(7)
+    for i in range(12):
+        write("graph", f"random_{i:02}", bytes(rng.randrange(256) for _ in range(64 + 48 * i)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+#include "click_meter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace chronus {
+
+ClickMeter::ClickMeter(float sampleRate, const ClickMeterOptions& options)
+    : opts_(options),
+      ringSize_(std::max<std::size_t>(
+          64, static_cast<std::size_t>(double(sampleRate) * double(options.historySeconds)) /
+                  kSegment)) {
+    ring_ = std::make_unique<float[]>(ringSize_);
+    std::fill(ring_.get(), ring_.get() + ringSize_, 0.0f); // resident now, not mid-run
+    // Room for the swaps' results, touched now so that filling it does not grow the resident
+    // memory the soak measures.
+    swapJumps_.resize(options.expectedSwaps);
+    swapJumps_.clear();
+    swapAt_.resize(options.expectedSwaps);
+    swapAt_.clear();
+    report_.clickSamples.reserve(16);
+}
+
+void ClickMeter::addSwap(uint64_t sample) {
+    std::lock_guard lock(mutex_);
+    pending_.push_back({sample, 0.0});
+    // A window that has already been judged as steady state cannot be re-judged.
+    if (sample + opts_.after <= judged_ * kSegment) report_.overflowed += opts_.after;
+}
+
+void ClickMeter::knownUpTo(uint64_t position) {
+    std::lock_guard lock(mutex_);
+    known_ = std::max(known_, position);
+}
+
+void ClickMeter::audio(const float* x, std::size_t n) {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < n; ++i) {
+        float v = x[i];
+        if (!std::isfinite(v)) {
+            ++report_.nonFinite;
+            v = last_;
+        }
+        segMax_ = std::max(segMax_, std::fabs(v - last_));
+        last_ = v;
+        if (std::fabs(v) < opts_.silence) {
+            if (sounded_ && ++silentRun_ == opts_.dropoutSamples) ++report_.dropouts;
+        } else {
+            sounded_ = true;
+            silentRun_ = 0;
+        }
+        if (++received_ % kSegment == 0) {
+            const uint64_t seg = received_ / kSegment - 1;
+            if (seg - judged_ >= ringSize_) { // the swaps are far behind: judge without them
+                report_.overflowed += kSegment;
+                judge((judged_ + 1) * kSegment);
+            }
+            ring_[seg % ringSize_] = segMax_;
+            segMax_ = 0;
+        }
+    }
+    const uint64_t ready = known_ > opts_.before ? known_ - opts_.before : 0;
+    judge(std::min(received_, ready));
+}
+
+void ClickMeter::close(const PendingSwap& p) {
+    swapAt_.push_back(p.at);
+    swapJumps_.push_back(p.max);
+}
+
+void ClickMeter::judge(uint64_t limit) {
+    while ((judged_ + 1) * kSegment <= limit && judged_ * kSegment < received_) {
+        const uint64_t s0 = judged_ * kSegment, s1 = s0 + kSegment;
+        const float jump = ring_[judged_ % ringSize_];
+        // Swaps whose window has passed are final.
+        while (!pending_.empty() && pending_.front().at + opts_.after <= s0) {
+            close(pending_.front());
+            pending_.pop_front();
+        }
+        bool inWindow = false;
+        for (PendingSwap& p : pending_) {
+            if (s1 + opts_.before > p.at && s0 < p.at + opts_.after) {
+                inWindow = true;
+                p.max = std::max(p.max, double(jump));
+            }
+        }
+        if (!inWindow) {
+            report_.steadyMax = std::max(report_.steadyMax, double(jump));
+            report_.steadySamples += kSegment;
+        }
+        ++judged_;
+    }
+}
+
+ClickReport ClickMeter::finish() {
+    std::lock_guard lock(mutex_);
+    if (received_ % kSegment != 0) { // the last, partial segment
+        const uint64_t seg = received_ / kSegment;
+        ring_[seg % ringSize_] = segMax_;
+        received_ = (seg + 1) * kSegment;
+    }
+    judge(std::numeric_limits<uint64_t>::max());
+    for (const PendingSwap& p : pending_) close(p);
+    pending_.clear();
+    ClickReport r = report_;
+    r.samples = received_;
+    r.swaps = swapAt_.size();
+    const double threshold = opts_.clickRatio * r.steadyMax;
+    for (std::size_t i = 0; i < swapAt_.size(); ++i) {
+        if (swapJumps_[i] > r.worstSwapJump) {
+            r.worstSwapJump = swapJumps_[i];
+            r.worstSwapSample = swapAt_[i];
+        }
+        if (swapJumps_[i] > threshold) {
+            ++r.clicks;
+            if (r.clickSamples.size() < 16) r.clickSamples.push_back(swapAt_[i]);
+        }
+    }
+    return r;
+}
+
+} // namespace chronus

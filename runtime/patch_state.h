@@ -1,0 +1,87 @@
+// `chronus serve --state FILE`: the committed patch, with its current parameter values, kept in a
+// file that survives a crash of the engine, and restored from it at start.
+//
+// Each commit that swaps in is written on the engine's compiler thread before the commit is
+// reported (Engine::setSwapObserver), so a commit acknowledged over OSC is already durable; a
+// writer thread watches the engine's change counter for parameter changes made after it and
+// writes them at most every `debounceMs`. Never on the audio thread. Every
+// write is atomic (a temporary file in the same directory, fsync, rename over FILE, fsync of the
+// directory), so a crash at any instant leaves FILE holding either the previous patch or the new
+// one, whole and parsable, never a torn mixture.
+#pragma once
+
+#include "expected.h"
+#include "patch_file.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace chronus {
+
+class Engine;
+
+/// Any thread: writes `text` to `path` atomically (temporary file `.NAME.tmp` beside it, fsync,
+/// rename, fsync of the directory). On failure `path` is untouched.
+Status writeFileAtomically(const std::string& path, std::string_view text);
+
+/// Any thread: the lines of the state file at `path`; nothing if there is no such file; an error
+/// if it cannot be read or does not parse.
+Expected<std::optional<std::vector<PatchLine>>> readStateFile(const std::string& path);
+
+/// Control thread: applies a state file's lines to `engine`'s pending patch (commit and query
+/// lines are skipped), then commits. Lines the engine refuses are described in `warnings` and
+/// skipped. Returns the commit's sequence number.
+uint64_t restoreState(Engine& engine, const std::vector<PatchLine>& lines,
+                      std::vector<std::string>& warnings);
+
+struct PatchStateOptions {
+    double debounceMs = 200; ///< parameter changes alone: at most one write per this long
+    double pollMs = 10;      ///< how often the writer looks at the engine's change counter
+};
+
+/// The writer thread of `serve --state`.
+class PatchStateWriter {
+public:
+    /// Control thread: checks that the directory of `path` exists and starts the thread. Nothing
+    /// is written before the engine has a committed patch, so an existing file is never replaced
+    /// by an empty one.
+    static Expected<std::unique_ptr<PatchStateWriter>> start(Engine& engine, std::string path,
+                                                             PatchStateOptions options = {});
+    /// Writes what changed since the last write (if anything), then stops the thread.
+    ~PatchStateWriter();
+    PatchStateWriter(const PatchStateWriter&) = delete;
+    PatchStateWriter& operator=(const PatchStateWriter&) = delete;
+
+    uint64_t writes() const { return writes_.load(std::memory_order_relaxed); }
+    uint64_t failedWrites() const { return failed_.load(std::memory_order_relaxed); }
+
+private:
+    PatchStateWriter(Engine& engine, std::string path, PatchStateOptions options);
+    void run();
+    /// Writes if the engine changed since the last write; `force` ignores the debounce.
+    void step(bool force);
+
+    Engine& engine_;
+    std::string path_;
+    PatchStateOptions opts_;
+    std::mutex mutex_; ///< stop_
+    std::condition_variable wake_;
+    std::mutex writeMutex_; ///< one write at a time, and the fields below
+    bool stop_ = false;
+    // Under writeMutex_.
+    uint64_t writtenChanges_ = 0, writtenCommits_ = 0;
+    std::string writtenText_;
+    double lastWriteMs_ = -1e12; ///< steady clock, ms
+    bool failing_ = false;       ///< the last write failed (reported once per streak)
+    std::atomic<uint64_t> writes_{0}, failed_{0};
+    std::thread thread_;
+};
+
+} // namespace chronus

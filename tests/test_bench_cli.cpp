@@ -1,0 +1,264 @@
+// `chronus bench --quick` end to end: it runs, and its JSON holds sane numbers (present, positive,
+// finite) for every engine and workload, its plot is an SVG with a line per engine. No timing is
+// asserted: the machine is shared and a debug build is slow; the figures are for people.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <variant>
+#include <vector>
+
+namespace {
+
+// ---- a small JSON reader, enough for the bench's own output ------------------------------------
+
+struct Json;
+using JsonObject = std::map<std::string, Json>;
+using JsonArray = std::vector<Json>;
+struct Json {
+    std::variant<std::nullptr_t, bool, double, std::string, std::shared_ptr<JsonArray>,
+                 std::shared_ptr<JsonObject>>
+        v;
+    bool isNumber() const { return std::holds_alternative<double>(v); }
+    double number() const { return std::get<double>(v); }
+    const std::string& string() const { return std::get<std::string>(v); }
+    const JsonArray& array() const { return *std::get<std::shared_ptr<JsonArray>>(v); }
+    const JsonObject& object() const { return *std::get<std::shared_ptr<JsonObject>>(v); }
+    bool has(const std::string& k) const {
+        return std::holds_alternative<std::shared_ptr<JsonObject>>(v) && object().count(k) > 0;
+    }
+    const Json& operator[](const std::string& k) const { return object().at(k); }
+};
+
+class JsonParser {
+public:
+    explicit JsonParser(std::string text) : s_(std::move(text)) {}
+    Json parseDocument() {
+        Json j = value();
+        space();
+        if (i_ != s_.size()) fail("trailing text");
+        return j;
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& what) {
+        throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(i_));
+    }
+    void space() {
+        while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+    }
+    bool eat(char c) {
+        space();
+        if (i_ < s_.size() && s_[i_] == c) {
+            ++i_;
+            return true;
+        }
+        return false;
+    }
+    void expect(char c) {
+        if (!eat(c)) fail(std::string("expected '") + c + "'");
+    }
+    std::string str() {
+        expect('"');
+        std::string out;
+        while (i_ < s_.size() && s_[i_] != '"') {
+            char c = s_[i_++];
+            if (c == '\\') {
+                if (i_ >= s_.size()) fail("bad escape");
+                char e = s_[i_++];
+                if (e == 'u') {
+                    out += '?';
+                    i_ += 4;
+                } else {
+                    out += e == 'n' ? '\n' : e == 't' ? '\t' : e;
+                }
+            } else {
+                out += c;
+            }
+        }
+        expect('"');
+        return out;
+    }
+    Json value() {
+        space();
+        if (i_ >= s_.size()) fail("unexpected end");
+        const char c = s_[i_];
+        if (c == '{') {
+            ++i_;
+            auto o = std::make_shared<JsonObject>();
+            if (!eat('}')) {
+                do {
+                    std::string k = str();
+                    expect(':');
+                    (*o)[k] = value();
+                } while (eat(','));
+                expect('}');
+            }
+            return Json{o};
+        }
+        if (c == '[') {
+            ++i_;
+            auto a = std::make_shared<JsonArray>();
+            if (!eat(']')) {
+                do a->push_back(value());
+                while (eat(','));
+                expect(']');
+            }
+            return Json{a};
+        }
+        if (c == '"') return Json{str()};
+        for (auto [word, j] : {std::pair{"true", Json{true}}, std::pair{"false", Json{false}},
+                               std::pair{"null", Json{nullptr}}})
+            if (s_.compare(i_, std::strlen(word), word) == 0) {
+                i_ += std::strlen(word);
+                return j;
+            }
+        size_t used = 0;
+        double d = std::stod(s_.substr(i_), &used);
+        if (used == 0) fail("bad value");
+        i_ += used;
+        return Json{d};
+    }
+    std::string s_;
+    size_t i_ = 0;
+};
+
+std::string slurp(const std::filesystem::path& p) {
+    std::ifstream f(p, std::ios::binary);
+    std::stringstream ss;
+    ss << f.rdbuf();
+    return ss.str();
+}
+
+/// A positive, finite number at `j[key]`.
+void checkPositive(const Json& j, const std::string& key, const std::string& where) {
+    INFO(where << "." << key);
+    REQUIRE(j.has(key));
+    REQUIRE(j[key].isNumber());
+    CHECK(std::isfinite(j[key].number()));
+    CHECK(j[key].number() > 0);
+}
+
+/// A spread {median, p10, p90}: all positive and finite, p10 <= median <= p90.
+void checkSpread(const Json& j, const std::string& key, const std::string& where) {
+    INFO(where << "." << key);
+    REQUIRE(j.has(key));
+    for (const char* k : {"median", "p10", "p90"}) checkPositive(j[key], k, where + "." + key);
+    CHECK(j[key]["p10"].number() <= j[key]["median"].number());
+    CHECK(j[key]["median"].number() <= j[key]["p90"].number());
+}
+
+std::filesystem::path scratchDir() {
+    auto dir = std::filesystem::temp_directory_path() /
+               ("chronus-bench-test-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
+} // namespace
+
+TEST_CASE("chronus bench --quick writes sane JSON and an SVG plot for every engine",
+          "[bench][cli]") {
+    const auto dir = scratchDir();
+    const auto json = dir / "bench.json", svg = dir / "bench.svg", table = dir / "table.txt";
+    const std::string patch = CHRONUS_SOURCE_DIR "/examples/test3_full_chain.patch";
+    const std::string cmd = std::string(CHRONUS_BINARY) + " bench --quick --json '" +
+                            json.string() + "' --plot '" + svg.string() + "' '" + patch + "' > '" +
+                            table.string() + "' 2>&1";
+    const int rc = std::system(cmd.c_str());
+    const std::string printed = slurp(table);
+    INFO(printed);
+    REQUIRE(rc == 0);
+    CHECK(printed.find("Render cost") != std::string::npos);
+    CHECK(printed.find("Targets") != std::string::npos);
+
+    Json doc;
+    REQUIRE_NOTHROW(doc = JsonParser(slurp(json)).parseDocument());
+    CHECK(doc["schema"].string() == "chronus-bench/1");
+    CHECK(!doc["machine"]["cpu"].string().empty());
+    CHECK(doc["quick"].v == Json{true}.v);
+    checkPositive(doc, "budget_ns_per_sample", "");
+    const std::vector<std::string> engines = {"jit", "interp", "interp-sample"};
+    REQUIRE(doc["engines"].array().size() == engines.size());
+    for (size_t i = 0; i < engines.size(); ++i)
+        CHECK(doc["engines"].array()[i].string() == engines[i]);
+
+    std::vector<std::string> names;
+    for (const Json& w : doc["workloads"].array()) {
+        const std::string name = w["name"].string();
+        names.push_back(name);
+        INFO("workload " << name);
+        CHECK_FALSE(w.has("error"));
+        checkPositive(w, "voices", name);
+        checkPositive(w, "modules", name);
+        for (const auto& e : engines) {
+            const std::string where = name + "." + e;
+            REQUIRE(w["engines"].has(e));
+            const Json& r = w["engines"][e];
+            checkSpread(r, "ns_per_sample", where);
+            checkSpread(r, "ns_per_voice_sample", where);
+            checkSpread(r, "block_load", where);
+            checkPositive(r, "voices_per_core", where);
+            checkPositive(r, "runs", where);
+            checkPositive(r, "blocks_per_run", where);
+        }
+        checkPositive(w["speedup"], "interp", name);
+        checkPositive(w["speedup"], "interp-sample", name);
+        const Json& c = w["compile"];
+        for (const char* k : {"lower_ms", "optimize_ms", "codegen_ms", "total_ms", "total_cpu_ms"})
+            checkSpread(c["cold"], k, name + ".compile.cold");
+        checkSpread(c, "cached_ms", name + ".compile");
+        checkPositive(c, "groups", name);
+        checkPositive(c, "shapes", name);
+        const Json& k = w["commit"];
+        checkPositive(k, "first_commit_to_swap_ms", name);
+        checkSpread(k, "cold_commit_to_swap_ms", name + ".commit");
+        checkSpread(k, "commit_to_swap_ms", name + ".commit");
+        checkSpread(k, "compile_ms", name + ".commit");
+        checkSpread(k, "prime_ms", name + ".commit");
+        // Commit to swap includes the compile.
+        CHECK(k["commit_to_swap_ms"]["median"].number() >= k["compile_ms"]["p10"].number());
+    }
+    for (const char* expected : {"sine-1", "sine-16", "sine-64", "saw-1", "saw-16", "saw-64",
+                                 "fm-16", "feedback-16", "random-64", "test3_full_chain"})
+        CHECK(std::find(names.begin(), names.end(), expected) != names.end());
+    // --quick has no 256-voice bank, so the per-voice-sample target is not measured; the
+    // speed-up and commit targets (16 voices) are.
+    REQUIRE(doc["targets"].array().size() >= 4);
+    int measured = 0;
+    for (const Json& t : doc["targets"].array()) {
+        INFO(t["what"].string());
+        if (t["measured"].v != Json{true}.v) continue;
+        checkPositive(t, "value", "target");
+        ++measured;
+    }
+    CHECK(measured >= 4);
+
+    const std::string plot = slurp(svg);
+    CHECK(plot.rfind("<svg", 0) == 0);
+    CHECK(plot.find("</svg>") != std::string::npos);
+    size_t lines = 0;
+    for (size_t at = plot.find("<polyline"); at != std::string::npos;
+         at = plot.find("<polyline", at + 1))
+        ++lines;
+    CHECK(lines == 6); // three engines, sine and saw
+    for (const char* label : {"fused JIT", "block interpreter", "per-sample interpreter"})
+        CHECK(plot.find(label) != std::string::npos);
+    std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("chronus bench refuses a missing patch file and a bad option", "[bench][cli]") {
+    const std::string bin = CHRONUS_BINARY;
+    CHECK(std::system((bin + " bench /no/such/file.patch > /dev/null 2>&1").c_str()) != 0);
+    CHECK(std::system((bin + " bench --opt 7 > /dev/null 2>&1").c_str()) != 0);
+    CHECK(std::system((bin + " bench --patches-only > /dev/null 2>&1").c_str()) != 0);
+}
