@@ -7,6 +7,7 @@
 #include <cstring>
 #include <functional>
 #include <queue>
+#include <unordered_map>
 
 namespace chronus {
 
@@ -49,7 +50,13 @@ std::vector<uint32_t> orderMembers(const std::vector<uint32_t>& members,
 } // namespace
 
 const ScheduledNode* Schedule::find(std::string_view id) const {
-    for (const auto& n : nodes)
+    if (byId.size() == nodes.size()) {
+        auto it = byId.find(std::string(id));
+        return it != byId.end() && it->second < nodes.size() && nodes[it->second].id == id
+                   ? &nodes[it->second]
+                   : nullptr;
+    }
+    for (const auto& n : nodes) // built by hand, not by buildSchedule
         if (n.id == id) return &n;
     return nullptr;
 }
@@ -57,10 +64,20 @@ const ScheduledNode* Schedule::find(std::string_view id) const {
 Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions& options) {
     const auto& mods = graph.modules();
     const auto n = static_cast<uint32_t>(mods.size());
+    // Ids to indices once (a commit of a thousand modules must not search them per edge), and
+    // each node's outgoing edges in connection order.
+    std::unordered_map<std::string_view, uint32_t> indexOf;
+    indexOf.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) indexOf.emplace(mods[i].id, i);
     std::vector<Edge> edges;
+    std::vector<std::vector<uint32_t>> outEdges(n);
+    std::vector<bool> selfLoop(n, false), feeds(n, false);
     for (const Connection& c : graph.connections()) {
-        uint32_t s = *graph.indexOf(c.src);
-        edges.push_back({s, *graph.indexOf(c.dst), mods[s].layout.outputs[c.srcPort].delayed});
+        const uint32_t s = indexOf.at(c.src), d = indexOf.at(c.dst);
+        outEdges[s].push_back(static_cast<uint32_t>(edges.size()));
+        edges.push_back({s, d, mods[s].layout.outputs[c.srcPort].delayed});
+        if (s == d) selfLoop[s] = true;
+        feeds[s] = true;
     }
 
     // Strongly connected components over every edge (Tarjan): each is one stage.
@@ -72,8 +89,8 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         index[v] = low[v] = nextIndex++;
         stack.push_back(v);
         onStack[v] = true;
-        for (const Edge& e : edges) {
-            if (e.src != v) continue;
+        for (uint32_t k : outEdges[v]) {
+            const Edge& e = edges[k];
             if (index[e.dst] < 0) {
                 strong(e.dst);
                 low[v] = std::min(low[v], low[e.dst]);
@@ -121,13 +138,12 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         auto [first, c] = ready.top();
         ready.pop();
         auto& mem = members[static_cast<size_t>(c)];
-        auto ordered = orderMembers(mem, edges, comp, c);
+        // A single module is its own order (a loop onto itself goes through a delayed output).
+        auto ordered = mem.size() == 1 ? mem : orderMembers(mem, edges, comp, c);
         if (ordered.size() != mem.size())
             return makeError("internal: a loop in the patch has no one-sample delay");
-        bool selfLoop = std::any_of(edges.begin(), edges.end(),
-                                    [&](const Edge& e) { return e.src == mem[0] && e.dst == mem[0]; });
         sched.stages.push_back({static_cast<uint32_t>(order.size()), static_cast<uint32_t>(mem.size()),
-                                mem.size() > 1 || selfLoop});
+                                mem.size() > 1 || selfLoop[mem[0]]});
         order.insert(order.end(), ordered.begin(), ordered.end());
         for (auto [a, b] : compEdges)
             if (a == c && --compIndeg[static_cast<size_t>(b)] == 0)
@@ -157,7 +173,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         sched.nodes.push_back(std::move(node));
     }
     for (const Connection& c : graph.connections()) {
-        uint32_t src = nodeOf[*graph.indexOf(c.src)], dst = nodeOf[*graph.indexOf(c.dst)];
+        uint32_t src = nodeOf[indexOf.at(c.src)], dst = nodeOf[indexOf.at(c.dst)];
         sched.nodes[dst].sources[c.dstSlot].push_back({src, c.srcPort});
     }
 
@@ -168,14 +184,14 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         if (m.layout.outputs.empty()) continue;
         if (hasSink) {
             if (m.desc->isSink) sched.outputTaps.push_back({i, 0});
-        } else {
-            bool used = std::any_of(graph.connections().begin(), graph.connections().end(),
-                                    [&](const Connection& c) { return c.src == m.id; });
-            if (!used) sched.outputTaps.push_back({i, 0});
+        } else if (!feeds[order[i]]) {
+            sched.outputTaps.push_back({i, 0});
         }
     }
     sched.paramCount = paramCursor;
     sched.stateBytes = stateCursor;
+    sched.byId.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) sched.byId.emplace(sched.nodes[i].id, i);
     return sched;
 }
 

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chronus {
@@ -81,6 +82,7 @@ struct Schedule {
     uint32_t stateBytes = 0;
     float sampleRate = 48000;
     float smoothingCoef = 1; ///< per-sample one-pole coefficient, from ScheduleOptions
+    std::unordered_map<std::string, uint32_t> byId; ///< node index of each id (find)
     KernelContext context() const { return {sampleRate, 1.0f / sampleRate}; }
 
     const ScheduledNode* find(std::string_view id) const;
