@@ -65,8 +65,9 @@ Status linkKernels(llvm::Module& module, std::span<const unsigned char> bitcode,
                    const std::string& keep, const std::string& cpu, const std::string& features,
                    DiagnosticLog& log);
 
-/// The per-module pipeline at `optLevel` (O0 still runs the always-inliner) with the target's
-/// cost model, loop and SLP vectorization on.
+/// The per-module pipeline at `optLevel` with the target's cost model, loop and SLP vectorization
+/// on. 0 is the quick tier: the always-inliner, SROA and early CSE only, and fast instruction
+/// selection.
 void optimizeModule(llvm::Module& module, llvm::TargetMachine& tm, int optLevel);
 
 /// Machine code for `module` as an object file in memory.
