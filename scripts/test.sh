@@ -2,9 +2,10 @@
 # Installs what is missing, then runs every check, timing each stage:
 #   1. the debug build (warnings as errors) and every test with CTest, the 60 s soak included;
 #   2. the `fuzz` preset, built once: asan-ubsan plus libFuzzer's coverage instrumentation. The
-#      whole suite again under ASan + UBSan (halting on the first error; the soak's one-minute
-#      runs are left to stage 1), then each libFuzzer target for CHRONUS_FUZZ_SECONDS (45) from
-#      the seed corpus (scripts/fuzz.sh);
+#      whole suite again under ASan + UBSan, halting on the first error (but for the soak's
+#      one-minute runs and the resident-memory tests, which measure ASan's quarantine there:
+#      stage 1 runs them), then each libFuzzer target for CHRONUS_FUZZ_SECONDS (45) from the seed
+#      corpus (scripts/fuzz.sh);
 #   3. TSan over the runtime's threads: the tsan preset, the engine, swap, timed-event, seeds,
 #      real-time, backend, OSC and --state tests (README, "Reliability", says what TSan cannot
 #      see).
@@ -40,7 +41,7 @@ stage "asan-ubsan + libFuzzer (preset fuzz): build"
 cmake --preset fuzz -DCHRONUS_WERROR=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 stage "asan-ubsan: ctest"
-ctest --preset fuzz -j "$jobs" -E 'test_soak:chronus soak'
+ctest --preset fuzz -j "$jobs" -E 'test_soak:chronus soak|test_engine_memory:'
 stage "fuzzers"
 CHRONUS_FUZZ_BUILD=build/fuzz scripts/fuzz.sh "${CHRONUS_FUZZ_SECONDS:-45}"
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <lo/lo.h>
 #include <netinet/in.h>
@@ -143,26 +144,34 @@ public:
     int replyPort() const { return lo_server_get_port(server_); }
 
 private:
+    /// An argument read byte-wise: OSC data is 4-byte aligned, `lo_arg` 8-byte (UBSan).
+    template <class T>
+    static T arg(const lo_arg* a) {
+        T v;
+        std::memcpy(&v, reinterpret_cast<const char*>(a), sizeof v);
+        return v;
+    }
+
     static int onReply(const char* path, const char* types, lo_arg** argv, int argc, lo_message,
                        void* self) {
         OscReply r{path, types ? types : "", {}};
         for (int i = 0; i < argc; ++i) {
             switch (types[i]) {
             case 'i':
-                r.args.emplace_back(int64_t{argv[i]->i});
+                r.args.emplace_back(int64_t{arg<int32_t>(argv[i])});
                 break;
             case 'h':
-                r.args.emplace_back(int64_t{argv[i]->h});
+                r.args.emplace_back(arg<int64_t>(argv[i]));
                 break;
             case 'f':
-                r.args.emplace_back(double{argv[i]->f});
+                r.args.emplace_back(double{arg<float>(argv[i])});
                 break;
             case 'd':
-                r.args.emplace_back(argv[i]->d);
+                r.args.emplace_back(arg<double>(argv[i]));
                 break;
             case 's':
             case 'S':
-                r.args.emplace_back(std::string(&argv[i]->s));
+                r.args.emplace_back(std::string(reinterpret_cast<const char*>(argv[i])));
                 break;
             default:
                 r.args.emplace_back(std::string("<type ") + types[i] + ">");
