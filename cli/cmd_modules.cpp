@@ -19,16 +19,20 @@ void printModule(const ModuleDescriptor& d) {
                    d.createArg.unit, d.createArg.doc);
     for (const auto& p : d.inputs)
         fmt::print("  input       {:<10} {}\n", p.name,
-                   p.unconnectedValue != 0 ? fmt::format("(reads {} when unconnected)", p.unconnectedValue)
-                                           : std::string());
+                   p.unconnectedValue != 0
+                       ? fmt::format("(reads {} when unconnected)", p.unconnectedValue)
+                       : std::string());
     if (d.variadic != nullptr)
         fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N\n",
-                   d.variadic->inputPrefix, d.variadic->inputPrefix, d.variadic->paramTemplate.name);
+                   d.variadic->inputPrefix, d.variadic->inputPrefix,
+                   d.variadic->paramTemplate.name);
     for (const auto& p : d.outputs)
-        fmt::print("  output      {:<10} {}\n", p.name, p.delayed ? "(one sample late: closes feedback loops)" : "");
+        fmt::print("  output      {:<10} {}\n", p.name,
+                   p.delayed ? "(one sample late: closes feedback loops)" : "");
     for (const auto& p : d.params) {
         std::string choices;
-        for (size_t i = 0; i < p.choices.size(); ++i) choices += fmt::format("{}{}={}", i ? " " : " (", i, p.choices[i]);
+        for (size_t i = 0; i < p.choices.size(); ++i)
+            choices += fmt::format("{}{}={}", i ? " " : " (", i, p.choices[i]);
         if (!choices.empty()) choices += ")";
         fmt::print("  param       {:<10} default {:<8} [{}, {}] {}{}\n", p.name, p.defaultValue,
                    p.minValue, p.maxValue, p.unit, choices);
@@ -38,7 +42,8 @@ void printModule(const ModuleDescriptor& d) {
 } // namespace
 
 void addModulesCommand(CLI::App& app) {
-    auto* cmd = app.add_subcommand("modules", "List every module type with its ports and parameters");
+    auto* cmd =
+        app.add_subcommand("modules", "List every module type with its ports and parameters");
     cmd->callback([] {
         for (const ModuleDescriptor* d : allModules()) printModule(*d);
     });

@@ -2,9 +2,8 @@
 // llvm::Error and exceptions are converted to this at the boundary.
 #pragma once
 
-#include <fmt/format.h>
-
 #include <cassert>
+#include <fmt/format.h>
 #include <optional>
 #include <string>
 #include <utility>

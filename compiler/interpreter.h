@@ -12,6 +12,7 @@ namespace chronus {
 inline constexpr uint32_t kInterpreterBlock = 256;
 
 /// Control thread: builds an interpreter for `schedule` (takes ownership of a copy).
-std::unique_ptr<Program> makeInterpreter(Schedule schedule, uint32_t blockFrames = kInterpreterBlock);
+std::unique_ptr<Program> makeInterpreter(Schedule schedule,
+                                         uint32_t blockFrames = kInterpreterBlock);
 
 } // namespace chronus

@@ -50,17 +50,20 @@ Expected<std::vector<PatchLine>> parsePatchText(std::string_view text) {
         if (words[0][0] == '@') {
             auto t = parseNumber(words[0].substr(1));
             if (!t || !std::isfinite(*t) || *t < 0)
-                return makeError("line {}: '{}' is not a time; write @SECONDS, e.g. @2.5", lineNo, words[0]);
+                return makeError("line {}: '{}' is not a time; write @SECONDS, e.g. @2.5", lineNo,
+                                 words[0]);
             line.time = *t;
             ++w;
         }
         if (w >= words.size()) return makeError("line {}: a time with no message after it", lineNo);
         if (words[w][0] != '/')
-            return makeError("line {}: '{}' is not an OSC address (they start with '/')", lineNo, words[w]);
+            return makeError("line {}: '{}' is not an OSC address (they start with '/')", lineNo,
+                             words[w]);
         line.address = std::string(words[w++]);
         for (; w < words.size(); ++w) {
             if (auto v = parseNumber(words[w])) {
-                if (!std::isfinite(*v)) return makeError("line {}: '{}' is not a finite number", lineNo, words[w]);
+                if (!std::isfinite(*v))
+                    return makeError("line {}: '{}' is not a finite number", lineNo, words[w]);
                 line.args.emplace_back(static_cast<float>(*v));
             } else {
                 line.args.emplace_back(std::string(words[w]));

@@ -16,9 +16,9 @@ namespace chronus {
 using PatchArg = std::variant<float, std::string>;
 
 struct PatchLine {
-    int line = 0;                ///< 1-based, for error messages
-    std::optional<double> time;  ///< seconds, from `@t`
-    std::string address;         ///< `/patch/create`, `/mod/osc1/freq`, ...
+    int line = 0;               ///< 1-based, for error messages
+    std::optional<double> time; ///< seconds, from `@t`
+    std::string address;        ///< `/patch/create`, `/mod/osc1/freq`, ...
     std::vector<PatchArg> args;
 };
 

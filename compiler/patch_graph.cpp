@@ -2,11 +2,10 @@
 
 #include "registry.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <fmt/format.h>
 #include <functional>
 #include <unordered_map>
 
@@ -28,13 +27,14 @@ std::string rangeText(const ParamDesc& p) {
 
 Status validateModuleId(std::string_view id) {
     if (id.empty()) return makeError("module id is empty");
-    if (id.size() > 63) return makeError("module id '{}...' is longer than 63 characters", id.substr(0, 20));
+    if (id.size() > 63)
+        return makeError("module id '{}...' is longer than 63 characters", id.substr(0, 20));
     for (char c : id) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '-' || c == '.';
         if (!ok)
-            return makeError("module id '{}' has character '{}'; use letters, digits, '_', '-', '.'",
-                             id, c);
+            return makeError(
+                "module id '{}' has character '{}'; use letters, digits, '_', '-', '.'", id, c);
     }
     // A patch file reads a word that parses as a number as that number, and decodeCommand gives
     // whole numbers back as ids by their text ("1"). Any other id that reads as a number ("1.0",
@@ -46,15 +46,17 @@ Status validateModuleId(std::string_view id) {
         const bool canonical = std::isfinite(v) && v == std::floor(v) && std::fabs(v) <= 16777216 &&
                                fmt::format("{}", static_cast<long long>(v)) == id;
         if (!canonical)
-            return makeError("module id '{}' reads as a number that a patch file would not give back "
-                             "as this id; use a whole number such as '1' or a name",
-                             id);
+            return makeError(
+                "module id '{}' reads as a number that a patch file would not give back "
+                "as this id; use a whole number such as '1' or a name",
+                id);
     }
     return {};
 }
 
 const Module* PatchGraph::find(std::string_view id) const {
-    auto it = std::find_if(modules_.begin(), modules_.end(), [&](const Module& m) { return m.id == id; });
+    auto it =
+        std::find_if(modules_.begin(), modules_.end(), [&](const Module& m) { return m.id == id; });
     return it == modules_.end() ? nullptr : &*it;
 }
 
@@ -64,10 +66,12 @@ std::optional<uint32_t> PatchGraph::indexOf(std::string_view id) const {
     return std::nullopt;
 }
 
-Status PatchGraph::create(std::string_view id, std::string_view type, std::optional<float> createArg) {
+Status PatchGraph::create(std::string_view id, std::string_view type,
+                          std::optional<float> createArg) {
     if (Status s = validateModuleId(id); !s) return s;
     const ModuleDescriptor* desc = findModule(type);
-    if (desc == nullptr) return makeError("unknown module type '{}' (chronus modules lists them)", type);
+    if (desc == nullptr)
+        return makeError("unknown module type '{}' (chronus modules lists them)", type);
     if (find(id) != nullptr) return makeError("module id '{}' already exists", id);
     const CreateArgDesc& ca = desc->createArg;
     float arg = ca.defaultValue;
@@ -98,7 +102,8 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveSource(std::string_view ref) c
     auto [id, port] = splitRef(ref);
     const Module* m = find(id);
     if (m == nullptr) return makeError("unknown module id '{}'", id);
-    if (m->desc->isSink) return makeError("{} is an {} module: nothing can be taken from it", id, m->desc->type);
+    if (m->desc->isSink)
+        return makeError("{} is an {} module: nothing can be taken from it", id, m->desc->type);
     if (m->layout.outputs.empty()) return makeError("{} ({}) has no output", id, m->desc->type);
     if (!port) return Endpoint{m, 0};
     for (uint32_t i = 0; i < m->layout.outputs.size(); ++i)
@@ -130,7 +135,8 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveDestination(std::string_view r
         if (m->layout.params[i].name == *port)
             return Endpoint{m, static_cast<uint32_t>(m->layout.inputs.size()) + i};
     for (const auto& o : m->layout.outputs)
-        if (o.name == *port) return makeError("cannot connect to an output: {}:{} is an output", id, *port);
+        if (o.name == *port)
+            return makeError("cannot connect to an output: {}:{} is an output", id, *port);
     return makeError("{} ({}) has no input or parameter '{}'", id, m->desc->type, *port);
 }
 
@@ -174,7 +180,8 @@ Status PatchGraph::setParam(std::string_view id, std::string_view param, float v
     for (size_t i = 0; i < m.layout.params.size(); ++i) {
         const auto& p = m.layout.params[i];
         if (p.name != param) continue;
-        if (!std::isfinite(value)) return makeError("{}:{} must be finite, got {}", id, param, value);
+        if (!std::isfinite(value))
+            return makeError("{}:{} must be finite, got {}", id, param, value);
         if (value < p.desc.minValue || value > p.desc.maxValue)
             return makeError("{}:{} = {} is outside {}", id, param, value, rangeText(p.desc));
         if (!p.desc.choices.empty() && value != std::floor(value))
@@ -194,7 +201,8 @@ Expected<uint32_t> PatchGraph::paramIndex(std::string_view id, std::string_view 
     return makeError("{} ({}) has no parameter '{}'", id, m->desc->type, param);
 }
 
-Status PatchGraph::setParamChoice(std::string_view id, std::string_view param, std::string_view choice) {
+Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
+                                  std::string_view choice) {
     auto idx = paramIndex(id, param);
     if (!idx) return idx.error();
     const ParamDesc& d = find(id)->layout.params[*idx].desc;

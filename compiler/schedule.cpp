@@ -13,7 +13,9 @@ namespace chronus {
 
 namespace {
 
-constexpr uint32_t align16(size_t n) { return static_cast<uint32_t>((n + 15) & ~size_t{15}); }
+constexpr uint32_t align16(size_t n) {
+    return static_cast<uint32_t>((n + 15) & ~size_t{15});
+}
 
 uint32_t seedFromId(std::string_view id) {
     uint32_t h = 2166136261u; // FNV-1a
@@ -42,7 +44,8 @@ std::vector<uint32_t> orderMembers(const std::vector<uint32_t>& members,
         ready.pop();
         order.push_back(u);
         for (const Edge& e : edges)
-            if (!e.delayed && e.src == u && group[e.dst] == g && --indeg[e.dst] == 0) ready.push(e.dst);
+            if (!e.delayed && e.src == u && group[e.dst] == g && --indeg[e.dst] == 0)
+                ready.push(e.dst);
     }
     return order;
 }
@@ -125,14 +128,16 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
     using Ready = std::pair<uint32_t, int>; // (first member, component)
     std::priority_queue<Ready, std::vector<Ready>, std::greater<>> ready;
     for (int c = 0; c < compCount; ++c)
-        if (compIndeg[static_cast<size_t>(c)] == 0) ready.push({members[static_cast<size_t>(c)].front(), c});
+        if (compIndeg[static_cast<size_t>(c)] == 0)
+            ready.push({members[static_cast<size_t>(c)].front(), c});
 
     Schedule sched;
     sched.sampleRate = options.sampleRate;
     sched.smoothingCoef =
         options.smoothingMs <= 0
             ? 1.0f
-            : static_cast<float>(1.0 - std::exp(-1.0 / (options.smoothingMs * 0.001 * options.sampleRate)));
+            : static_cast<float>(
+                  1.0 - std::exp(-1.0 / (options.smoothingMs * 0.001 * options.sampleRate)));
     std::vector<uint32_t> order; // graph index by node index
     while (!ready.empty()) {
         auto [first, c] = ready.top();
@@ -142,7 +147,8 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         auto ordered = mem.size() == 1 ? mem : orderMembers(mem, edges, comp, c);
         if (ordered.size() != mem.size())
             return makeError("internal: a loop in the patch has no one-sample delay");
-        sched.stages.push_back({static_cast<uint32_t>(order.size()), static_cast<uint32_t>(mem.size()),
+        sched.stages.push_back({static_cast<uint32_t>(order.size()),
+                                static_cast<uint32_t>(mem.size()),
                                 mem.size() > 1 || selfLoop[mem[0]]});
         order.insert(order.end(), ordered.begin(), ordered.end());
         for (auto [a, b] : compEdges)
@@ -178,7 +184,8 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
     }
 
     // Sinks: explicit output modules if any, else the first output of every unconnected module.
-    bool hasSink = std::any_of(mods.begin(), mods.end(), [](const Module& m) { return m.desc->isSink; });
+    bool hasSink =
+        std::any_of(mods.begin(), mods.end(), [](const Module& m) { return m.desc->isSink; });
     for (uint32_t i = 0; i < n; ++i) {
         const Module& m = mods[order[i]];
         if (m.layout.outputs.empty()) continue;

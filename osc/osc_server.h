@@ -18,7 +18,7 @@ inline constexpr int kDefaultOscPort = 57130;
 struct OscOptions {
     std::string bind = "127.0.0.1";
     int port = kDefaultOscPort;
-    std::string irDir;  ///< where /patch/ir writes; empty: /patch/ir replies with an error
+    std::string irDir;    ///< where /patch/ir writes; empty: /patch/ir replies with an error
     bool verbose = false; ///< CHRONUS_VERBOSE=1: log each message handled (not on the audio thread)
 };
 

@@ -6,13 +6,14 @@ namespace chronus {
 
 namespace {
 
-Expected<std::string> stringArg(const std::string& addr, const std::vector<PatchArg>& args, size_t i,
-                                const char* what) {
+Expected<std::string> stringArg(const std::string& addr, const std::vector<PatchArg>& args,
+                                size_t i, const char* what) {
     if (i >= args.size()) return makeError("{}: missing argument {} ({})", addr, i + 1, what);
     if (const auto* s = std::get_if<std::string>(&args[i])) return *s;
     // Ids like "1" arrive as numbers from a text line; accept whole numbers as their text.
     float v = std::get<float>(args[i]);
-    if (v == std::floor(v) && std::fabs(v) < 1e9f) return fmt::format("{}", static_cast<long long>(v));
+    if (v == std::floor(v) && std::fabs(v) < 1e9f)
+        return fmt::format("{}", static_cast<long long>(v));
     return makeError("{}: argument {} ({}) must be a string, got {}", addr, i + 1, what, v);
 }
 
@@ -79,7 +80,8 @@ Expected<ControlCommand> decodeCommand(const std::string& addr, const std::vecto
         if (!args.empty()) {
             CHRONUS_TRY(stage, stringArg(addr, args, 0, "stage"));
             if (*stage != "lowered" && *stage != "optimized" && *stage != "asm")
-                return makeError("{}: stage must be lowered, optimized or asm, got '{}'", addr, *stage);
+                return makeError("{}: stage must be lowered, optimized or asm, got '{}'", addr,
+                                 *stage);
             c.stage = *stage;
         }
         return ControlCommand{c};
@@ -102,7 +104,8 @@ Expected<ControlCommand> decodeCommand(const std::string& addr, const std::vecto
     }
     if (addr.starts_with("/gate/")) {
         auto id = addr.substr(6);
-        if (id.empty() || id.find('/') != std::string::npos) return makeError("{}: write /gate/<id>", addr);
+        if (id.empty() || id.find('/') != std::string::npos)
+            return makeError("{}: write /gate/<id>", addr);
         if (Status s = arity(addr, args, 1, 1); !s) return s.error();
         CHRONUS_TRY(v, numberArg(addr, args, 0, "gate"));
         if (*v != 0.0f && *v != 1.0f) return makeError("{}: gate must be 0 or 1, got {}", addr, *v);
@@ -116,18 +119,30 @@ std::string commandAddress(const ControlCommand& cmd) {
     return std::visit(
         [](const auto& c) -> std::string {
             using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<T, CreateCommand>) return "/patch/create";
-            else if constexpr (std::is_same_v<T, DeleteCommand>) return "/patch/delete";
-            else if constexpr (std::is_same_v<T, ConnectCommand>) return "/patch/connect";
-            else if constexpr (std::is_same_v<T, DisconnectCommand>) return "/patch/disconnect";
-            else if constexpr (std::is_same_v<T, CommitCommand>) return "/patch/commit";
-            else if constexpr (std::is_same_v<T, AbortCommand>) return "/patch/abort";
-            else if constexpr (std::is_same_v<T, SetParamCommand>) return "/mod/" + c.id + "/" + c.param;
-            else if constexpr (std::is_same_v<T, GateCommand>) return "/gate/" + c.id;
-            else if constexpr (std::is_same_v<T, DumpCommand>) return "/patch/dump";
-            else if constexpr (std::is_same_v<T, IrCommand>) return "/patch/ir";
-            else if constexpr (std::is_same_v<T, StatusCommand>) return "/engine/status";
-            else return "/engine/quit";
+            if constexpr (std::is_same_v<T, CreateCommand>)
+                return "/patch/create";
+            else if constexpr (std::is_same_v<T, DeleteCommand>)
+                return "/patch/delete";
+            else if constexpr (std::is_same_v<T, ConnectCommand>)
+                return "/patch/connect";
+            else if constexpr (std::is_same_v<T, DisconnectCommand>)
+                return "/patch/disconnect";
+            else if constexpr (std::is_same_v<T, CommitCommand>)
+                return "/patch/commit";
+            else if constexpr (std::is_same_v<T, AbortCommand>)
+                return "/patch/abort";
+            else if constexpr (std::is_same_v<T, SetParamCommand>)
+                return "/mod/" + c.id + "/" + c.param;
+            else if constexpr (std::is_same_v<T, GateCommand>)
+                return "/gate/" + c.id;
+            else if constexpr (std::is_same_v<T, DumpCommand>)
+                return "/patch/dump";
+            else if constexpr (std::is_same_v<T, IrCommand>)
+                return "/patch/ir";
+            else if constexpr (std::is_same_v<T, StatusCommand>)
+                return "/engine/status";
+            else
+                return "/engine/quit";
         },
         cmd);
 }

@@ -43,13 +43,13 @@ struct IrCommand {
 struct StatusCommand {};
 struct QuitCommand {};
 
-using ControlCommand =
-    std::variant<CreateCommand, DeleteCommand, ConnectCommand, DisconnectCommand, CommitCommand,
-                 AbortCommand, SetParamCommand, GateCommand, DumpCommand, IrCommand, StatusCommand,
-                 QuitCommand>;
+using ControlCommand = std::variant<CreateCommand, DeleteCommand, ConnectCommand, DisconnectCommand,
+                                    CommitCommand, AbortCommand, SetParamCommand, GateCommand,
+                                    DumpCommand, IrCommand, StatusCommand, QuitCommand>;
 
 /// Decodes `/patch/create osc1 simple_sine`, `/mod/osc1/freq 440`, `/gate/env1 1`, ...
-Expected<ControlCommand> decodeCommand(const std::string& address, const std::vector<PatchArg>& args);
+Expected<ControlCommand> decodeCommand(const std::string& address,
+                                       const std::vector<PatchArg>& args);
 
 /// The address a command is written with (for logs and replies).
 std::string commandAddress(const ControlCommand& cmd);

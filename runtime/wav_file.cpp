@@ -4,7 +4,9 @@
 
 namespace chronus {
 
-void WavWriter::Closer::operator()(void* f) const { sf_close(static_cast<SNDFILE*>(f)); }
+void WavWriter::Closer::operator()(void* f) const {
+    sf_close(static_cast<SNDFILE*>(f));
+}
 
 Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, int channels) {
     SF_INFO info{};
@@ -23,7 +25,8 @@ Status WavWriter::write(const float* interleaved, uint64_t frames) {
     auto* f = static_cast<SNDFILE*>(file_.get());
     if (f == nullptr) return makeError("'{}' is closed", path_);
     auto n = static_cast<sf_count_t>(frames);
-    if (sf_writef_float(f, interleaved, n) != n) return makeError("writing '{}': {}", path_, sf_strerror(f));
+    if (sf_writef_float(f, interleaved, n) != n)
+        return makeError("writing '{}': {}", path_, sf_strerror(f));
     return {};
 }
 

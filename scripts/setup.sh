@@ -2,10 +2,11 @@
 # Installs what Chronus needs on Debian 12 (bookworm), skipping what is already there.
 set -euo pipefail
 # libclang-rt-19-dev: the ASan/UBSan/TSan runtimes, libFuzzer and its FuzzedDataProvider.h (fuzz/);
-# jackd2: the JACK dummy server of the JACK tests and soak; liblo-tools: oscsend for the OSC tests.
+# clang-format-19: the format check (ctest -R format); jackd2: the JACK dummy server of the JACK
+# tests and soak; liblo-tools: oscsend for the OSC tests.
 packages=(
     cmake ninja-build pkg-config
-    clang-19 llvm-19-dev libclang-rt-19-dev
+    clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev
     libportaudio2 portaudio19-dev liblo-dev liblo-tools
     catch2 libfmt-dev libsndfile1-dev libcli11-dev
     jackd2 sox

@@ -91,8 +91,8 @@ struct OfflineRig {
     /// Drives the block boundary until no faster tier is on its way (tiered compiles), so that a
     /// measurement starts with nothing compiling in the background.
     void settleTiers(double timeoutMs = 60'000) {
-        const auto deadline = std::chrono::steady_clock::now() +
-                              std::chrono::duration<double, std::milli>(timeoutMs);
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::duration<double, std::milli>(timeoutMs);
         while (engine->status().optimizing && std::chrono::steady_clock::now() < deadline) {
             engine->audioThreadService();
             std::this_thread::sleep_for(std::chrono::microseconds(200));

@@ -24,8 +24,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <new>
+#include <optional>
 
 using namespace chronus;
 
@@ -437,7 +437,8 @@ TEST_CASE("voices side by side in vector lanes agree with the interpreter bit fo
         }
 }
 
-TEST_CASE("random graphs, each copied nine times, agree side by side", "[jit][differential][simd]") {
+TEST_CASE("random graphs, each copied nine times, agree side by side",
+          "[jit][differential][simd]") {
     std::mt19937 rng(4242);
     int wide = 0, bitExact = 0;
     const int kGraphs = 40;

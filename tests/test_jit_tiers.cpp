@@ -97,7 +97,8 @@ TEST_CASE("a commit of known shapes is final at once; /patch/ir works on every t
     REQUIRE(first.ok);
     CHECK(first.optimizing);
     std::string ir;
-    REQUIRE(rig.engine->apply(IrCommand{"optimized"}, &ir).ok()); // the quick tier's, made on demand
+    REQUIRE(
+        rig.engine->apply(IrCommand{"optimized"}, &ir).ok()); // the quick tier's, made on demand
     CHECK_THAT(ir, Catch::Contains("(O0)"));
     rig.settleTiers();
     REQUIRE(rig.engine->apply(IrCommand{"optimized"}, &ir).ok());

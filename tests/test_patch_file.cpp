@@ -80,8 +80,9 @@ TEST_CASE("control commands decode", "[control]") {
 TEST_CASE("bad control commands say what was wrong", "[control][errors]") {
     CHECK_THAT(decodeError("/patch/wobble", {}), Catch::Contains("unknown address"));
     CHECK_THAT(decodeError("/patch/create", {std::string("x")}), Catch::Contains("takes 2 to 3"));
-    CHECK_THAT(decodeError("/patch/create", {std::string("x"), std::string("sine"), std::string("y")}),
-               Catch::Contains("must be a number"));
+    CHECK_THAT(
+        decodeError("/patch/create", {std::string("x"), std::string("sine"), std::string("y")}),
+        Catch::Contains("must be a number"));
     CHECK_THAT(decodeError("/patch/commit", {1.0f}), Catch::Contains("takes 0 argument"));
     CHECK_THAT(decodeError("/mod/osc1", {1.0f}), Catch::Contains("/mod/<id>/<param>"));
     CHECK_THAT(decodeError("/mod/osc1/freq/x", {1.0f}), Catch::Contains("/mod/<id>/<param>"));
@@ -90,8 +91,10 @@ TEST_CASE("bad control commands say what was wrong", "[control][errors]") {
                Catch::Contains("finite"));
     CHECK_THAT(decodeError("/gate/env1", {0.5f}), Catch::Contains("0 or 1"));
     CHECK_THAT(decodeError("/gate/", {1.0f}), Catch::Contains("/gate/<id>"));
-    CHECK_THAT(decodeError("/patch/ir", {std::string("bitcode")}), Catch::Contains("lowered, optimized or asm"));
-    CHECK_THAT(decodeError("/patch/create", {1.5f, std::string("sine")}), Catch::Contains("must be a string"));
+    CHECK_THAT(decodeError("/patch/ir", {std::string("bitcode")}),
+               Catch::Contains("lowered, optimized or asm"));
+    CHECK_THAT(decodeError("/patch/create", {1.5f, std::string("sine")}),
+               Catch::Contains("must be a string"));
 }
 
 #include "offline_render.h"

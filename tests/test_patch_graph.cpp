@@ -6,7 +6,9 @@
 using namespace chronus;
 
 namespace {
-std::string errorOf(const Status& s) { return s.ok() ? std::string("(ok)") : s.message(); }
+std::string errorOf(const Status& s) {
+    return s.ok() ? std::string("(ok)") : s.message();
+}
 } // namespace
 
 TEST_CASE("edits that are valid build the graph", "[graph]") {
@@ -31,14 +33,19 @@ TEST_CASE("every bad edit fails with its reason and changes nothing", "[graph][e
     CHECK_THAT(errorOf(g.create("osc1", "gain")), Catch::Contains("'osc1' already exists"));
     CHECK_THAT(errorOf(g.create("bad id", "gain")), Catch::Contains("character ' '"));
     CHECK_THAT(errorOf(g.create("", "gain")), Catch::Contains("empty"));
-    CHECK_THAT(errorOf(g.create("g2", "gain", 3.0f)), Catch::Contains("takes no creation argument"));
+    CHECK_THAT(errorOf(g.create("g2", "gain", 3.0f)),
+               Catch::Contains("takes no creation argument"));
     CHECK_THAT(errorOf(g.connect("nope", "amp")), Catch::Contains("unknown module id 'nope'"));
-    CHECK_THAT(errorOf(g.connect("osc1", "amp:wobble")), Catch::Contains("no input or parameter 'wobble'"));
-    CHECK_THAT(errorOf(g.connect("osc1:freq", "amp")), Catch::Contains("is a parameter, not an output"));
+    CHECK_THAT(errorOf(g.connect("osc1", "amp:wobble")),
+               Catch::Contains("no input or parameter 'wobble'"));
+    CHECK_THAT(errorOf(g.connect("osc1:freq", "amp")),
+               Catch::Contains("is a parameter, not an output"));
     CHECK_THAT(errorOf(g.connect("amp", "osc1")), Catch::Contains("has no audio input"));
-    CHECK_THAT(errorOf(g.connect("osc1", "amp:out")), Catch::Contains("cannot connect to an output"));
+    CHECK_THAT(errorOf(g.connect("osc1", "amp:out")),
+               Catch::Contains("cannot connect to an output"));
     CHECK_THAT(errorOf(g.setParam("osc1", "wobble", 1)), Catch::Contains("no parameter 'wobble'"));
-    CHECK_THAT(errorOf(g.setParam("osc1", "freq", std::nanf(""))), Catch::Contains("must be finite"));
+    CHECK_THAT(errorOf(g.setParam("osc1", "freq", std::nanf(""))),
+               Catch::Contains("must be finite"));
     CHECK_THAT(errorOf(g.setParam("osc1", "gain", 7)), Catch::Contains("outside"));
     CHECK_THAT(errorOf(g.remove("ghost")), Catch::Contains("unknown module id 'ghost'"));
     CHECK_THAT(errorOf(g.disconnect("osc1", "amp")), Catch::Contains("not connected"));

@@ -24,7 +24,7 @@ struct JitOptions {
     bool quickFirst = false;
     int quickLevel = 0;
     uint32_t maxBlock =
-        256;            ///< frames per call of the compiled code; render() chunks longer requests
+        256; ///< frames per call of the compiled code; render() chunks longer requests
     /// Print the lowered and optimised IR text while compiling (shared through the shape cache);
     /// otherwise ir() makes it again when asked (the compile is deterministic). A quick first
     /// tier never prints it.

@@ -294,11 +294,9 @@ struct CompileSession {
     /// The module of shape `index`, kernels linked and the wide entry added where the kernels
     /// widen (`symbols` says what it exports; `symbols.wide` is cleared if it does not widen, with
     /// the reason in `notWide`). `lowered`, if given, receives the IR text before linking.
-    Expected<std::unique_ptr<llvm::Module>> shapeModule(const Schedule& schedule,
-                                                        const jit::FusionPlan& plan,
-                                                        uint32_t index, jit::ShapeSymbols& symbols,
-                                                        std::string& notWide,
-                                                        std::string* lowered) {
+    Expected<std::unique_ptr<llvm::Module>>
+    shapeModule(const Schedule& schedule, const jit::FusionPlan& plan, uint32_t index,
+                jit::ShapeSymbols& symbols, std::string& notWide, std::string* lowered) {
         auto module = jit::lowerShape(schedule, plan, index, *context, tm->createDataLayout(),
                                       tm->getTargetTriple().str(), lowerOptions(), symbols);
         if (Status s = verify(*module); !s) return s.error();

@@ -14,7 +14,9 @@ inline double rms(const float* x, size_t n) {
     for (size_t i = 0; i < n; ++i) acc += double(x[i]) * x[i];
     return n ? std::sqrt(acc / double(n)) : 0.0;
 }
-inline double rms(const std::vector<float>& x) { return rms(x.data(), x.size()); }
+inline double rms(const std::vector<float>& x) {
+    return rms(x.data(), x.size());
+}
 
 /// Magnitude of the DFT of `x` (Hann window) at frequency `hz`.
 inline double dftMagnitude(const std::vector<float>& x, double rate, double hz) {
@@ -29,7 +31,8 @@ inline double dftMagnitude(const std::vector<float>& x, double rate, double hz) 
 
 /// Frequency of the strongest spectral peak between lo and hi Hz: a coarse scan then a golden
 /// search on the Hann-windowed DFT magnitude, good to a small fraction of a bin.
-inline double peakFrequency(const std::vector<float>& x, double rate, double lo = 20, double hi = 20000) {
+inline double peakFrequency(const std::vector<float>& x, double rate, double lo = 20,
+                            double hi = 20000) {
     const double bin = rate / double(x.size());
     double best = lo, bestMag = -1;
     for (double f = lo; f <= hi; f += bin / 2) {
@@ -40,7 +43,10 @@ inline double peakFrequency(const std::vector<float>& x, double rate, double lo 
     const double g = (std::sqrt(5.0) - 1) / 2;
     for (int i = 0; i < 60; ++i) {
         double c = b - g * (b - a), d = a + g * (b - a);
-        if (dftMagnitude(x, rate, c) > dftMagnitude(x, rate, d)) b = d; else a = c;
+        if (dftMagnitude(x, rate, c) > dftMagnitude(x, rate, d))
+            b = d;
+        else
+            a = c;
     }
     return (a + b) / 2;
 }

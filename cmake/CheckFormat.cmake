@@ -1,0 +1,23 @@
+# ctest -R format: fails naming each tracked C/C++ file that clang-format would change.
+execute_process(COMMAND git ls-files -- "*.c" "*.cpp" "*.h"
+    WORKING_DIRECTORY ${SOURCE_DIR} OUTPUT_VARIABLE files RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(STATUS "not a git checkout: nothing to check")
+    return()
+endif()
+string(REPLACE "\n" ";" files "${files}")
+set(bad)
+foreach(f ${files})
+    if(f STREQUAL "")
+        continue()
+    endif()
+    execute_process(COMMAND ${CLANG_FORMAT} --dry-run -Werror ${f}
+        WORKING_DIRECTORY ${SOURCE_DIR} RESULT_VARIABLE r OUTPUT_QUIET ERROR_QUIET)
+    if(NOT r EQUAL 0)
+        list(APPEND bad ${f})
+    endif()
+endforeach()
+if(bad)
+    list(JOIN bad "\n  " list)
+    message(FATAL_ERROR "not clang-formatted (clang-format-19 -i FILE):\n  ${list}")
+endif()
