@@ -16,7 +16,7 @@ public:
         const auto& nodes = sched_.nodes;
         // One pool for every buffer, carved up below; nothing is allocated after this.
         size_t buffers = 0;
-        for (const auto& n : nodes) buffers += n.outputCount() + n.layout.slotCount();
+        for (const auto& n : nodes) buffers += n.outputCount() + n.layout->slotCount();
         pool_.assign(buffers * block_, 0.0f);
         float* cursor = pool_.data();
         auto take = [&] {
@@ -34,13 +34,13 @@ public:
             auto& r = rt_[i];
             r.targets.assign(n.paramCount(), 0.0f);
             r.canPrepare = n.canPrepare();
-            for (uint32_t s = 0; s < n.layout.slotCount(); ++s) {
+            for (uint32_t s = 0; s < n.layout->slotCount(); ++s) {
                 float* own = take();
                 r.slot.push_back(own);
                 const auto& src = n.sources[s];
                 if (s < n.inputCount()) {
                     if (src.empty())
-                        std::fill(own, own + block_, n.layout.inputs[s].unconnectedValue);
+                        std::fill(own, own + block_, n.layout->inputs[s].unconnectedValue);
                     r.in.push_back(src.size() == 1 ? rt_[src[0].node].out[src[0].output] : own);
                 } else {
                     r.in.push_back(own);
@@ -80,7 +80,7 @@ private:
     /// One parameter, one sample: the smoothing step, modulation, clamp (see schedule.h).
     float paramAt(const ScheduledNode& n, uint32_t p, float& smoother, float target,
                   uint32_t f) const {
-        const ParamDesc& d = n.layout.params[p].desc;
+        const ParamDesc& d = n.layout->params[p].desc;
         smoother = d.smoothed ? smoother + sched_.smoothingCoef * (target - smoother) : target;
         const auto& src = n.sources[n.inputCount() + p];
         float v = src.empty() ? smoother : smoother + sumAt(src, f);
@@ -92,7 +92,7 @@ private:
     /// smoothed value is the same for every sample of the block.
     bool settled(const ScheduledNode& n, const NodeRuntime& r, const float* smoothers) const {
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            if (!n.layout.params[p].desc.smoothed) continue;
+            if (!n.layout->params[p].desc.smoothed) continue;
             const float s = smoothers[p];
             if (s + sched_.smoothingCoef * (r.targets[p] - s) != s) return false;
         }
@@ -109,7 +109,7 @@ private:
         }
         auto* smoothers = reinterpret_cast<float*>(state + n.stateOffset);
         std::byte* kernelState = state + n.kernelStateOffset;
-        const auto slots = static_cast<uint32_t>(n.layout.slotCount());
+        const auto slots = static_cast<uint32_t>(n.layout->slotCount());
         if (!settled(n, r, smoothers)) {
             for (uint32_t p = 0; p < n.paramCount(); ++p) {
                 float* eff = r.slot[n.inputCount() + p];
@@ -125,7 +125,7 @@ private:
         // parameter is one value for the block. The results are the same bit for bit.
         float prepared[kMaxKernelSlots] = {};
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            const ParamDesc& d = n.layout.params[p].desc;
+            const ParamDesc& d = n.layout->params[p].desc;
             const float s = d.smoothed ? smoothers[p] : r.targets[p];
             smoothers[p] = s;
             float* eff = r.slot[n.inputCount() + p];
@@ -158,20 +158,20 @@ private:
                 if (!n.hasDelayedOutput()) continue;
                 n.desc->emit(state + n.kernelStateOffset, outS, &ctx_);
                 for (uint32_t o = 0; o < n.outputCount(); ++o)
-                    if (n.layout.outputs[o].delayed) rt_[i].out[o][f] = outS[o];
+                    if (n.layout->outputs[o].delayed) rt_[i].out[o][f] = outS[o];
             }
             for (uint32_t i = st.first; i < st.first + st.count; ++i) {
                 const ScheduledNode& n = sched_.nodes[i];
                 NodeRuntime& r = rt_[i];
                 for (uint32_t s = 0; s < n.inputCount(); ++s)
-                    inS[s] = n.sources[s].empty() ? n.layout.inputs[s].unconnectedValue
+                    inS[s] = n.sources[s].empty() ? n.layout->inputs[s].unconnectedValue
                                                   : sumAt(n.sources[s], f);
                 auto* smoothers = reinterpret_cast<float*>(state + n.stateOffset);
                 for (uint32_t p = 0; p < n.paramCount(); ++p)
                     inS[n.inputCount() + p] = paramAt(n, p, smoothers[p], r.targets[p], f);
                 n.desc->tick(state + n.kernelStateOffset, inS, outS, &ctx_);
                 for (uint32_t o = 0; o < n.outputCount(); ++o)
-                    if (!n.layout.outputs[o].delayed) r.out[o][f] = outS[o];
+                    if (!n.layout->outputs[o].delayed) r.out[o][f] = outS[o];
             }
         }
     }

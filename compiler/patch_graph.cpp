@@ -82,10 +82,14 @@ Status PatchGraph::create(std::string_view id, std::string_view type,
                              ca.minValue, ca.maxValue);
         arg = *createArg;
     }
-    Module m{std::string(id), desc, arg, makeLayout(*desc, arg), {}};
-    if (m.layout.slotCount() > kMaxKernelSlots)
+    Module m{std::string(id),
+             desc,
+             arg,
+             std::make_shared<const ModuleLayout>(makeLayout(*desc, arg)),
+             {}};
+    if (m.layout->slotCount() > kMaxKernelSlots)
         return makeError("{} with {} {} has too many ports", desc->type, ca.name, arg);
-    for (const auto& p : m.layout.params) m.params.push_back(p.desc.defaultValue);
+    for (const auto& p : m.layout->params) m.params.push_back(p.desc.defaultValue);
     modules_.push_back(std::move(m));
     return {};
 }
@@ -104,13 +108,13 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveSource(std::string_view ref) c
     if (m == nullptr) return makeError("unknown module id '{}'", id);
     if (m->desc->isSink)
         return makeError("{} is an {} module: nothing can be taken from it", id, m->desc->type);
-    if (m->layout.outputs.empty()) return makeError("{} ({}) has no output", id, m->desc->type);
+    if (m->layout->outputs.empty()) return makeError("{} ({}) has no output", id, m->desc->type);
     if (!port) return Endpoint{m, 0};
-    for (uint32_t i = 0; i < m->layout.outputs.size(); ++i)
-        if (m->layout.outputs[i].name == *port) return Endpoint{m, i};
-    for (const auto& in : m->layout.inputs)
+    for (uint32_t i = 0; i < m->layout->outputs.size(); ++i)
+        if (m->layout->outputs[i].name == *port) return Endpoint{m, i};
+    for (const auto& in : m->layout->inputs)
         if (in.name == *port) return makeError("{}:{} is an input, not an output", id, *port);
-    for (const auto& p : m->layout.params)
+    for (const auto& p : m->layout->params)
         if (p.name == *port) return makeError("{}:{} is a parameter, not an output", id, *port);
     return makeError("{} ({}) has no port '{}'", id, m->desc->type, *port);
 }
@@ -120,21 +124,21 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveDestination(std::string_view r
     const Module* m = find(id);
     if (m == nullptr) return makeError("unknown module id '{}'", id);
     if (!port) {
-        if (m->layout.inputs.empty()) {
-            std::string hint = m->layout.params.empty()
+        if (m->layout->inputs.empty()) {
+            std::string hint = m->layout->params.empty()
                                    ? std::string()
                                    : fmt::format("; to modulate, name a parameter, e.g. {}:{}", id,
-                                                 m->layout.params[0].name);
+                                                 m->layout->params[0].name);
             return makeError("{} ({}) has no audio input{}", id, m->desc->type, hint);
         }
         return Endpoint{m, 0};
     }
-    for (uint32_t i = 0; i < m->layout.inputs.size(); ++i)
-        if (m->layout.inputs[i].name == *port) return Endpoint{m, i};
-    for (uint32_t i = 0; i < m->layout.params.size(); ++i)
-        if (m->layout.params[i].name == *port)
-            return Endpoint{m, static_cast<uint32_t>(m->layout.inputs.size()) + i};
-    for (const auto& o : m->layout.outputs)
+    for (uint32_t i = 0; i < m->layout->inputs.size(); ++i)
+        if (m->layout->inputs[i].name == *port) return Endpoint{m, i};
+    for (uint32_t i = 0; i < m->layout->params.size(); ++i)
+        if (m->layout->params[i].name == *port)
+            return Endpoint{m, static_cast<uint32_t>(m->layout->inputs.size()) + i};
+    for (const auto& o : m->layout->outputs)
         if (o.name == *port)
             return makeError("cannot connect to an output: {}:{} is an output", id, *port);
     return makeError("{} ({}) has no input or parameter '{}'", id, m->desc->type, *port);
@@ -177,8 +181,8 @@ Status PatchGraph::setParam(std::string_view id, std::string_view param, float v
     auto idx = indexOf(id);
     if (!idx) return makeError("unknown module id '{}'", id);
     Module& m = modules_[*idx];
-    for (size_t i = 0; i < m.layout.params.size(); ++i) {
-        const auto& p = m.layout.params[i];
+    for (size_t i = 0; i < m.layout->params.size(); ++i) {
+        const auto& p = m.layout->params[i];
         if (p.name != param) continue;
         if (!std::isfinite(value))
             return makeError("{}:{} must be finite, got {}", id, param, value);
@@ -196,8 +200,8 @@ Status PatchGraph::setParam(std::string_view id, std::string_view param, float v
 Expected<uint32_t> PatchGraph::paramIndex(std::string_view id, std::string_view param) const {
     const Module* m = find(id);
     if (m == nullptr) return makeError("unknown module id '{}'", id);
-    for (size_t i = 0; i < m->layout.params.size(); ++i)
-        if (m->layout.params[i].name == param) return static_cast<uint32_t>(i);
+    for (size_t i = 0; i < m->layout->params.size(); ++i)
+        if (m->layout->params[i].name == param) return static_cast<uint32_t>(i);
     return makeError("{} ({}) has no parameter '{}'", id, m->desc->type, param);
 }
 
@@ -205,7 +209,7 @@ Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
                                   std::string_view choice) {
     auto idx = paramIndex(id, param);
     if (!idx) return idx.error();
-    const ParamDesc& d = find(id)->layout.params[*idx].desc;
+    const ParamDesc& d = find(id)->layout->params[*idx].desc;
     if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
     std::string names;
     for (size_t i = 0; i < d.choices.size(); ++i) {
@@ -216,8 +220,8 @@ Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
 }
 
 std::string PatchGraph::slotName(const Module& m, uint32_t slot) {
-    if (slot < m.layout.inputs.size()) return m.id + ":" + m.layout.inputs[slot].name;
-    return m.id + ":" + m.layout.params[slot - m.layout.inputs.size()].name;
+    if (slot < m.layout->inputs.size()) return m.id + ":" + m.layout->inputs[slot].name;
+    return m.id + ":" + m.layout->params[slot - m.layout->inputs.size()].name;
 }
 
 std::optional<std::vector<std::string>> PatchGraph::findInstantCycle() const {
@@ -230,7 +234,7 @@ std::optional<std::vector<std::string>> PatchGraph::findInstantCycle() const {
     std::vector<std::vector<uint32_t>> adj(n);
     for (const Connection& c : connections_) {
         const uint32_t s = index.at(c.src);
-        if (modules_[s].layout.outputs[c.srcPort].delayed) continue;
+        if (modules_[s].layout->outputs[c.srcPort].delayed) continue;
         adj[s].push_back(index.at(c.dst));
     }
     enum : uint8_t { kWhite, kGrey, kBlack };
@@ -268,12 +272,12 @@ std::string PatchGraph::toPatchText() const {
     }
     for (const Module& m : modules_)
         for (size_t i = 0; i < m.params.size(); ++i)
-            if (m.params[i] != m.layout.params[i].desc.defaultValue)
-                out += fmt::format("/mod/{}/{} {}\n", m.id, m.layout.params[i].name, m.params[i]);
+            if (m.params[i] != m.layout->params[i].desc.defaultValue)
+                out += fmt::format("/mod/{}/{} {}\n", m.id, m.layout->params[i].name, m.params[i]);
     for (const Connection& c : connections_) {
         const Module& s = *find(c.src);
         const Module& d = *find(c.dst);
-        out += fmt::format("/patch/connect {}:{} {}\n", c.src, s.layout.outputs[c.srcPort].name,
+        out += fmt::format("/patch/connect {}:{} {}\n", c.src, s.layout->outputs[c.srcPort].name,
                            slotName(d, c.dstSlot));
     }
     return out;

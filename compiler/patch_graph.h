@@ -6,6 +6,7 @@
 #include "expected.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,7 +18,9 @@ struct Module {
     std::string id;
     const ModuleDescriptor* desc = nullptr;
     float createArg = 0;
-    ModuleLayout layout;
+    /// Fixed by type and creation argument, so shared by every copy of the graph (a commit copies
+    /// the graph; a thousand modules must not mean thousands of allocations).
+    std::shared_ptr<const ModuleLayout> layout;
     std::vector<float> params; ///< current targets, in layout.params order
 };
 

@@ -39,15 +39,15 @@ public:
             r.firstValue = valueBase[i];
             r.outputs = n.outputCount();
             r.firstSlot = static_cast<uint32_t>(slots_.size());
-            for (uint32_t s = 0; s < n.layout.slotCount(); ++s) {
+            for (uint32_t s = 0; s < n.layout->slotCount(); ++s) {
                 Slot slot;
                 slot.firstSource = static_cast<uint32_t>(sources_.size());
                 for (const SignalRef& src : n.sources[s]) sources_.push_back(valueOf(src));
                 slot.sourceCount = static_cast<uint32_t>(n.sources[s].size());
                 if (s < n.inputCount()) {
-                    slot.unconnected = n.layout.inputs[s].unconnectedValue;
+                    slot.unconnected = n.layout->inputs[s].unconnectedValue;
                 } else {
-                    const ParamDesc& d = n.layout.params[s - n.inputCount()].desc;
+                    const ParamDesc& d = n.layout->params[s - n.inputCount()].desc;
                     slot.smoothed = d.smoothed;
                     slot.minValue = d.minValue;
                     slot.maxValue = d.maxValue;
@@ -56,11 +56,11 @@ public:
             }
             r.firstDelayed = static_cast<uint32_t>(delayed_.size());
             for (uint32_t o = 0; o < n.outputCount(); ++o)
-                if (n.layout.outputs[o].delayed) delayed_.push_back(o);
+                if (n.layout->outputs[o].delayed) delayed_.push_back(o);
             r.delayedCount = static_cast<uint32_t>(delayed_.size()) - r.firstDelayed;
             r.firstImmediate = static_cast<uint32_t>(immediate_.size());
             for (uint32_t o = 0; o < n.outputCount(); ++o)
-                if (!n.layout.outputs[o].delayed) immediate_.push_back(o);
+                if (!n.layout->outputs[o].delayed) immediate_.push_back(o);
             r.immediateCount = static_cast<uint32_t>(immediate_.size()) - r.firstImmediate;
             if (r.emit != nullptr) emitters_.push_back(static_cast<uint32_t>(i));
         }

@@ -78,7 +78,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
     for (const Connection& c : graph.connections()) {
         const uint32_t s = indexOf.at(c.src), d = indexOf.at(c.dst);
         outEdges[s].push_back(static_cast<uint32_t>(edges.size()));
-        edges.push_back({s, d, mods[s].layout.outputs[c.srcPort].delayed});
+        edges.push_back({s, d, mods[s].layout->outputs[c.srcPort].delayed});
         if (s == d) selfLoop[s] = true;
         feeds[s] = true;
     }
@@ -174,7 +174,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         size_t kernelBytes = m.desc->stateSize(node.config);
         node.stateBytes = node.kernelStateOffset - stateCursor + align16(kernelBytes);
         stateCursor += node.stateBytes;
-        node.sources.resize(m.layout.slotCount());
+        node.sources.resize(m.layout->slotCount());
         node.initialParams = m.params;
         sched.nodes.push_back(std::move(node));
     }
@@ -188,7 +188,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         std::any_of(mods.begin(), mods.end(), [](const Module& m) { return m.desc->isSink; });
     for (uint32_t i = 0; i < n; ++i) {
         const Module& m = mods[order[i]];
-        if (m.layout.outputs.empty()) continue;
+        if (m.layout->outputs.empty()) continue;
         if (hasSink) {
             if (m.desc->isSink) sched.outputTaps.push_back({i, 0});
         } else if (!feeds[order[i]]) {

@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -39,7 +40,8 @@ struct SignalRef {
 struct ScheduledNode {
     std::string id;
     const ModuleDescriptor* desc = nullptr;
-    ModuleLayout layout;
+    /// Shared with the PatchGraph's module (immutable): copying a schedule copies no layouts.
+    std::shared_ptr<const ModuleLayout> layout;
     InstanceConfig config;
     uint32_t paramIndex = 0;        ///< first of layout.params.size() targets in the param array
     uint32_t stateOffset = 0;       ///< instance memory: one smoother float per parameter, ...
@@ -53,12 +55,12 @@ struct ScheduledNode {
     bool canPrepare() const {
         if (!desc->hasPrepare()) return false;
         for (uint32_t p = 0; p < paramCount(); ++p)
-            if (layout.params[p].desc.prepared && !sources[inputCount() + p].empty()) return false;
+            if (layout->params[p].desc.prepared && !sources[inputCount() + p].empty()) return false;
         return true;
     }
-    uint32_t inputCount() const { return static_cast<uint32_t>(layout.inputs.size()); }
-    uint32_t paramCount() const { return static_cast<uint32_t>(layout.params.size()); }
-    uint32_t outputCount() const { return static_cast<uint32_t>(layout.outputs.size()); }
+    uint32_t inputCount() const { return static_cast<uint32_t>(layout->inputs.size()); }
+    uint32_t paramCount() const { return static_cast<uint32_t>(layout->params.size()); }
+    uint32_t outputCount() const { return static_cast<uint32_t>(layout->outputs.size()); }
 };
 
 /// A contiguous run of nodes. A feedback stage is a loop closed through delayed outputs and must

@@ -11,6 +11,7 @@
 
 #include "audio_core.h"
 #include "engine_factory.h"
+#include "jit/jit.h"
 #include "param_keys.h"
 #include "patch_graph.h"
 #include "slot.h"
@@ -191,6 +192,14 @@ struct Engine::Impl {
     // ---- compiler thread --------------------------------------------------------------------
 
     void compilerLoop() {
+        bool idle = false;
+        {
+            std::lock_guard lock(mutex);
+            idle = jobs.empty();
+        }
+        // A render that commits at once gains nothing from it; a live session waiting for its
+        // first OSC commit does.
+        if (opts.prewarm && idle) prewarmJit();
         for (;;) {
             std::shared_ptr<Job> job;
             std::optional<TierWork> upgrade;
@@ -221,7 +230,7 @@ struct Engine::Impl {
                 std::lock_guard lock(mutex);
                 jobs.pop_front();
                 if (report.ok) {
-                    playing = job->graph;
+                    playing = std::move(job->graph); // the job is done with it
                     changes.fetch_add(1, std::memory_order_relaxed);
                     for (auto [key, value] : job->lateWrites)
                         (void)playing.setParam(keys.id(key), keys.param(key), value);
@@ -496,6 +505,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
         o.primeTimeoutMs = *t;
     }
     if (auto v = envNumber("CHRONUS_VERBOSE")) o.verbose = *v != 0;
+    if (auto v = envNumber("CHRONUS_JIT_PREWARM")) o.prewarm = *v != 0;
     if (!(o.primeTimeoutMs > 0)) return makeError("prime timeout must be positive");
     if (!o.factory) {
         auto f = engineFactory("", o.tiered);

@@ -31,7 +31,7 @@ void Slot::prepare(ParamKeys& keys) {
     for (const ScheduledNode& n : sched.nodes) {
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
             params.store(n.paramIndex + p, n.initialParams[p]);
-            entries.emplace_back(keys.intern(n.id, n.layout.params[p].name),
+            entries.emplace_back(keys.intern(n.id, n.layout->params[p].name),
                                  static_cast<int32_t>(n.paramIndex + p));
         }
     }

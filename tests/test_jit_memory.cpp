@@ -125,7 +125,7 @@ TEST_CASE("a new shape every compile: the cache evicts idle shapes and memory st
 #endif
 }
 
-TEST_CASE("a shape in use is never evicted; an idle one is reused, then reclaimed",
+TEST_CASE("a shape in use is never evicted, an idle one is reused, then reclaimed",
           "[jit][cache]") {
     CacheLimitsGuard guard;
     ShapeCacheLimits limits;

@@ -89,7 +89,7 @@ TEST_CASE("tiered commits sound exactly like the interpreter, upgrades and all",
     }
 }
 
-TEST_CASE("a commit of known shapes is final at once; /patch/ir works on every tier",
+TEST_CASE("a commit of known shapes is final at once, /patch/ir works on every tier",
           "[jit][tiers][engine]") {
     OfflineRig rig({.sampleRate = kRate + 1, .factory = defaultFactory(), .tiered = true});
     rig.apply(voiceBank(0, 3));

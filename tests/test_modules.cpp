@@ -51,13 +51,13 @@ TEST_CASE("mix sums its inputs times their levels with as many inputs as asked",
     PatchGraph g;
     REQUIRE(g.create("m", "mix", 3.0f).ok());
     const Module* m = g.find("m");
-    REQUIRE(m->layout.inputs.size() == 3);
-    CHECK(m->layout.inputs[2].name == "in3");
-    CHECK(m->layout.params[2].name == "level3");
+    REQUIRE(m->layout->inputs.size() == 3);
+    CHECK(m->layout->inputs[2].name == "in3");
+    CHECK(m->layout->params[2].name == "level3");
     CHECK(m->params == std::vector<float>{1, 1, 1});
     CHECK_FALSE(g.connect("m", "m:in4").ok());
     REQUIRE(g.create("d", "mix").ok());
-    CHECK(g.find("d")->layout.inputs.size() == 4); // default
+    CHECK(g.find("d")->layout->inputs.size() == 4); // default
     CHECK_FALSE(g.create("big", "mix", 65.0f).ok());
     REQUIRE(g.create("max", "mix", 64.0f).ok());
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdint>
 #include <fmt/format.h>
 #include <functional>
 #include <map>
@@ -205,35 +206,48 @@ FusionPlan planFusion(const Schedule& s) {
         for (auto [node, output] : exported[gi]) groups[gi].exports.push_back({node, output});
 
     // Shape keys: everything the group function's code depends on, nothing instance-specific.
+    // (Written straight into one buffer: at hundreds of voices this is most of the plan's time.)
     std::vector<std::string> keys(gCount);
+    const std::string rateKey =
+        fmt::format("rate {} smooth {};", floatKey(s.sampleRate), floatKey(s.smoothingCoef));
+    std::vector<uint32_t> localOf(n, UINT32_MAX); // node -> index in the group being keyed
+    fmt::memory_buffer key;
     for (uint32_t gi = 0; gi < gCount; ++gi) {
         const FusionGroup& g = groups[gi];
-        std::map<uint32_t, uint32_t> local;
-        for (uint32_t i = 0; i < g.nodes.size(); ++i) local[g.nodes[i]] = i;
+        for (uint32_t i = 0; i < g.nodes.size(); ++i) localOf[g.nodes[i]] = i;
         auto signalKey = [&](const SignalRef& src) {
-            if (auto it = local.find(src.node); it != local.end())
-                return fmt::format("n{}.{}", it->second, src.output);
-            auto in = std::find(g.inputs.begin(), g.inputs.end(), src) - g.inputs.begin();
-            return fmt::format("x{}", in);
+            if (uint32_t local = localOf[src.node]; local != UINT32_MAX)
+                fmt::format_to(fmt::appender(key), "n{}.{}", local, src.output);
+            else
+                fmt::format_to(fmt::appender(key), "x{}",
+                               std::find(g.inputs.begin(), g.inputs.end(), src) - g.inputs.begin());
         };
-        std::string& key = keys[gi];
-        key = fmt::format("rate {} smooth {};", floatKey(s.sampleRate), floatKey(s.smoothingCoef));
+        key.clear();
+        key.append(rateKey);
         for (uint32_t v : g.nodes) {
             const ScheduledNode& node = s.nodes[v];
             // No creation argument: it reaches the code only through the layout (slot count,
             // state size, both here) and the state (a seed, a length), which are per instance.
-            key += fmt::format("[{}/{} k{} b{} s{}:", node.desc->type, node.desc->kernel,
-                               node.kernelStateOffset - node.stateOffset, node.stateBytes,
-                               node.layout.slotCount());
+            fmt::format_to(fmt::appender(key), "[{}/{} k{} b{} s{}:", node.desc->type,
+                           node.desc->kernel, node.kernelStateOffset - node.stateOffset,
+                           node.stateBytes, node.layout->slotCount());
             for (const auto& slot : node.sources) {
-                key += '(';
-                for (const SignalRef& src : slot) key += signalKey(src) + ' ';
-                key += ')';
+                key.push_back('(');
+                for (const SignalRef& src : slot) {
+                    signalKey(src);
+                    key.push_back(' ');
+                }
+                key.push_back(')');
             }
-            key += ']';
+            key.push_back(']');
         }
-        key += fmt::format(" in {} out", g.inputs.size());
-        for (const SignalRef& e : g.exports) key += ' ' + signalKey(e);
+        fmt::format_to(fmt::appender(key), " in {} out", g.inputs.size());
+        for (const SignalRef& e : g.exports) {
+            key.push_back(' ');
+            signalKey(e);
+        }
+        keys[gi] = fmt::to_string(key);
+        for (uint32_t v : g.nodes) localOf[v] = UINT32_MAX;
     }
     std::map<std::string, uint32_t> keyId;
     std::vector<uint32_t> kind(gCount);

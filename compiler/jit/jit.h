@@ -19,8 +19,9 @@ struct JitOptions {
     int optLevel = 2; ///< 0..3: the LLVM pipeline (O0 still inlines every kernel) and codegen
     /// Tiered compiles: a shape the cache holds at `optLevel` is used at once; any other is taken
     /// from the cache or compiled at `quickLevel` (fast to make and still real-time: kernels
-    /// inlined, instances side by side). The program is then not finalTier() unless every shape
-    /// was at `optLevel`, and nextTier() compiles it at `optLevel`.
+    /// inlined, instances side by side where a shape has at least `lanes` of them). The program
+    /// is then not finalTier() unless every shape was at `optLevel`, and nextTier() compiles it
+    /// at `optLevel`.
     bool quickFirst = false;
     int quickLevel = 0;
     uint32_t maxBlock =
@@ -78,6 +79,14 @@ ShapeCacheStats shapeCacheStats();
 void setShapeCacheLimits(const ShapeCacheLimits& limits);
 /// Any thread. Evicts every idle shape (their code leaves the JIT); shapes in use stay.
 void trimShapeCache();
+
+/// Any thread; blocking. Readies the JIT for a fast first commit: creates the process-wide LLVM
+/// JIT (target registration, host detection, ORC), then compiles and links one small voice at
+/// the quick tier, scalar and wide, outside the shape cache, and frees it, so that the first real
+/// compile finds LLVM's code paged in and its registries initialised (a first compile in a
+/// process otherwise takes about twice as long). Idempotent in effect; failures are ignored (the
+/// first commit reports them).
+void prewarmJit();
 
 /// A compiled patch. engine() == "jit"; ir() has "lowered", "optimized" and "asm".
 class JitProgram : public Program {

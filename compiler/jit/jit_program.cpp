@@ -4,6 +4,7 @@
 #include "jit/llvm_jit.h"
 #include "jit/lower.h"
 #include "jit/shape_cache.h"
+#include "patch_graph.h"
 
 #include <algorithm>
 #include <atomic>
@@ -213,18 +214,19 @@ uint64_t fnv1a64(std::string_view text) {
 /// module the compile makes, and where the time goes.
 struct CompileSession {
     CompileSession(jit::HostJit& h, const JitOptions& o, std::span<const unsigned char> b,
-                   std::unique_ptr<llvm::TargetMachine> machine, JitTimings& timings)
-        : host(h), options(o), bitcode(b), tm(std::move(machine)), t(timings) {}
+                   llvm::TargetMachine& machine, JitTimings& timings)
+        : host(h), options(o), bitcode(b), tm(&machine), t(timings) {}
 
     jit::HostJit& host;
     const JitOptions& options;
     std::span<const unsigned char> bitcode;
     uint32_t lanes = 0; ///< instances per wide call; < 2: no wide entries
     int level = 2;      ///< the level this compile makes shapes at
+    bool quick = false; ///< a quick first tier: wide shapes drop their settled one-instance path
     bool keepIr = true; ///< print the shapes' IR
     std::unique_ptr<llvm::LLVMContext> context = std::make_unique<llvm::LLVMContext>();
     jit::DiagnosticLog log{*context};
-    std::unique_ptr<llvm::TargetMachine> tm;
+    llvm::TargetMachine* tm; ///< this thread's (HostJit::threadTargetMachine)
     JitTimings& t;
 
     jit::LowerOptions lowerOptions() const {
@@ -316,6 +318,8 @@ struct CompileSession {
             if (!*wide) {
                 symbols.wide.clear();
                 symbols.lanes = 0;
+            } else if (quick) {
+                jit::dropSettledPath(*module);
             }
         } else {
             notWide = "one lane asked for";
@@ -323,23 +327,26 @@ struct CompileSession {
         return module;
     }
 
-    /// Compiles shape `index` of `plan` into its own module and object.
-    Expected<std::shared_ptr<jit::CompiledShape>> compileShape(const Schedule& schedule,
-                                                               const jit::FusionPlan& plan,
-                                                               uint32_t index,
-                                                               const std::string& key) {
+    /// Compiles shape `index` of `plan` into its own module and object, with a wide entry of
+    /// `wideLanes` instances unless that is below 2 (`notWide` then says why).
+    Expected<std::shared_ptr<jit::CompiledShape>>
+    compileShape(const Schedule& schedule, const jit::FusionPlan& plan, uint32_t index,
+                 const std::string& key, uint32_t wideLanes, const char* notWide) {
         auto shape = std::make_shared<jit::CompiledShape>();
         shape->key = key;
         shape->shapeKey = plan.shapes[index].key;
         shape->optLevel = level;
+        shape->quick = quick;
         shape->symbols.scalar = fmt::format("chronus_shape_{:016x}_{}",
                                             fnv1a64(plan.shapes[index].key), gSerial.fetch_add(1));
-        if (lanes >= 2) {
-            shape->symbols.wide = fmt::format("{}_x{}", shape->symbols.scalar, lanes);
-            shape->symbols.lanes = lanes;
+        if (wideLanes >= 2) {
+            shape->symbols.wide = fmt::format("{}_x{}", shape->symbols.scalar, wideLanes);
+            shape->symbols.lanes = wideLanes;
+            shape->wideAsked = true;
         }
         auto module = shapeModule(schedule, plan, index, shape->symbols, shape->notWide,
                                   keepIr ? &shape->loweredIr : nullptr);
+        if (!shape->wideAsked) shape->notWide = notWide;
         if (!module) return module.error();
         auto addresses =
             compileAndLink(**module, {shape->symbols.scalar, shape->symbols.wide}, shape->tracker,
@@ -357,7 +364,7 @@ struct CompileSession {
                      const jit::CompiledShape& shape, std::string& lowered,
                      std::string& optimized) {
         jit::ShapeSymbols symbols = shape.symbols;
-        if (symbols.wide.empty() && shape.notWide != "one lane asked for") {
+        if (symbols.wide.empty() && shape.wideAsked) { // it did not widen: try as it was tried
             symbols.wide = symbols.scalar + "_x" + std::to_string(lanes);
             symbols.lanes = lanes;
         }
@@ -386,14 +393,15 @@ Status JitProgramImpl::shapeTexts() const {
             return makeError("internal: shape {} is not in the plan", shape->symbols.scalar);
         auto host = jit::HostJit::instance();
         if (!host) return host.error();
-        auto tm = (*host)->targetMachine(shape->optLevel);
+        auto tm = (*host)->threadTargetMachine(shape->optLevel);
         if (!tm) return tm.error();
         JitTimings unused;
         CompileSession session(**host, options_,
                                options_.kernelBitcode.empty() ? jit::kernelBitcode()
                                                               : options_.kernelBitcode,
-                               tm.take(), unused);
+                               **tm, unused);
         session.level = shape->optLevel;
+        session.quick = shape->quick;
         session.lanes = timings_.lanes;
         auto& [lowered, optimized] = texts.emplace_back();
         if (Status s = session.shapeText(sched_, *plan, index, *shape, lowered, optimized); !s)
@@ -415,6 +423,24 @@ void setShapeCacheLimits(const ShapeCacheLimits& limits) {
 
 void trimShapeCache() {
     jit::ShapeCache::instance().trim();
+}
+
+void prewarmJit() {
+    if (!jit::HostJit::instance()) return;
+    PatchGraph voice; // a typical voice, each of whose kernels widens
+    const char* chain[][2] = {
+        {"osc", "simple_sine"}, {"env", "adsr"}, {"filt", "biquad_filter"}, {"amp", "gain"}};
+    for (const auto& [id, type] : chain)
+        if (!voice.create(id, type)) return;
+    for (int k = 0; k + 1 < 4; ++k)
+        if (!voice.connect(chain[k][0], chain[k + 1][0])) return;
+    auto schedule = buildSchedule(voice);
+    if (!schedule) return;
+    JitOptions o;
+    o.optLevel = 0; // the quick tier's pipeline and code generator
+    o.keepIr = false;
+    o.shapeCache = false; // nothing left behind: the program frees its code
+    (void)compileJit(*schedule, o);
 }
 
 Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
@@ -445,14 +471,16 @@ Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
         return makeError("JIT: optimisation level {} is not one of 0, 1, 2, 3", options.quickLevel);
     const int level = quick ? options.quickLevel : options.optLevel;
 
-    // One context and one target machine per compile: compiles may run on several threads.
-    auto tm = hj.targetMachine(level);
+    // One context per compile and one target machine per thread: compiles may run on several
+    // threads.
+    auto tm = hj.threadTargetMachine(level);
     if (!tm) return tm.error();
     CompileSession session(
         hj, options, options.kernelBitcode.empty() ? jit::kernelBitcode() : options.kernelBitcode,
-        tm.take(), t);
+        **tm, t);
     session.lanes = options.lanes != 0 ? options.lanes : hostLanes(hj.cpu(), hj.features());
     session.level = level;
+    session.quick = quick;
     session.keepIr = options.keepIr && !quick; // a first tier is replaced soon: no IR text
     t.lanes = session.lanes >= 2 ? session.lanes : 1;
     auto program = std::make_unique<JitProgramImpl>(schedule, level, maxBlock, plan.buffers.size());
@@ -461,18 +489,27 @@ Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
     // The shapes: from the cache (at the full level, else at the quick one for a first tier),
     // else compiled now at this compile's level (and offered to the cache).
     jit::ShapeCache& cache = jit::ShapeCache::instance();
-    auto keyAt = [&](uint32_t s, int l) {
-        return fmt::format("{}|O{}|x{}|{}|{}", plan.shapes[s].key, l, session.lanes, hj.cpu(),
-                           hj.features());
+    // A quick first tier makes a wide entry only for a shape with enough instances to use it
+    // (half the code to generate); such a shape is cached under one lane.
+    // (Quick shapes have keys of their own: their code differs from a final one at that level.)
+    auto keyAt = [&](uint32_t s, int l, uint32_t lanes) {
+        return fmt::format("{}|O{}{}|x{}|{}|{}", plan.shapes[s].key, l,
+                           quick && l == level ? "q" : "", lanes, hj.cpu(), hj.features());
     };
     bool final = true;
     for (uint32_t s = 0; s < plan.shapes.size(); ++s) {
-        jit::SharedShape shape = cached ? cache.find(keyAt(s, options.optLevel)) : nullptr;
-        if (!shape && quick) shape = cache.find(keyAt(s, level));
+        const bool narrow = quick && session.lanes >= 2 && plan.shapes[s].instances < session.lanes;
+        jit::SharedShape shape =
+            cached ? cache.find(keyAt(s, options.optLevel, session.lanes)) : nullptr;
+        if (!shape && quick) shape = cache.find(keyAt(s, level, session.lanes));
+        if (!shape && narrow) shape = cache.find(keyAt(s, level, 1));
         if (shape) {
             ++t.shapesReused;
         } else {
-            auto made = session.compileShape(schedule, plan, s, keyAt(s, level));
+            auto made = session.compileShape(
+                schedule, plan, s, keyAt(s, level, narrow ? 1 : session.lanes),
+                narrow ? 1 : session.lanes,
+                narrow ? "quick tier: fewer instances than lanes" : "one lane asked for");
             if (!made) return made.error();
             ++t.shapesCompiled;
             shape = cached ? cache.insert(made.take()) : jit::SharedShape(made.take());

@@ -9,6 +9,7 @@
 #include <llvm/IR/Function.h>
 #include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/Transforms/Utils/Local.h>
 #include <map>
 
 namespace chronus::jit {
@@ -158,12 +159,12 @@ Function* Lowering::groupFunction(uint32_t shapeIndex, const std::string& symbol
         NodeValues& v = nv[i];
         v.kernelState = b.CreateConstInBoundsGEP1_64(
             b.getInt8Ty(), mem, n.kernelStateOffset - n.stateOffset, name + ".state");
-        v.inTy = ArrayType::get(f32, std::max<size_t>(n.layout.slotCount(), 1));
+        v.inTy = ArrayType::get(f32, std::max<size_t>(n.layout->slotCount(), 1));
         v.outTy = ArrayType::get(f32, std::max<uint32_t>(n.outputCount(), 1));
         v.in = b.CreateAlloca(v.inTy, nullptr, name + ".in");
         v.out = b.CreateAlloca(v.outTy, nullptr, name + ".out");
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            const std::string pname = name + "." + n.layout.params[p].name;
+            const std::string pname = name + "." + n.layout->params[p].name;
             // Targets: once per block, monotonic (relaxed) atomic loads of std::atomic<float>.
             auto* load = b.CreateAlignedLoad(f32, b.CreateConstInBoundsGEP1_64(f32, params, p),
                                              llvm::Align(4), pname + ".target");
@@ -175,7 +176,7 @@ Function* Lowering::groupFunction(uint32_t shapeIndex, const std::string& symbol
             b.CreateStore(initial, slot);
             v.smoothers.push_back(slot);
             v.initial.push_back(initial);
-            if (n.layout.params[p].desc.smoothed) {
+            if (n.layout->params[p].desc.smoothed) {
                 // Settled: the smoothing step (exactly as the loop takes it) changes nothing.
                 Value* next =
                     b.CreateFAdd(initial, b.CreateFMul(constF(f32, sched.smoothingCoef),
@@ -204,14 +205,14 @@ Function* Lowering::groupFunction(uint32_t shapeIndex, const std::string& symbol
         NodeValues& v = nv[i];
         v.steady.assign(n.paramCount(), nullptr);
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            const ParamDesc& d = n.layout.params[p].desc;
+            const ParamDesc& d = n.layout->params[p].desc;
             Value* s = d.smoothed ? v.initial[p] : v.targets[p];
             if (!d.smoothed) b.CreateStore(s, v.smoothers[p]);
             if (n.sources[n.inputCount() + p].empty()) v.steady[p] = clampParam(s, d);
         }
         if (n.canPrepare()) {
             for (uint32_t s = 0; s < n.inputCount(); ++s)
-                b.CreateStore(constF(f32, n.layout.inputs[s].unconnectedValue),
+                b.CreateStore(constF(f32, n.layout->inputs[s].unconnectedValue),
                               b.CreateConstInBoundsGEP2_32(v.inTy, v.in, 0, s));
             for (uint32_t p = 0; p < n.paramCount(); ++p)
                 if (v.steady[p] != nullptr) // modulated ones are not prepare's to read
@@ -255,11 +256,11 @@ Function* Lowering::groupFunction(uint32_t shapeIndex, const std::string& symbol
             for (uint32_t s = 0; s < n.inputCount(); ++s) {
                 const auto& src = n.sources[s];
                 Value* x =
-                    src.empty() ? constF(f32, n.layout.inputs[s].unconnectedValue) : sum(src);
+                    src.empty() ? constF(f32, n.layout->inputs[s].unconnectedValue) : sum(src);
                 b.CreateStore(x, b.CreateConstInBoundsGEP2_32(inTy, v.in, 0, s));
             }
             for (uint32_t p = 0; p < n.paramCount(); ++p) {
-                const ParamDesc& d = n.layout.params[p].desc;
+                const ParamDesc& d = n.layout->params[p].desc;
                 const auto& src = n.sources[n.inputCount() + p];
                 Value* x = nullptr;
                 if (steadyPath) {
@@ -507,9 +508,9 @@ private:
             const std::string name = valueName(n, i);
             soa[i] = makeArray(uint64_t{nodes_[i].words} * lanes_, name + ".lanes.state");
             stage[i] = makeArray(uint64_t{nodes_[i].words} * lanes_, name + ".staging");
-            inA[i] = makeArray(n.layout.slotCount() * lanes_, name + ".lanes.in");
+            inA[i] = makeArray(n.layout->slotCount() * lanes_, name + ".lanes.in");
             outA[i] = makeArray(uint64_t{n.outputCount()} * lanes_, name + ".lanes.out");
-            inS[i] = makeArray(n.layout.slotCount(), name + ".in");
+            inS[i] = makeArray(n.layout->slotCount(), name + ".in");
         }
         Value* paramStage = makeArray(uint64_t{paramTotal} * lanes_, "params.staging");
         Value* settledFlag = b.CreateAlloca(b.getInt1Ty(), nullptr, "settled");
@@ -555,7 +556,7 @@ private:
                 Value* params = paramsOf(l, i);
                 Value* mem = memOf(l, i);
                 for (uint32_t p = 0; p < n.paramCount(); ++p) {
-                    if (!n.layout.params[p].desc.smoothed) continue;
+                    if (!n.layout->params[p].desc.smoothed) continue;
                     Value* t = target(params, p);
                     Value* s = b.CreateAlignedLoad(f32_, smoother(mem, p), llvm::Align(4));
                     Value* next = b.CreateFAdd(
@@ -592,7 +593,7 @@ private:
                 Value* params = paramsOf(l, i);
                 Value* mem = memOf(l, i);
                 for (uint32_t p = 0; p < n.paramCount(); ++p) {
-                    const ParamDesc& d = n.layout.params[p].desc;
+                    const ParamDesc& d = n.layout->params[p].desc;
                     Value* v = d.smoothed ? static_cast<Value*>(b.CreateAlignedLoad(
                                                 f32_, smoother(mem, p), llvm::Align(4)))
                                           : target(params, p);
@@ -609,7 +610,7 @@ private:
                     b.CreateConstInBoundsGEP1_64(b.getInt8Ty(), mem, nodes_[i].kernelOffset);
                 if (nodes_[i].prepare != nullptr) {
                     for (uint32_t s = 0; s < n.inputCount(); ++s)
-                        b.CreateStore(constF(f32_, n.layout.inputs[s].unconnectedValue),
+                        b.CreateStore(constF(f32_, n.layout->inputs[s].unconnectedValue),
                                       b.CreateConstInBoundsGEP1_64(f32_, inS[i], s));
                     b.CreateCall(nodes_[i].prepare, {kernelState, inS[i], kctx});
                 }
@@ -673,7 +674,7 @@ private:
                 const auto& src = n.sources[s];
                 Value* x = src.empty()
                                ? llvm::ConstantFP::get(
-                                     fv_, static_cast<double>(n.layout.inputs[s].unconnectedValue))
+                                     fv_, static_cast<double>(n.layout->inputs[s].unconnectedValue))
                                : sum(src);
                 b.CreateAlignedStore(x, lanesAt(b, inA[i], 4 * s), llvm::Align(4));
             }
@@ -681,7 +682,7 @@ private:
                 const auto& src = n.sources[n.inputCount() + p];
                 Value* x = src.empty() ? paramVec[i][p]
                                        : clampParam(b, b.CreateFAdd(paramVec[i][p], sum(src)),
-                                                    n.layout.params[p].desc);
+                                                    n.layout->params[p].desc);
                 b.CreateAlignedStore(x, lanesAt(b, inA[i], 4 * (n.inputCount() + p)),
                                      llvm::Align(4));
             }
@@ -770,6 +771,21 @@ void setHostAttributes(llvm::Function& f, const std::string& cpu, const std::str
     f.addFnAttr("denormal-fp-math-f32", "preserve-sign,preserve-sign");
     f.removeFnAttr(llvm::Attribute::UWTable);
     f.setDoesNotThrow();
+}
+
+void dropSettledPath(llvm::Module& module) {
+    Function* group = module.getFunction("chronus_group");
+    if (group == nullptr || group->isDeclaration()) return;
+    for (BasicBlock& block : *group) {
+        auto* branch = llvm::dyn_cast<llvm::BranchInst>(block.getTerminator());
+        // The block `run` ends in `br settled, %settled, %sample` (groupFunction).
+        if (block.getName() != "run" || branch == nullptr || !branch->isConditional()) continue;
+        BasicBlock* general = branch->getSuccessor(1);
+        llvm::BranchInst::Create(general, branch);
+        branch->eraseFromParent();
+        llvm::removeUnreachableBlocks(*group);
+        return;
+    }
 }
 
 std::unique_ptr<llvm::Module> lowerShape(const Schedule& schedule, const FusionPlan& plan,

@@ -60,6 +60,14 @@ Expected<bool> addWideEntry(llvm::Module& module, const Schedule& schedule, cons
                             uint32_t shape, const LowerOptions& options,
                             const ShapeSymbols& symbols, std::string& whyNot);
 
+/// The quick tier, for a shape whose instances mostly run wide: the one-instance function keeps
+/// only its general per-sample path (tick every sample), not the settled one (prepare once per
+/// block, then process), so that there is half as much of it to compile. It is then the wide
+/// entry's fallback while some lane is not settled, and runs any instance left over; by the
+/// kernels' contract (module_abi.h) both paths compute the same bits. Call after addWideEntry
+/// (which needs the settled path's kernels linked).
+void dropSettledPath(llvm::Module& module);
+
 /// The attributes every function of a JIT module carries: host CPU and features (so that kernels
 /// built for another CPU still inline), denormals flushed, no unwind tables.
 void setHostAttributes(llvm::Function& f, const std::string& cpu, const std::string& features);

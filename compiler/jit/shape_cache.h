@@ -32,7 +32,9 @@ struct CompiledShape {
     ShapeEntryFn entry = nullptr;     ///< symbols.scalar, linked
     ShapeEntryFn wideEntry = nullptr; ///< symbols.wide, linked; null when the shape does not widen
     std::string notWide;              ///< why it does not, if it does not
+    bool wideAsked = false;           ///< a wide entry was tried (it may not widen)
     int optLevel = 0;
+    bool quick = false;          ///< made as a quick first tier (jit.h, JitOptions::quickFirst)
     std::size_t objectBytes = 0; ///< size of the object file linked into the JIT
     std::string loweredIr;       ///< kept only when the compile asked for IR
     std::string optimizedIr;
