@@ -172,6 +172,31 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
         spread(j, "prime_ms", c.primeMs);
         j.endObject();
     }
+    if (w.tieredCommit) {
+        const TieredCommitResult& c = *w.tieredCommit;
+        j.key("commit_tiered");
+        j.beginObject();
+        j.field("runs", c.runs);
+        spread(j, "first_tier_ms", c.firstTierMs);
+        spread(j, "optimized_ms", c.optimisedMs);
+        spread(j, "compile_ms", c.compileMs);
+        spread(j, "prime_ms", c.primeMs);
+        j.field("already_final", c.untiered);
+        j.endObject();
+    }
+    if (w.addVoice) {
+        const AddVoiceResult& a = *w.addVoice;
+        j.key("add_voice");
+        j.beginObject();
+        j.field("runs", a.runs);
+        j.field("voices_before", a.voicesBefore);
+        spread(j, "commit_to_swap_ms", a.toSwapMs);
+        spread(j, "compile_ms", a.compileMs);
+        spread(j, "prime_ms", a.primeMs);
+        spread(j, "remove_commit_to_swap_ms", a.removeMs);
+        j.field("not_cached", a.notCached);
+        j.endObject();
+    }
     j.endObject();
 }
 
@@ -180,7 +205,7 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
 std::string formatJson(const BenchResults& r) {
     JsonWriter j;
     j.beginObject();
-    j.field("schema", "chronus-bench/1");
+    j.field("schema", "chronus-bench/2");
     j.key("machine");
     j.beginObject();
     j.field("cpu", r.machine.cpu);
@@ -197,6 +222,7 @@ std::string formatJson(const BenchResults& r) {
     j.field("budget_ns_per_sample", r.budgetNsPerSample());
     j.field("time_base", "thread CPU time");
     j.field("contention", r.contention());
+    j.field("opt_level", r.optLevel);
     j.key("engines");
     j.beginArray();
     for (const auto& e : r.engines) j.value(e);
@@ -209,13 +235,16 @@ std::string formatJson(const BenchResults& r) {
     j.beginArray();
     for (const Target& t : r.targets) {
         j.beginObject();
+        j.field("issue", t.issue);
         j.field("what", t.what);
         j.field("workload", t.where);
         j.field("unit", t.unit);
         j.field("measured", t.measured);
         j.field("value", t.value);
         j.field("limit", t.limit);
-        j.field("at_least", t.atLeast);
+        j.field("bound", t.boundText());
+        j.field("at_least", t.bound == Bound::AtLeast);
+        j.field("informational", t.informational);
         j.field("met", t.met());
         j.endObject();
     }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
+#include <memory>
 #include <new>
 #include <optional>
 #include <thread>
@@ -189,6 +190,109 @@ Expected<CompiledFused> measureCompiles(const Schedule& schedule, int optLevel,
 
 namespace {
 
+/// An Engine with the null backend's clock-paced audio thread running (one block per block
+/// period, so a published program waits for the next block boundary as it would on a device).
+struct LiveEngine {
+    std::unique_ptr<Engine> engine;
+    std::unique_ptr<AudioBackend> backend;
+
+    LiveEngine() = default;
+    LiveEngine(const LiveEngine&) = delete;
+    LiveEngine& operator=(const LiveEngine&) = delete;
+    LiveEngine(LiveEngine&&) = default;
+    LiveEngine& operator=(LiveEngine&&) = delete;
+    /// The backend stops before the engine goes: no audio thread may be inside it then.
+    ~LiveEngine() {
+        if (backend) backend->stop();
+        backend.reset();
+        engine.reset();
+    }
+};
+
+/// Sends `graph` to `engine` as a user's edits arrive: as control commands, without a commit.
+Status sendPatch(Engine& engine, const PatchGraph& graph) {
+    auto lines = parsePatchText(graph.toPatchText());
+    if (!lines) return lines.error();
+    for (const PatchLine& line : *lines) {
+        auto cmd = decodeCommand(line.address, line.args);
+        if (!cmd) return lineError(line, cmd.error());
+        if (std::holds_alternative<CommitCommand>(*cmd)) continue;
+        if (Status s = engine.apply(*cmd); !s) return lineError(line, s.error());
+    }
+    return {};
+}
+
+/// A new engine made with `factory`, `graph` sent to it (not committed), its audio running.
+Expected<LiveEngine> startEngine(const PatchGraph& graph, const ProgramFactory& factory,
+                                 const CommitSettings& settings) {
+    EngineOptions eo;
+    eo.sampleRate = settings.sampleRate;
+    eo.frames = settings.blockFrames;
+    eo.factory = factory;
+    auto engine = Engine::create(eo);
+    if (!engine) return engine.error();
+    LiveEngine live;
+    live.engine = engine.take();
+    if (Status s = sendPatch(*live.engine, graph); !s) return s.error();
+    live.backend = makeNullBackend(*live.engine, {});
+    if (Status s = live.backend->start(); !s) {
+        live.backend.reset(); // never started: nothing to stop
+        return s.error();
+    }
+    return live;
+}
+
+/// One commit of the pending patch, timed from commit() to its report (the swap), wall clock.
+struct TimedCommit {
+    Clock::time_point start{};
+    double toSwapMs = 0;
+    CommitReport report;
+};
+
+Expected<TimedCommit> timedCommit(Engine& engine, const CommitSettings& settings) {
+    struct Outcome {
+        Clock::time_point swapped{};
+        CommitReport report;
+    };
+    // Shared with the callback, which may yet run (as a failure) after a timeout here.
+    auto outcome = std::make_shared<Outcome>();
+    const auto start = Clock::now();
+    const uint64_t seq = engine.commit([outcome](const CommitReport& r) {
+        outcome->swapped = Clock::now();
+        outcome->report = r;
+    });
+    if (!engine.waitForCommit(seq, settings.timeoutMs))
+        return makeError("commit {} did not finish within {:g} s", seq, settings.timeoutMs / 1000);
+    if (!outcome->report.ok) return makeError("commit {} failed: {}", seq, outcome->report.reason);
+    return TimedCommit{start, msBetween(start, outcome->swapped), outcome->report};
+}
+
+/// Watches `engine` until a faster tier than the `upgrades` it had swapped in (EngineStatus has
+/// no event for it: the bench thread looks every `pollMs`); the time it saw it.
+Expected<Clock::time_point> awaitUpgrade(const Engine& engine, uint64_t upgrades, uint64_t failures,
+                                         const CommitSettings& settings) {
+    const auto deadline =
+        Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                           std::chrono::duration<double, std::milli>(settings.timeoutMs));
+    const auto poll = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double, std::milli>(settings.pollMs));
+    for (;;) {
+        const EngineStatus s = engine.status();
+        const auto now = Clock::now();
+        if (s.upgrades > upgrades) return now;
+        if (s.upgradeFailures > failures)
+            return makeError("the optimised tier failed (the first tier played on)");
+        if (now > deadline)
+            return makeError("the optimised tier did not swap in within {:g} s",
+                             settings.timeoutMs / 1000);
+        std::this_thread::sleep_for(poll);
+    }
+}
+
+void pause(double ms) {
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
+}
+
 /// One engine, its audio running, committing `graph` 1 + `recommits` times; ms per commit.
 struct CommitRun {
     std::vector<double> toSwapMs, compileMs, primeMs;
@@ -196,51 +300,17 @@ struct CommitRun {
 
 Expected<CommitRun> runCommits(const PatchGraph& graph, const ProgramFactory& factory,
                                uint32_t commits, const CommitSettings& settings) {
-    EngineOptions eo;
-    eo.sampleRate = settings.sampleRate;
-    eo.frames = settings.blockFrames;
-    eo.factory = factory;
-    auto engine = Engine::create(eo);
-    if (!engine) return engine.error();
-
-    // The patch reaches the engine as a user's would: as control commands.
-    auto lines = parsePatchText(graph.toPatchText());
-    if (!lines) return lines.error();
-    for (const PatchLine& line : *lines) {
-        auto cmd = decodeCommand(line.address, line.args);
-        if (!cmd) return lineError(line, cmd.error());
-        if (std::holds_alternative<CommitCommand>(*cmd)) continue;
-        if (Status s = (*engine)->apply(*cmd); !s) return lineError(line, s.error());
-    }
-
-    // Audio runs as it would live: the null backend's clock-paced thread, one block per block
-    // period, so a published program waits for the next block boundary as it would on a device.
-    auto backend = makeNullBackend(**engine, {});
-    if (Status s = backend->start(); !s) return s.error();
+    auto live = startEngine(graph, factory, settings);
+    if (!live) return live.error();
     CommitRun run;
-    std::optional<Error> failure;
-    for (uint32_t k = 0; k < commits && !failure; ++k) {
-        CommitReport report;
-        Clock::time_point swapped{};
-        const auto t0 = Clock::now();
-        const uint64_t seq = (*engine)->commit([&](const CommitReport& r) {
-            swapped = Clock::now();
-            report = r;
-        });
-        if (!(*engine)->waitForCommit(seq, 120'000)) {
-            failure = makeError("commit {} did not finish within two minutes", seq);
-        } else if (!report.ok) {
-            failure = makeError("commit {} failed: {}", seq, report.reason);
-        } else {
-            run.toSwapMs.push_back(msBetween(t0, swapped));
-            run.compileMs.push_back(report.compileMs);
-            run.primeMs.push_back(report.primeMs);
-            // The patch plays until the next commit.
-            std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(settings.playMs));
-        }
+    for (uint32_t k = 0; k < commits; ++k) {
+        auto c = timedCommit(*live->engine, settings);
+        if (!c) return c.error();
+        run.toSwapMs.push_back(c->toSwapMs);
+        run.compileMs.push_back(c->report.compileMs);
+        run.primeMs.push_back(c->report.primeMs);
+        pause(settings.playMs); // the patch plays until the next commit
     }
-    backend->stop();
-    if (failure) return *failure;
     return run;
 }
 
@@ -275,6 +345,97 @@ Expected<CommitResult> measureCommits(const PatchGraph& graph, const ProgramFact
         result.coldRuns = settings.coldCommits;
         result.coldMs = spreadOf(coldRun->toSwapMs);
     }
+    return result;
+}
+
+Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
+                                                      const ProgramFactory& tieredFactory,
+                                                      const CommitSettings& settings) {
+    TieredCommitResult result;
+    std::vector<double> first, optimised, compile, prime;
+    const auto began = Clock::now();
+    for (uint32_t k = 0; k < settings.tieredCommits; ++k) {
+        if (k >= 3 && msBetween(began, Clock::now()) > settings.tieredBudgetMs) break;
+        // Cold: no shape compiled before. The previous run's engine is gone, so its shapes are
+        // idle and the trim takes them (and any other workload's) out of the JIT.
+        trimShapeCache();
+        if (const ShapeCacheStats st = shapeCacheStats(); st.entries != 0)
+            return makeError("the shape cache still holds {} shapes in use: not a cold commit",
+                             st.entries);
+        auto live = startEngine(graph, tieredFactory, settings);
+        if (!live) return live.error();
+        pause(4 * 1000.0 * settings.blockFrames / settings.sampleRate); // audio under way
+        const EngineStatus before = live->engine->status();
+        auto c = timedCommit(*live->engine, settings);
+        if (!c) return c.error();
+        first.push_back(c->toSwapMs);
+        compile.push_back(c->report.compileMs);
+        prime.push_back(c->report.primeMs);
+        if (c->report.optimizing) {
+            auto at =
+                awaitUpgrade(*live->engine, before.upgrades, before.upgradeFailures, settings);
+            if (!at) return at.error();
+            optimised.push_back(msBetween(c->start, *at));
+        } else { // the first tier was the optimised one already
+            optimised.push_back(c->toSwapMs);
+            ++result.untiered;
+        }
+    }
+    result.runs = static_cast<uint32_t>(first.size());
+    result.firstTierMs = spreadOf(first);
+    result.optimisedMs = spreadOf(optimised);
+    result.compileMs = spreadOf(compile);
+    result.primeMs = spreadOf(prime);
+    return result;
+}
+
+Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices,
+                                         const PatchGraph& voice, const ProgramFactory& factory,
+                                         const CommitSettings& settings) {
+    auto live = startEngine(bank, factory, settings);
+    if (!live) return live.error();
+    Engine& engine = *live->engine;
+    // The bank plays, its shapes cached and, when the factory is tiered, optimised.
+    {
+        const EngineStatus before = engine.status();
+        auto c = timedCommit(engine, settings);
+        if (!c) return c.error();
+        if (c->report.optimizing)
+            if (auto at = awaitUpgrade(engine, before.upgrades, before.upgradeFailures, settings);
+                !at)
+                return at.error();
+        pause(settings.playMs);
+    }
+    AddVoiceResult result;
+    result.voicesBefore = voices;
+    std::vector<double> add, compile, prime, remove;
+    for (uint32_t k = 0; k < settings.addVoices; ++k) {
+        if (Status s = sendPatch(engine, voice); !s) return s.error();
+        const EngineStatus before = engine.status();
+        auto c = timedCommit(engine, settings);
+        if (!c) return c.error();
+        add.push_back(c->toSwapMs);
+        compile.push_back(c->report.compileMs);
+        prime.push_back(c->report.primeMs);
+        if (c->report.optimizing) { // a shape was not cached: let its tier finish first
+            ++result.notCached;
+            if (auto at = awaitUpgrade(engine, before.upgrades, before.upgradeFailures, settings);
+                !at)
+                return at.error();
+        }
+        pause(settings.playMs);
+        for (const Module& m : voice.modules())
+            if (Status s = engine.remove(m.id); !s) return s.error();
+        auto r = timedCommit(engine, settings);
+        if (!r) return r.error();
+        remove.push_back(r->toSwapMs);
+        pause(settings.playMs);
+    }
+    result.runs = settings.addVoices;
+    result.toSwapMs = spreadOf(add);
+    result.compileMs = spreadOf(compile);
+    result.primeMs = spreadOf(prime);
+    result.removeMs = spreadOf(remove);
     return result;
 }
 

@@ -1,6 +1,7 @@
 // The three measurements of `chronus bench`: render cost of several programs (interleaved run by
 // run, so a noisy neighbour slows every engine alike and the ratios hold), the fused compile's
-// phases, and commit-to-swap latency through a real Engine.
+// phases, and commit-to-swap latency through a real Engine (recommits, cold commits with and
+// without tiered compiles, adding a voice).
 #pragma once
 
 #include "expected.h"
@@ -42,9 +43,16 @@ Expected<CompiledFused> measureCompiles(const Schedule& schedule, int optLevel,
 struct CommitSettings {
     float sampleRate = 48000;
     uint32_t blockFrames = 64;
-    uint32_t recommits = 5;   ///< commits after the first, each with the audio running in between
-    uint32_t coldCommits = 3; ///< commits through an engine whose compiles skip the shape cache
-    double playMs = 20;       ///< audio rendered between commits
+    uint32_t recommits = 5;     ///< commits after the first, each with the audio running in between
+    uint32_t coldCommits = 3;   ///< commits through an engine whose compiles skip the shape cache
+    uint32_t tieredCommits = 5; ///< cold tiered commits, each into a fresh engine, at most...
+    double tieredBudgetMs = 10'000; ///< ... and no more once this is spent (but at least 3)
+    uint32_t addVoices = 5;         ///< voices added (and removed again) one commit at a time
+    double playMs = 20;             ///< audio rendered between commits
+    /// How often the bench thread looks at EngineStatus::upgrades while the optimised tier
+    /// compiles (the engine reports a tier's swap no other way).
+    double pollMs = 0.1;
+    double timeoutMs = 120'000; ///< for any commit or upgrade
 };
 
 /// Builds an Engine with `factory`, applies `graph` through its control API, starts the null
@@ -53,5 +61,22 @@ struct CommitSettings {
 /// with an engine whose JIT compiles at `optLevel` without the shape cache, coldCommits times.
 Expected<CommitResult> measureCommits(const PatchGraph& graph, const ProgramFactory& factory,
                                       int optLevel, const CommitSettings& settings);
+
+/// Cold commits with tiered compiles: `settings.tieredCommits` times (fewer, but at least 3, once
+/// `tieredBudgetMs` is spent: a patch of many shapes optimises for seconds), a fresh Engine made
+/// with `tieredFactory` (a factory whose programs have a next tier) plays, the process-wide shape
+/// cache is emptied (trimShapeCache; it fails if a shape is still in use), `graph` is committed,
+/// and the bench thread times the CommitReport (the first tier swapped in) and then watches
+/// EngineStatus::upgrades every `pollMs` until the optimised version has swapped in.
+Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
+                                                      const ProgramFactory& tieredFactory,
+                                                      const CommitSettings& settings);
+
+/// Adding one voice of a known shape: an Engine made with `factory` plays `bank`, committed and
+/// (with a tiered factory) optimised; then `settings.addVoices` times, `voice`'s modules and
+/// connections are sent as control commands and committed (timed), and removed and committed.
+Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices,
+                                         const PatchGraph& voice, const ProgramFactory& factory,
+                                         const CommitSettings& settings);
 
 } // namespace chronus::bench

@@ -55,12 +55,38 @@ struct CompileResult {
 /// commit() to the report that the audio thread swapped the program in, ms.
 struct CommitResult {
     uint32_t coldRuns = 0;
-    Spread coldMs;         ///< an engine whose compiles use no shape cache: every shape compiled
+    Spread coldMs;         ///< an engine whose compiles use no shape cache and no tiers: every
+                           ///< shape compiled at the full level before the swap
     uint32_t runs = 0;     ///< recommits after the first, state carried over
     double firstMs = 0;    ///< the engine's own factory: the first commit into a new engine
     Spread commitToSwapMs; ///< ... then recommits while the patch plays
     Spread compileMs;      ///< their CommitReport::compileMs (schedule + program)
     Spread primeMs;        ///< their CommitReport::primeMs (state copy, warm-up, swap)
+};
+
+/// Cold commits with tiered compiles, as the engine makes them by default: each into a fresh
+/// Engine (audio running) after the process-wide shape cache was emptied, so every shape is
+/// compiled, first quickly (the first tier) and then in the background at the full level.
+struct TieredCommitResult {
+    uint32_t runs = 0;
+    Spread firstTierMs;    ///< commit() to the CommitReport: the first tier swapped in (audible)
+    Spread optimisedMs;    ///< commit() to the fully optimised version swapped in (upgrades + 1)
+    Spread compileMs;      ///< the first tier's CommitReport::compileMs
+    Spread primeMs;        ///< the first tier's CommitReport::primeMs
+    uint32_t untiered = 0; ///< commits whose first tier was already final (nothing to upgrade)
+};
+
+/// A commit that only adds one voice of a known shape to a voice bank playing through an Engine
+/// with its normal (tiered) factory, its shapes cached and optimised: add, commit, remove,
+/// commit, ... Times of the adding commits, commit() to CommitReport.
+struct AddVoiceResult {
+    uint32_t runs = 0;
+    uint32_t voicesBefore = 0;
+    Spread toSwapMs;
+    Spread compileMs;
+    Spread primeMs;
+    Spread removeMs;        ///< the commits that take the voice out again
+    uint32_t notCached = 0; ///< adds whose program was not final (a shape had to be compiled)
 };
 
 struct WorkloadResult {
@@ -72,7 +98,9 @@ struct WorkloadResult {
     std::vector<EngineResult> engines;
     std::optional<CompileResult> compile;
     std::optional<CommitResult> commit;
-    std::string error;       ///< non-empty: the workload could not be measured
+    std::optional<TieredCommitResult> tieredCommit;
+    std::optional<AddVoiceResult> addVoice; ///< voice banks of 16 and 256 voices
+    std::string error;                      ///< non-empty: the workload could not be measured
     std::string commitError; ///< non-empty: the engine refused the commit (the rest measured)
 
     const EngineResult* engine(const std::string& engineName) const;
@@ -80,16 +108,39 @@ struct WorkloadResult {
     double speedup(const std::string& faster, const std::string& slower) const;
 };
 
-/// One of the issue's performance targets, and where this run puts it.
+/// How a target's value must compare with its limit.
+enum class Bound {
+    AtLeast, ///< value >= limit
+    AtMost,  ///< value <= limit
+    Below,   ///< value < limit
+};
+
+/// One of the issues' performance targets, and where this run puts it.
 struct Target {
     std::string what;  ///< "fused >= 3x the block interpreter, 16 voices"
-    std::string where; ///< the workload it is read from
+    std::string where; ///< the workload it is read from (the worst one, for "every size")
     std::string unit;  ///< "x", "ns", "ms"
     double value = 0;
     double limit = 0;
-    bool atLeast = true; ///< value must be >= limit (else <)
+    Bound bound = Bound::AtLeast;
     bool measured = false;
-    bool met() const { return measured && (atLeast ? value >= limit : value < limit); }
+    /// Shown for comparison, not a target itself (the untiered cold commit, say).
+    bool informational = false;
+    std::string issue; ///< "6", "8": the issue that set it
+    bool met() const {
+        if (!measured) return false;
+        switch (bound) {
+        case Bound::AtLeast:
+            return value >= limit;
+        case Bound::AtMost:
+            return value <= limit;
+        case Bound::Below:
+            return value < limit;
+        }
+        return false;
+    }
+    /// ">=", "<=", "<".
+    const char* boundText() const;
 };
 
 struct MachineInfo {
@@ -107,6 +158,7 @@ struct BenchResults {
     float sampleRate = 48000;
     uint32_t blockFrames = 64;
     bool quick = false;
+    int optLevel = 2; ///< the fused JIT's (full) optimisation level
     std::vector<std::string> engines;
     std::vector<WorkloadResult> workloads;
     std::vector<Target> targets;
@@ -119,7 +171,7 @@ struct BenchResults {
     const WorkloadResult* find(const std::string& name) const;
 };
 
-/// The issue's targets, read from `results` (unmeasured when their workload is missing).
+/// The issues' targets, read from `results` (unmeasured when their workload is missing).
 std::vector<Target> evaluateTargets(const BenchResults& results);
 
 } // namespace chronus::bench

@@ -1,5 +1,6 @@
 // `chronus bench` end to end: builds the workloads, and for each measures commit-to-swap through
-// an Engine, the fused compile's phases, and the render cost of the three engines.
+// an Engine (recommits; cold commits untiered and tiered; adding a voice to a sine bank), the fused
+// compile's phases, and the render cost of the three engines.
 #pragma once
 
 #include "expected.h"

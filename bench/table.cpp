@@ -183,24 +183,25 @@ void commitTable(std::string& s, const BenchResults& r) {
     s += fmt::format(
         "Commit -> swap through an Engine with audio running (null backend, {}-frame blocks), ms, "
         "wall clock,\nfrom commit() to the report that the audio thread swapped the program in\n"
-        "  cold:     an engine whose compiles skip the shape cache, median [p10-p90] of {}\n"
-        "  first:    the engine's own factory, the first commit into a new engine (earlier "
-        "workloads\n            of this run may have cached its shapes)\n"
+        "  cold:     an engine whose compiles skip the shape cache and the tiers (the whole O{}\n"
+        "            compile before the swap), median [p10-p90] of {}\n"
+        "  first:    the fused factory at this level, untiered, the first commit into a new "
+        "engine\n            (earlier workloads of this run may have cached its shapes)\n"
         "  recommit: then median [p10-p90] of {} while the patch plays (state carried over),\n"
         "            split into compile (schedule, program) and prime (warm-up, checks, the wait\n"
         "            for the audio thread's next block)\n\n",
-        r.blockFrames, count(cold, "commit"), count(commits, "recommit"));
+        r.blockFrames, r.optLevel, count(cold, "commit"), count(commits, "recommit"));
     std::string line = fmt::format("{:<{}} | {:<22} | {:>7} | {:<22} {:>8} {:>7}", "workload", nw,
-                                   "cold", "first", "recommit", "compile", "prime");
+                                   "cold, untiered", "first", "recommit", "compile", "prime");
     s += line + "\n";
     rule(s, line.size());
     for (const auto& w : r.workloads) {
         if (!w.error.empty()) continue;
-        if (!w.commitError.empty()) {
-            s += fmt::format("{:<{}} | refused: {}\n", w.name, nw, w.commitError);
+        if (!w.commit) {
+            if (!w.commitError.empty())
+                s += fmt::format("{:<{}} | refused: {}\n", w.name, nw, w.commitError);
             continue;
         }
-        if (!w.commit) continue;
         const CommitResult& k = *w.commit;
         s += fmt::format("{:<{}} | {:<22} | {:>7} | {:<22} {:>8} {:>7}\n", w.name, nw,
                          k.coldRuns > 0 ? spread(k.coldMs) : "-", formatNumber(k.firstMs),
@@ -210,21 +211,97 @@ void commitTable(std::string& s, const BenchResults& r) {
     s += '\n';
 }
 
+void tieredTable(std::string& s, const BenchResults& r) {
+    const size_t nw = nameWidth(r);
+    uint32_t runs = 0, fewest = ~0u;
+    for (const auto& w : r.workloads)
+        if (w.tieredCommit) {
+            runs = std::max(runs, w.tieredCommit->runs);
+            fewest = std::min(fewest, w.tieredCommit->runs);
+        }
+    if (runs == 0) return;
+    s += fmt::format(
+        "Commit -> audible, cold, with tiered compiles (the engine's default), ms, wall clock, "
+        "median [p10-p90]\nof {}{}, each into a fresh Engine with audio running\n(null backend, "
+        "{}-frame blocks) after the shape cache was emptied, so every shape is compiled\n"
+        "  first tier: commit() to the report that the quickly compiled program swapped in (its\n"
+        "              compile and prime, as CommitReport splits them)\n"
+        "  optimised:  commit() to the fully optimised version swapped in (O{}, compiled in the\n"
+        "              background; EngineStatus::upgrades polled every 0.1 ms)\n\n",
+        count(runs, "commit"), fewest < runs ? " (fewer, at least 3, once 10 s are spent)" : "",
+        r.blockFrames, r.optLevel);
+    const std::string line = fmt::format("{:<{}} | {:<22} {:>8} {:>7} | {}", "workload", nw,
+                                         "first tier", "compile", "prime", "optimised");
+    s += line + "\n";
+    rule(s, line.size() + 13); // as wide as the spreads below
+    for (const auto& w : r.workloads) {
+        if (!w.error.empty()) continue;
+        if (!w.tieredCommit) {
+            if (!w.commitError.empty())
+                s += fmt::format("{:<{}} | refused: {}\n", w.name, nw, w.commitError);
+            continue;
+        }
+        const TieredCommitResult& k = *w.tieredCommit;
+        s += fmt::format("{:<{}} | {:<22} {:>8} {:>7} | {}{}{}\n", w.name, nw,
+                         spread(k.firstTierMs), formatNumber(k.compileMs.median),
+                         formatNumber(k.primeMs.median), spread(k.optimisedMs),
+                         k.runs < runs ? fmt::format("  ({})", count(k.runs, "commit")) : "",
+                         k.untiered > 0 ? fmt::format("  ({} already final)", k.untiered) : "");
+    }
+    s += '\n';
+}
+
+void addVoiceTable(std::string& s, const BenchResults& r) {
+    const size_t nw = nameWidth(r);
+    uint32_t runs = 0;
+    for (const auto& w : r.workloads)
+        if (w.addVoice) runs = std::max(runs, w.addVoice->runs);
+    if (runs == 0) return;
+    s += fmt::format(
+        "Adding a voice of a known shape, ms, wall clock, median [p10-p90] of {}: the bank plays "
+        "through\nan Engine with its normal (tiered) factory, committed and optimised; one more "
+        "voice's modules\nand connections are sent and committed (commit() to its report, split "
+        "into compile and prime),\nthen removed and committed again\n\n",
+        count(runs, "add"));
+    const std::string line = fmt::format("{:<{}} {:>7} | {:<22} {:>8} {:>7} | {:>7}", "workload",
+                                         nw, "voices", "add a voice", "compile", "prime", "remove");
+    s += line + "\n";
+    rule(s, line.size());
+    for (const auto& w : r.workloads) {
+        if (!w.error.empty() || !w.addVoice) continue;
+        const AddVoiceResult& a = *w.addVoice;
+        s +=
+            fmt::format("{:<{}} {:>7} | {:<22} {:>8} {:>7} | {:>7}{}\n", w.name, nw,
+                        fmt::format("{}+1", a.voicesBefore), spread(a.toSwapMs),
+                        formatNumber(a.compileMs.median), formatNumber(a.primeMs.median),
+                        formatNumber(a.removeMs.median),
+                        a.notCached > 0 ? fmt::format("  ({} compiled a shape)", a.notCached) : "");
+    }
+    s += '\n';
+}
+
 void targetTable(std::string& s, const BenchResults& r) {
     s += "Targets (measured here, not asserted by the tests)\n\n";
+    std::string issue;
     for (const Target& t : r.targets) {
+        if (t.issue != issue) {
+            issue = t.issue;
+            s += fmt::format("  issue {}\n", issue);
+        }
         std::string verdict;
         if (!t.measured) {
             verdict = "not measured";
         } else if (t.met()) {
             verdict = "met";
         } else {
-            const double by = t.atLeast ? t.limit / t.value : t.value / t.limit;
+            const double by = t.bound == Bound::AtLeast ? t.limit / t.value : t.value / t.limit;
             verdict = fmt::format("NOT met ({}x off)", formatNumber(by));
         }
+        if (t.informational && t.measured) verdict = "(information: " + verdict + ")";
         const std::string value =
             t.measured ? fmt::format("{} {}", formatNumber(t.value), t.unit) : "-";
-        s += fmt::format("  {:<70} {:<9} {:>10}  {}\n", t.what, t.where, value, verdict);
+        const std::string what = t.informational ? "  " + t.what : t.what;
+        s += fmt::format("  {:<82} {:<9} {:>10}  {}\n", what, t.where, value, verdict);
     }
     s += '\n';
 }
@@ -253,6 +330,8 @@ std::string formatTable(const BenchResults& r) {
     headroomTable(s, r);
     compileTable(s, r);
     commitTable(s, r);
+    tieredTable(s, r);
+    addVoiceTable(s, r);
     targetTable(s, r);
     key(s, r);
     return s;

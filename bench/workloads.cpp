@@ -33,8 +33,8 @@ public:
     Expected<Workload> finish(std::string name, std::string description, std::string family,
                               uint32_t voices) {
         if (error_) return makeError("built-in workload {}: {}", name, error_->message);
-        return Workload{std::move(name), std::move(description), std::move(family), voices,
-                        std::move(graph_)};
+        return Workload{std::move(name), std::move(description), std::move(family),
+                        voices,          std::move(graph_),      {}};
     }
 
 private:
@@ -101,25 +101,39 @@ bool playsSanely(const PatchGraph& graph) {
 
 } // namespace
 
+namespace {
+
+/// Voice `v` of a bank of `voices`: osc -> adsr -> lowpass -> gain, its gain an output tap.
+void bankVoice(Builder& b, const std::string& osc, uint32_t v, uint32_t voices) {
+    const std::string o = fmt::format("osc{}", v), e = fmt::format("env{}", v),
+                      f = fmt::format("filt{}", v), a = fmt::format("amp{}", v);
+    b.create(o, osc);
+    b.set(o, "freq", voicePitch(v));
+    b.set(o, "gain", 0.5f);
+    voiceTail(b, e, f, a, voices);
+    b.connect(o, e);
+    b.connect(e, f);
+    b.connect(f, a);
+}
+
+} // namespace
+
 Expected<Workload> voiceBank(const std::string& osc, uint32_t voices) {
     Builder b;
-    for (uint32_t v = 0; v < voices; ++v) {
-        const std::string o = fmt::format("osc{}", v), e = fmt::format("env{}", v),
-                          f = fmt::format("filt{}", v), a = fmt::format("amp{}", v);
-        b.create(o, osc);
-        b.set(o, "freq", voicePitch(v));
-        b.set(o, "gain", 0.5f);
-        voiceTail(b, e, f, a, voices);
-        b.connect(o, e);
-        b.connect(e, f);
-        b.connect(f, a);
-    }
+    for (uint32_t v = 0; v < voices; ++v) bankVoice(b, osc, v, voices);
     const bool sine = osc == "simple_sine";
     const std::string family = sine ? "sine" : osc;
-    return b.finish(fmt::format("{}-{}", family, voices),
-                    fmt::format("{} x {} -> adsr -> lowpass -> gain, summed", voices,
-                                sine ? "sine" : "band-limited " + osc),
-                    family, voices);
+    auto bank = b.finish(fmt::format("{}-{}", family, voices),
+                         fmt::format("{} x {} -> adsr -> lowpass -> gain, summed", voices,
+                                     sine ? "sine" : "band-limited " + osc),
+                         family, voices);
+    if (!bank) return bank;
+    Builder spare;
+    bankVoice(spare, osc, voices, voices);
+    auto voice = spare.finish(bank->name + " spare voice", "", "", 1);
+    if (!voice) return voice.error();
+    bank->spareVoice = std::move(voice->graph);
+    return bank;
 }
 
 Expected<Workload> fmBank(uint32_t voices) {
@@ -193,7 +207,10 @@ Expected<Workload> randomGraph(uint32_t modules, uint32_t seed) {
                                     "modulation, feedback",
                                     patch.graph.modules().size(), patch.graph.connections().size(),
                                     seed + k),
-                        "", 1, std::move(patch.graph)};
+                        "",
+                        1,
+                        std::move(patch.graph),
+                        {}};
     }
     return makeError("no random graph of {} modules from seed {} on plays sanely", modules, seed);
 }
@@ -237,7 +254,10 @@ Expected<Workload> patchFileWorkload(const std::string& path) {
     return Workload{stem,
                     fmt::format("patch file {} ({} module{})", path, committed->modules().size(),
                                 committed->modules().size() == 1 ? "" : "s"),
-                    "", 1, std::move(*committed)};
+                    "",
+                    1,
+                    std::move(*committed),
+                    {}};
 }
 
 Expected<std::vector<Workload>> builtinWorkloads(const std::vector<uint32_t>& voiceCounts) {

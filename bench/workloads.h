@@ -18,10 +18,15 @@ struct Workload {
     std::string family;      ///< "sine", "saw": the voice series of the plot; else empty
     uint32_t voices = 1;     ///< ns per voice-sample divides by this
     PatchGraph graph;
+    /// Voice banks: one more voice of the same shape, alone (ids apart from the bank's, its level
+    /// that of the bank's voices), which the add-a-voice measurement adds to `graph` and removes.
+    /// Empty for other workloads.
+    PatchGraph spareVoice;
 };
 
 /// `voices` of osc -> adsr (10/50 ms, 0.7, 200 ms, gate on) -> biquad lowpass (2 kHz, Q 0.707)
-/// -> gain, summed; `osc` is "simple_sine" or "saw" (band-limited).
+/// -> gain, summed (every gain is an output tap: the engine sums the taps, no mixer module);
+/// `osc` is "simple_sine" or "saw" (band-limited). With the spare voice number `voices`.
 Expected<Workload> voiceBank(const std::string& osc, uint32_t voices);
 
 /// `voices` FM voices: an audio-rate sine (lfo) modulates a sine carrier's freq; adsr; gain.
