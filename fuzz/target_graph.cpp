@@ -5,6 +5,7 @@
 #include "jit/jit.h"
 #include "param_keys.h"
 #include "patch_graph.h"
+#include "program.h"
 #include "registry.h"
 #include "schedule.h"
 #include "slot.h"
@@ -45,11 +46,11 @@ std::string sourceRef(FuzzedDataProvider& in, const PatchGraph& g) {
     case 0:
         return m ? m->id : pickId(in);
     case 1:
-        if (m && !m->layout.outputs.empty())
+        if (m && !m->layout->outputs.empty())
             return m->id + ":" +
                    m->layout
-                       .outputs[in.ConsumeIntegralInRange<std::size_t>(0, m->layout.outputs.size() -
-                                                                              1)]
+                       ->outputs[in.ConsumeIntegralInRange<std::size_t>(
+                           0, m->layout->outputs.size() - 1)]
                        .name;
         return pickId(in);
     case 2:
@@ -67,10 +68,10 @@ std::string destinationRef(FuzzedDataProvider& in, const PatchGraph& g) {
         return m ? m->id : pickId(in);
     case 1:
     case 2:
-        if (m && m->layout.slotCount() > 0)
+        if (m && m->layout->slotCount() > 0)
             return PatchGraph::slotName(*m,
                                         in.ConsumeIntegralInRange<uint32_t>(
-                                            0, static_cast<uint32_t>(m->layout.slotCount()) - 1));
+                                            0, static_cast<uint32_t>(m->layout->slotCount()) - 1));
         return pickId(in);
     default:
         return in.ConsumeRandomLengthString(16);
@@ -91,10 +92,14 @@ float anyValue(FuzzedDataProvider& in, float lo, float hi) {
 }
 
 /// Renders `frames` samples of `program` on `state` in the block sizes the input picks (shared
-/// by both engines through `chunks`), changing parameter `change` to `value` halfway.
+/// by both engines through `chunks`), changing parameter `change` to `value` halfway. With `next`
+/// (a later tier of `program`), it takes over on the same state at the first block boundary after
+/// a third, as the engine's tier upgrade does.
 std::vector<float> render(Program& program, const ParamBlock& init, std::byte* state,
-                          const std::vector<uint32_t>& chunks, int64_t change, float value) {
+                          const std::vector<uint32_t>& chunks, int64_t change, float value,
+                          Program* next = nullptr) {
     const Schedule& s = program.schedule();
+    Program* playing = &program;
     ParamBlock params(init.size());
     for (std::size_t i = 0; i < init.size(); ++i) params.store(i, init.load(i));
     std::vector<float> out(kFramesPerCommit, -12345.0f);
@@ -107,8 +112,9 @@ std::vector<float> render(Program& program, const ParamBlock& init, std::byte* s
             params.store(static_cast<std::size_t>(change), value);
             changed = true;
         }
+        if (next != nullptr && done >= kFramesPerCommit / 3) playing = next;
         const uint32_t n = std::min(chunks[c % chunks.size()], kFramesPerCommit - done);
-        program.render(params.data(), state, out.data() + done, n);
+        playing->render(params.data(), state, out.data() + done, n);
         done += n;
     }
     return out;
@@ -164,14 +170,29 @@ void commit(FuzzedDataProvider& in, const PatchGraph& g, bool jit, uint64_t seq,
     const auto ref =
         render(*slot->program, slot->params, slot->state.data(), chunks, change, value);
     if (jit) {
+        // Every other commit is tiered as the engine's are (a quick first tier, then O1 taking
+        // over mid-render on the same state); the others are O0. Chosen by the commit's number,
+        // not the input, so earlier crashers still decode to the same edits.
+        const bool tiered = seq % 2 == 0;
         JitOptions jo;
-        jo.optLevel = 0;
+        jo.optLevel = tiered ? 1 : 0;
+        jo.quickFirst = tiered;
         jo.keepIr = false;
         auto program = compileJit(*schedule, jo);
         if (!program)
             fuzzFailure("graph",
                         ("the JIT refused a valid schedule: " + program.error().message).c_str());
-        compare(ref, render(**program, slot->params, before.data(), chunks, change, value));
+        std::unique_ptr<Program> next;
+        if (TierCompile upgrade = (*program)->nextTier()) {
+            auto made = upgrade();
+            if (!made)
+                fuzzFailure("graph", ("the next tier failed: " + made.error().message).c_str());
+            if ((*made)->schedule().stateBytes != (*program)->schedule().stateBytes)
+                fuzzFailure("graph", "the next tier has another state layout");
+            next = std::move(*made);
+        }
+        compare(ref,
+                render(**program, slot->params, before.data(), chunks, change, value, next.get()));
     }
     previous = std::move(slot);
 }
@@ -216,13 +237,12 @@ int graphEdits(const uint8_t* data, std::size_t size, bool jit) {
         }
         case 6: {
             const Module* m = pickModule(in, g);
-            if (m == nullptr || m->layout.params.empty()) {
+            if (m == nullptr || m->layout->params.empty()) {
                 (void)g.setParam(pickId(in), in.ConsumeRandomLengthString(8), 0);
                 break;
             }
-            const auto& p =
-                m->layout
-                    .params[in.ConsumeIntegralInRange<std::size_t>(0, m->layout.params.size() - 1)];
+            const auto& p = m->layout->params[in.ConsumeIntegralInRange<std::size_t>(
+                0, m->layout->params.size() - 1)];
             if (!p.desc.choices.empty() && in.ConsumeBool())
                 (void)g.setParamChoice(m->id, p.name, in.ConsumeRandomLengthString(8));
             else

@@ -25,7 +25,9 @@ int patchText(const uint8_t* data, std::size_t size);
 /// Random sequences of graph edits and commits (the input decides each step): every graph that
 /// the edits accept must schedule; each commit renders through the interpreter in random block
 /// sizes, carrying surviving modules' state from the previous commit as a swap does; with `jit`,
-/// the same commit is also JIT-compiled at O0 and must match the interpreter sample by sample.
+/// the same commit is also JIT-compiled (O0, or every other commit tiered: the quick first tier,
+/// replaced mid-render by its O1 next tier on the same state) and must match the interpreter
+/// sample by sample.
 int graphEdits(const uint8_t* data, std::size_t size, bool jit);
 
 /// What a violated property does: prints `what` and aborts, or calls the installed handler.

@@ -14,7 +14,7 @@ Status applyLine(Engine& e, const std::string& address, std::vector<PatchArg> ar
 }
 } // namespace
 
-TEST_CASE("apply runs every command; dump and status reply with text", "[engine][control]") {
+TEST_CASE("apply runs every command, dump and status reply with text", "[engine][control]") {
     OfflineRig rig;
     Engine& e = *rig.engine;
     REQUIRE(applyLine(e, "/patch/create", {std::string("osc1"), std::string("simple_sine")}).ok());
@@ -73,7 +73,7 @@ TEST_CASE("bad edits and writes are refused and change nothing", "[engine][contr
     CHECK(e.dump() == before);
 }
 
-TEST_CASE("abort drops pending edits; a write reaches a module deleted only in pending",
+TEST_CASE("abort drops pending edits, a write reaches a module deleted only in pending",
           "[engine][control]") {
     OfflineRig rig;
     rig.apply("/patch/create osc1 simple_sine\n/patch/commit\n");

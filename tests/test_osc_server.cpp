@@ -21,6 +21,14 @@ using chronus::test::OscArg;
 using chronus::test::OscClient;
 using chronus::test::OscReply;
 
+#if defined(__SANITIZE_ADDRESS__)
+#define CHRONUS_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHRONUS_TEST_ASAN 1
+#endif
+#endif
+
 namespace {
 
 constexpr float kRate = 48000;
@@ -644,7 +652,12 @@ TEST_CASE("a flood of 100,000 /mod messages: responsive after, last value wins, 
 
     const long rssAfter = residentKiB();
     INFO("RSS " << rssBefore << " KiB -> " << rssAfter << " KiB");
+#if defined(CHRONUS_TEST_ASAN)
+    // ASan quarantines freed memory (up to 256 MiB): no bound holds there; LSan checks leaks.
+    WARN("RSS " << rssBefore << " KiB -> " << rssAfter << " KiB (not bounded under ASan)");
+#else
     CHECK(rssAfter - rssBefore < 16 * 1024);
+#endif
 }
 
 TEST_CASE("/patch/ir writes the active commit's IR under a name the server chooses", "[osc][ir]") {

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <random>
 #include <string>
@@ -26,6 +27,14 @@ struct RandomPatchOptions {
     double sinkShare = 0.15;       ///< chance of creating an explicit output module (if one exists)
     float maxCreateArgRange = 64;  ///< creation arguments drawn from [min, min + this]
 };
+
+/// How many random graphs a differential test renders: `full`, or CHRONUS_TEST_RANDOM_PERCENT
+/// (1-100) percent of it, at least one. scripts/test.sh runs the sanitizer stage at 20 %.
+inline int randomGraphCount(int full) {
+    const char* env = std::getenv("CHRONUS_TEST_RANDOM_PERCENT");
+    const int percent = env != nullptr ? std::clamp(std::atoi(env), 1, 100) : 100;
+    return std::max(1, full * percent / 100);
+}
 
 /// A random graph and the text that replays it (for failure messages).
 struct RandomPatch {
@@ -95,20 +104,20 @@ inline RandomPatch randomPatch(std::mt19937& rng, const RandomPatchOptions& o = 
             fmt::format("/patch/create out {}", sinks[0]->type));
 
     for (const Module& m : std::vector<Module>(r.graph.modules()))
-        for (const auto& p : m.layout.params) {
+        for (const auto& p : m.layout->params) {
             float v = detail::paramValue(rng, p.desc);
             log(r.graph.setParam(m.id, p.name, v), fmt::format("/mod/{}/{} {}", m.id, p.name, v));
         }
 
     const auto& mods = r.graph.modules();
     auto connect = [&](const Module& src, uint32_t out, const Module& dst, uint32_t slot) {
-        std::string a = src.id + ":" + src.layout.outputs[out].name;
+        std::string a = src.id + ":" + src.layout->outputs[out].name;
         std::string b = PatchGraph::slotName(dst, slot);
         log(r.graph.connect(a, b), fmt::format("/patch/connect {} {}", a, b));
     };
     auto randomSlot = [&](const Module& dst) -> std::optional<uint32_t> {
-        const auto ins = static_cast<uint32_t>(dst.layout.inputs.size());
-        const auto params = static_cast<uint32_t>(dst.layout.params.size());
+        const auto ins = static_cast<uint32_t>(dst.layout->inputs.size());
+        const auto params = static_cast<uint32_t>(dst.layout->params.size());
         bool modulate = params > 0 && (ins == 0 || chance(rng, o.modulationShare));
         if (modulate) return ins + std::uniform_int_distribution<uint32_t>(0, params - 1)(rng);
         if (ins == 0) return std::nullopt;
@@ -118,21 +127,21 @@ inline RandomPatch randomPatch(std::mt19937& rng, const RandomPatchOptions& o = 
     for (int k = 0; k < attempts && mods.size() >= 2; ++k) {
         const Module& src = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
         const Module& dst = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
-        if (src.layout.outputs.empty() || src.desc->isSink) continue;
+        if (src.layout->outputs.empty() || src.desc->isSink) continue;
         auto out = std::uniform_int_distribution<uint32_t>(
-            0, static_cast<uint32_t>(src.layout.outputs.size()) - 1)(rng);
+            0, static_cast<uint32_t>(src.layout->outputs.size()) - 1)(rng);
         if (auto slot = randomSlot(dst)) connect(src, out, dst, *slot);
     }
     // Feedback: close a loop through each module with a delayed output, now and then.
     for (size_t i = 0; i < mods.size(); ++i) {
         const Module& fb = mods[i];
-        bool delayed = std::any_of(fb.layout.outputs.begin(), fb.layout.outputs.end(),
+        bool delayed = std::any_of(fb.layout->outputs.begin(), fb.layout->outputs.end(),
                                    [](const auto& out) { return out.delayed; });
-        if (!delayed || fb.layout.inputs.empty() || !chance(rng, o.feedbackShare)) continue;
+        if (!delayed || fb.layout->inputs.empty() || !chance(rng, o.feedbackShare)) continue;
         const Module& mid = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
-        if (mid.desc->isSink || mid.layout.outputs.empty()) continue;
-        for (uint32_t out = 0; out < fb.layout.outputs.size(); ++out)
-            if (fb.layout.outputs[out].delayed) {
+        if (mid.desc->isSink || mid.layout->outputs.empty()) continue;
+        for (uint32_t out = 0; out < fb.layout->outputs.size(); ++out)
+            if (fb.layout->outputs[out].delayed) {
                 if (auto slot = randomSlot(mid)) connect(mods[i], out, mid, *slot);
                 break;
             }
