@@ -13,11 +13,11 @@
 #   3. TSan over the runtime's threads (preset tsan, those tests only): engine swap, timed events,
 #      seeds, control, real-time, null backend, OSC server and end to end, --state, JIT tiers
 #      (README, "Reliability", says what TSan cannot see).
-# Measured 2026-11-21 on a 2-core machine with others building on it (from scratch but for the
-# configure): setup + stage 1 about 10 min from a clean clone (earlier CI runs; not re-measured
-# today); stage 2 build 431 s, ctest 57 s (122 tests), fuzzers 121 s (4 x 26 s); stage 3 build
-# 192 s, ctest 24 s (47 tests). Stages 2-3: 825 s, so a whole CI run (.ci/run) is about 24 min,
-# under its 25-minute budget. CHRONUS_TEST_QUICK=1 stops after stage 1 (local use);
+# Measured 2026-11-21, `bash .ci/run` from a clean clone on an otherwise idle 2-core machine with
+# the packages installed: stage 1 build 120 s, ctest 156 s; stage 2 build 238 s, ctest 50 s,
+# fuzzers 105 s (4 x 25 s); stage 3 build 116 s, ctest 20 s: 13 min 24 s in all (a fresh machine
+# adds the package installs). With other builds beside it, stages 2-3 alone took 825 s; either way
+# under CI's 25-minute budget. CHRONUS_TEST_QUICK=1 stops after stage 1 (local use);
 # CHRONUS_TEST_PRESET changes stage 1's preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
