@@ -83,8 +83,9 @@ std::string formatSvgPlot(const BenchResults& r) {
                      "against voices: ns per output sample (lower is better)</text>\n",
                      kLeft);
     s += fmt::format(
-        "<text x=\"{}\" y=\"48\" fill=\"#444\">voices of osc \u2192 adsr \u2192 lowpass \u2192 "
-        "gain, summed; CPU time, {}-frame blocks, {:g} Hz; {}, {}, {}</text>\n",
+        "<text x=\"{}\" y=\"48\" font-size=\"11\" fill=\"#444\">voices of osc \u2192 adsr "
+        "\u2192 lowpass \u2192 gain, summed; CPU time, {}-frame blocks, {:g} Hz; {}, {}, "
+        "{}</text>\n",
         kLeft, r.blockFrames, r.sampleRate, escape(r.machine.cpu), escape(r.machine.buildType),
         escape(r.machine.date));
     if (series.empty()) {
