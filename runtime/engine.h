@@ -75,9 +75,10 @@ struct EngineOptions {
     /// optimised version, compiled in the background, through the same prime and swap. Takes
     /// effect with programs that have a next tier (the default factory makes them when on).
     bool tiered = true;
-    /// The compiler thread readies the JIT (prewarmJit, jit.h) while no commit is waiting, so a
-    /// session's first commit is as fast as later ones. CHRONUS_JIT_PREWARM=0 turns it off. It
-    /// runs on the engine's own thread (joined by ~Engine), never past the end of the process.
+    /// The compiler thread readies the JIT (prewarmJit, jit.h: once per process) while no commit
+    /// is waiting, so a session's first commit is as fast as later ones. CHRONUS_JIT_PREWARM=0
+    /// turns it off. It runs on the engine's own thread (joined by ~Engine), never past the end
+    /// of the process.
     bool prewarm = true;
 };
 

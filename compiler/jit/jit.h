@@ -84,8 +84,8 @@ void trimShapeCache();
 /// JIT (target registration, host detection, ORC), then compiles and links one small voice at
 /// the quick tier, scalar and wide, outside the shape cache, and frees it, so that the first real
 /// compile finds LLVM's code paged in and its registries initialised (a first compile in a
-/// process otherwise takes about twice as long). Idempotent in effect; failures are ignored (the
-/// first commit reports them).
+/// process otherwise takes about twice as long). Runs once per process: later calls return at
+/// once. Failures are ignored (the first commit reports them).
 void prewarmJit();
 
 /// A compiled patch. engine() == "jit"; ir() has "lowered", "optimized" and "asm".

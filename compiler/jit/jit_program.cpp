@@ -426,6 +426,8 @@ void trimShapeCache() {
 }
 
 void prewarmJit() {
+    static std::atomic<bool> started{false}; // once per process: LLVM's start is process-wide
+    if (started.exchange(true)) return;
     if (!jit::HostJit::instance()) return;
     PatchGraph voice; // a typical voice, each of whose kernels widens
     const char* chain[][2] = {
