@@ -7,13 +7,13 @@
 #include "jit/jit.h"
 #include "param_block.h"
 #include "patch_file.h"
+#include "slot.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <ctime>
 #include <memory>
-#include <new>
 #include <optional>
 #include <thread>
 
@@ -26,10 +26,6 @@ using Clock = std::chrono::steady_clock;
 double msBetween(Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
 }
-
-struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
-};
 
 /// CPU time of the calling thread: unlike the wall clock, it does not count the time the OS gave
 /// to other processes, which on a shared machine is most of the noise.
@@ -49,14 +45,9 @@ class Runner {
 public:
     Runner(Program& program, uint32_t blockFrames)
         : program_(program), params_(std::max<uint32_t>(program.schedule().paramCount, 1)),
-          out_(blockFrames) {
-        const Schedule& s = program.schedule();
-        for (const auto& n : s.nodes)
-            for (uint32_t i = 0; i < n.paramCount(); ++i)
-                params_.store(n.paramIndex + i, n.initialParams[i]);
-        state_.reset(static_cast<std::byte*>(
-            ::operator new[](std::max<size_t>(s.stateBytes, 64), std::align_val_t{64})));
-        initState(s, state_.get());
+          state_(program.schedule().stateBytes), out_(blockFrames) {
+        initParams(program.schedule(), params_);
+        initState(program.schedule(), state_.data());
     }
 
     /// Renders `blocks` blocks; returns the time they took.
@@ -64,7 +55,7 @@ public:
         const double cpu0 = threadCpuNs();
         const auto t0 = Clock::now();
         for (uint32_t b = 0; b < blocks; ++b)
-            program_.render(params_.data(), state_.get(), out_.data(),
+            program_.render(params_.data(), state_.data(), out_.data(),
                             static_cast<uint32_t>(out_.size()));
         const auto t1 = Clock::now();
         const double cpu1 = threadCpuNs();
@@ -77,7 +68,7 @@ public:
 private:
     Program& program_;
     ParamBlock params_;
-    std::unique_ptr<std::byte[], AlignedDelete> state_;
+    StateBuffer state_;
     std::vector<float> out_;
     float sink_ = 0;
 };

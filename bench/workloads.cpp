@@ -7,12 +7,12 @@
 #include "patch_file.h"
 #include "random_patch.h"
 #include "schedule.h"
+#include "slot.h"
 
 #include <cmath>
 #include <filesystem>
 #include <fmt/format.h>
 #include <memory>
-#include <new>
 #include <optional>
 #include <random>
 
@@ -52,25 +52,26 @@ float voicePitch(uint32_t v) {
     return static_cast<float>(110.0 * std::pow(2.0, semis / 12.0));
 }
 
-/// The envelope, lowpass and gain every voice bank shares.
-void voiceTail(Builder& b, const std::string& env, const std::string& filt, const std::string& amp,
-               uint32_t voices) {
+/// Every bank's envelope: 10/50 ms, 0.7, 200 ms, gate on.
+void voiceEnvelope(Builder& b, const std::string& env) {
     b.create(env, "adsr");
     b.set(env, "attack", 10);
     b.set(env, "decay", 50);
     b.set(env, "sustain", 0.7f);
     b.set(env, "release", 200);
     b.set(env, "gate", 1);
+}
+
+/// The envelope, lowpass and gain every voice bank shares.
+void voiceTail(Builder& b, const std::string& env, const std::string& filt, const std::string& amp,
+               uint32_t voices) {
+    voiceEnvelope(b, env);
     b.create(filt, "biquad_filter");
     b.set(filt, "cutoff", 2000);
     b.set(filt, "q", 0.707f);
     b.create(amp, "gain");
     b.set(amp, "level", 1.0f / static_cast<float>(voices));
 }
-
-struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
-};
 
 /// Half a second through the block interpreter is finite, audible and below a peak of 100 (the
 /// engine refuses a swap above 1000).
@@ -79,18 +80,15 @@ bool playsSanely(const PatchGraph& graph) {
     if (!schedule) return false;
     auto program = makeInterpreter(*schedule);
     ParamBlock params(std::max<uint32_t>(schedule->paramCount, 1));
-    for (const auto& n : schedule->nodes)
-        for (uint32_t i = 0; i < n.paramCount(); ++i)
-            params.store(n.paramIndex + i, n.initialParams[i]);
-    std::unique_ptr<std::byte[], AlignedDelete> state(static_cast<std::byte*>(
-        ::operator new[](std::max<size_t>(schedule->stateBytes, 64), std::align_val_t{64})));
-    initState(*schedule, state.get());
+    initParams(*schedule, params);
+    StateBuffer state(schedule->stateBytes);
+    initState(*schedule, state.data());
     ScopedFlushDenormals ftz;
     std::vector<float> out(256);
     double energy = 0;
     const uint32_t blocks = static_cast<uint32_t>(schedule->sampleRate / 2 / 256);
     for (uint32_t b = 0; b < blocks; ++b) {
-        program->render(params.data(), state.get(), out.data(), 256);
+        program->render(params.data(), state.data(), out.data(), 256);
         for (float v : out) {
             if (!std::isfinite(v) || std::fabs(v) > 100) return false;
             energy += double(v) * v;
@@ -149,12 +147,7 @@ Expected<Workload> fmBank(uint32_t voices) {
         b.set(c, "freq", pitch);
         b.set(c, "gain", 0.5f);
         b.connect(m, c + ":freq");
-        b.create(e, "adsr");
-        b.set(e, "attack", 10);
-        b.set(e, "decay", 50);
-        b.set(e, "sustain", 0.7f);
-        b.set(e, "release", 200);
-        b.set(e, "gate", 1);
+        voiceEnvelope(b, e);
         b.create(a, "gain");
         b.set(a, "level", 1.0f / static_cast<float>(voices));
         b.connect(c, e);

@@ -1,5 +1,6 @@
 #include "schedule.h"
 
+#include "param_block.h"
 #include "patch_graph.h"
 
 #include <algorithm>
@@ -212,6 +213,12 @@ void initNodeState(const ScheduledNode& node, std::byte* state) {
 
 void initState(const Schedule& schedule, std::byte* state) {
     for (const auto& node : schedule.nodes) initNodeState(node, state);
+}
+
+void initParams(const Schedule& schedule, ParamBlock& params) {
+    for (const auto& n : schedule.nodes)
+        for (uint32_t p = 0; p < n.paramCount(); ++p)
+            params.store(n.paramIndex + p, n.initialParams[p]);
 }
 
 } // namespace chronus

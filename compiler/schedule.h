@@ -28,6 +28,8 @@
 
 namespace chronus {
 
+class ParamBlock;
+
 class PatchGraph;
 
 /// Output `output` of scheduled node `node`.
@@ -96,6 +98,8 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
 /// Control thread: initialises every instance's memory (smoothers at their initial targets, then
 /// the kernel's init). `state` must hold schedule.stateBytes, 16-byte aligned.
 void initState(const Schedule& schedule, std::byte* state);
+/// Any thread: every parameter target at the value the schedule starts it at.
+void initParams(const Schedule& schedule, ParamBlock& params);
 void initNodeState(const ScheduledNode& node, std::byte* state);
 
 } // namespace chronus

@@ -356,11 +356,7 @@ struct Engine::Impl {
     CommitReport runCommit(Job& job, Slot*& out) {
         CommitReport r;
         r.seq = job.seq;
-        auto fail = [&](Slot* s, std::string reason) {
-            if (s != nullptr) {
-                std::lock_guard lock(mutex);
-                discard(s);
-            }
+        auto fail = [&](std::string reason) { // before any slot exists: nothing to discard
             r.ok = false;
             r.reason = std::move(reason);
             return r;
@@ -369,17 +365,16 @@ struct Engine::Impl {
         const auto t0 = Clock::now();
         auto sched =
             buildSchedule(job.graph, {opts.sampleRate, static_cast<float>(opts.smoothingMs)});
-        if (!sched) return fail(nullptr, "schedule failed: " + sched.error().message);
+        if (!sched) return fail("schedule failed: " + sched.error().message);
         Expected<std::unique_ptr<Program>> program = makeError("no program");
         try {
             program = opts.factory(*sched);
         } catch (const std::exception& e) {
-            return fail(nullptr, fmt::format("compile failed: {}", e.what()));
+            return fail(fmt::format("compile failed: {}", e.what()));
         }
         r.compileMs = msSince(t0);
-        if (!program) return fail(nullptr, "compile failed: " + program.error().message);
-        if (*program == nullptr)
-            return fail(nullptr, "compile failed: the factory returned no program");
+        if (!program) return fail("compile failed: " + program.error().message);
+        if (*program == nullptr) return fail("compile failed: the factory returned no program");
 
         primeAndSwap(
             r, program.take(), 1,

@@ -27,14 +27,12 @@ Slot::Slot(uint64_t s, std::unique_ptr<Program> p)
 
 void Slot::prepare(ParamKeys& keys) {
     const Schedule& sched = program->schedule();
+    initParams(sched, params);
     std::vector<std::pair<uint32_t, int32_t>> entries;
-    for (const ScheduledNode& n : sched.nodes) {
-        for (uint32_t p = 0; p < n.paramCount(); ++p) {
-            params.store(n.paramIndex + p, n.initialParams[p]);
+    for (const ScheduledNode& n : sched.nodes)
+        for (uint32_t p = 0; p < n.paramCount(); ++p)
             entries.emplace_back(keys.intern(n.id, n.layout->params[p].name),
                                  static_cast<int32_t>(n.paramIndex + p));
-        }
-    }
     keyParam.assign(keys.size(), -1);
     for (auto [key, index] : entries) keyParam[key] = index;
     initState(sched, state.data());

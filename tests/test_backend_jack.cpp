@@ -2,6 +2,7 @@
 // callbacks, no sound card), started here; skipped with a message when jackd cannot start.
 #include "signal_measure.h"
 #include "test_engine_harness.h"
+#include "test_jack_server.h"
 #include "wav_file.h"
 
 #include <chrono>
@@ -9,65 +10,6 @@
 
 using namespace chronus;
 using namespace chronus::test;
-
-namespace {
-
-/// A private JACK server (its own name, so parallel runs never meet), stopped on scope exit.
-class JackServer {
-public:
-    JackServer()
-        : name_(fmt::format("chronus-test-{}", getpid())), log_(tempPath("jackd", ".log")) {
-        if (std::system("command -v jackd >/dev/null 2>&1") != 0) {
-            why_ = "jackd is not installed";
-            return;
-        }
-        setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
-        setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1); // inherited by chronus serve
-        pid_ = spawnProcess(
-            {"jackd", "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"},
-            log_);
-        if (pid_ <= 0) {
-            why_ = "jackd could not be spawned";
-            return;
-        }
-        const bool haveWait = std::system("command -v jack_wait >/dev/null 2>&1") == 0;
-        for (int i = 0; i < 50; ++i) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                why_ = "jackd exited at once: " + readText(log_);
-                return;
-            }
-            if (haveWait
-                    ? std::system(
-                          fmt::format("jack_wait -s {} -c 2>/dev/null | grep -qx running", name_)
-                              .c_str()) == 0
-                    : i == 20) {
-                ready_ = true;
-                return;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
-        }
-        why_ = "jackd did not come up within 5 s: " + readText(log_);
-    }
-    ~JackServer() {
-        if (pid_ > 0) {
-            kill(pid_, SIGTERM);
-            if (waitExit(pid_, 10) < 0) kill(pid_, SIGKILL);
-        }
-        unsetenv("JACK_DEFAULT_SERVER");
-        std::remove(log_.c_str());
-    }
-    bool ready() const { return ready_; }
-    const std::string& why() const { return why_; }
-
-private:
-    std::string name_, log_, why_;
-    pid_t pid_ = -1;
-    bool ready_ = false;
-};
-
-} // namespace
 
 TEST_CASE("serve plays through PortAudio on a JACK dummy server and records 440 Hz",
           "[backend][jack][serve]") {

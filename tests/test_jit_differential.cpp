@@ -19,12 +19,12 @@
 #include "patch_graph.h"
 #include "program_factory.h"
 #include "random_patch.h"
+#include "render_program.h"
 #include "signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <functional>
-#include <new>
 #include <optional>
 
 using namespace chronus;
@@ -64,38 +64,7 @@ Diff compare(const std::vector<float>& ref, const std::vector<float>& got) {
     return d;
 }
 
-struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
-};
-
-/// Renders `frames` samples in the block sizes of `chunks` (cycled); halfway, sets parameter
-/// `changeParam` (if any) to `changeValue`.
-std::vector<float> renderProgram(Program& program, uint32_t frames,
-                                 const std::vector<uint32_t>& chunks, int64_t changeParam,
-                                 float changeValue) {
-    const Schedule& s = program.schedule();
-    ParamBlock params(std::max<uint32_t>(s.paramCount, 1));
-    for (const auto& n : s.nodes)
-        for (uint32_t p = 0; p < n.paramCount(); ++p)
-            params.store(n.paramIndex + p, n.initialParams[p]);
-    std::unique_ptr<std::byte[], AlignedDelete> state(static_cast<std::byte*>(
-        ::operator new[](std::max<size_t>(s.stateBytes, 64), std::align_val_t{64})));
-    initState(s, state.get());
-    std::vector<float> out(frames, -12345.0f);
-    ScopedFlushDenormals ftz; // as the audio callback does, for both engines
-    uint32_t done = 0;
-    bool changed = false;
-    for (size_t c = 0; done < frames; ++c) {
-        if (!changed && done >= frames / 2 && changeParam >= 0) {
-            params.store(static_cast<size_t>(changeParam), changeValue);
-            changed = true;
-        }
-        uint32_t n = std::min(chunks[c % chunks.size()], frames - done);
-        program.render(params.data(), state.get(), out.data() + done, n);
-        done += n;
-    }
-    return out;
-}
+using test::renderProgram;
 
 struct Outcome {
     Diff diff;
@@ -279,17 +248,14 @@ TEST_CASE("state carries over between the interpreter and the JIT", "[jit][diffe
     auto jit = compileJit(*s);
     REQUIRE(jit.ok());
     ParamBlock params(s->paramCount);
-    for (const auto& n : s->nodes)
-        for (uint32_t p = 0; p < n.paramCount(); ++p)
-            params.store(n.paramIndex + p, n.initialParams[p]);
+    initParams(*s, params);
     auto run = [&](Program& first, Program& second) {
-        std::unique_ptr<std::byte[], AlignedDelete> state(static_cast<std::byte*>(
-            ::operator new[](std::max<size_t>(s->stateBytes, 64), std::align_val_t{64})));
-        initState(*s, state.get());
+        StateBuffer state(s->stateBytes);
+        initState(*s, state.data());
         ScopedFlushDenormals ftz;
         std::vector<float> out(9600);
-        first.render(params.data(), state.get(), out.data(), 4800);
-        second.render(params.data(), state.get(), out.data() + 4800, 4800);
+        first.render(params.data(), state.data(), out.data(), 4800);
+        second.render(params.data(), state.data(), out.data() + 4800, 4800);
         return out;
     };
     auto reference = run(*interp, *interp);

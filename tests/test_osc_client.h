@@ -2,6 +2,7 @@
 // it, as they would to any liblo client using lo_send_from) and collects the replies.
 #pragma once
 
+#include <arpa/inet.h>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -13,10 +14,24 @@
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <variant>
 #include <vector>
 
 namespace chronus::test {
+
+/// A UDP port nobody is bound to right now (the kernel's choice), for this test's server.
+inline int freeUdpPort() {
+    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    socklen_t len = sizeof a;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    ::close(fd);
+    return ntohs(a.sin_port);
+}
 
 struct OscReply {
     std::string address;

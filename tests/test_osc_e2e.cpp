@@ -21,25 +21,13 @@
 #include <unistd.h>
 
 using namespace chronus;
+using chronus::test::freeUdpPort;
 using chronus::test::OscClient;
 using chronus::test::OscReply;
 
 namespace {
 
 constexpr double kRate = 48000;
-
-/// A UDP port nobody is bound to right now (the kernel's choice), for this test's server.
-int freeUdpPort() {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 /// `chronus serve` as a child process, its output in a log file.
 class ServeProcess {

@@ -13,6 +13,7 @@
 #include "patch_graph.h"
 #include "program_factory.h"
 #include "random_patch.h"
+#include "render_program.h"
 #include "sample_interpreter.h"
 #include "signal_measure.h"
 
@@ -20,44 +21,12 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <new>
 
 using namespace chronus;
 
 namespace {
 
-struct AlignedDelete {
-    void operator()(std::byte* p) const { ::operator delete[](p, std::align_val_t{64}); }
-};
-
-/// Renders `frames` samples in the block sizes of `chunks` (cycled); halfway, sets parameter
-/// `changeParam` (if >= 0) to `changeValue`.
-std::vector<float> renderProgram(Program& program, uint32_t frames,
-                                 const std::vector<uint32_t>& chunks, int64_t changeParam,
-                                 float changeValue) {
-    const Schedule& s = program.schedule();
-    ParamBlock params(std::max<uint32_t>(s.paramCount, 1));
-    for (const auto& n : s.nodes)
-        for (uint32_t p = 0; p < n.paramCount(); ++p)
-            params.store(n.paramIndex + p, n.initialParams[p]);
-    std::unique_ptr<std::byte[], AlignedDelete> state(static_cast<std::byte*>(
-        ::operator new[](std::max<size_t>(s.stateBytes, 64), std::align_val_t{64})));
-    initState(s, state.get());
-    std::vector<float> out(frames, -12345.0f);
-    ScopedFlushDenormals ftz; // as the audio callback does, for every engine
-    uint32_t done = 0;
-    bool changed = false;
-    for (size_t c = 0; done < frames; ++c) {
-        if (!changed && done >= frames / 2 && changeParam >= 0) {
-            params.store(static_cast<size_t>(changeParam), changeValue);
-            changed = true;
-        }
-        const uint32_t n = std::min(chunks[c % chunks.size()], frames - done);
-        program.render(params.data(), state.get(), out.data() + done, n);
-        done += n;
-    }
-    return out;
-}
+using test::renderProgram;
 
 /// Same bits, NaN for NaN.
 bool bitIdentical(const std::vector<float>& a, const std::vector<float>& b) {

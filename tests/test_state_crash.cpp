@@ -20,21 +20,10 @@
 #include <thread>
 
 using namespace chronus;
+using chronus::test::freeUdpPort;
 using chronus::test::OscClient;
 
 namespace {
-
-int freeUdpPort() {
-    int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
 
 /// The lines that define a patch's shape (creates and connections), in order.
 std::string structureOf(const std::string& text) {
