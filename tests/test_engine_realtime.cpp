@@ -199,6 +199,11 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
         REQUIRE(r.ok);
         (void)engine.status();
     }
+    // Commits of known shapes take a few ms each: keep the storm going until the audio thread has
+    // rendered enough blocks under it that the guard means something, however fast they were.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (engine.status().callbacks <= 50 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     stop = true;
     storm.join();
     std::this_thread::sleep_for(std::chrono::milliseconds(50)); // timed events still play
