@@ -1,4 +1,4 @@
-#include "json.h"
+#include "bench/json.h"
 
 #include <cmath>
 #include <fmt/format.h>

@@ -6,7 +6,7 @@
 // tier (it read the untiered cold commit, which stays in "commit" as "cold_commit_to_swap_ms").
 #pragma once
 
-#include "results.h"
+#include "bench/results.h"
 
 #include <string>
 

@@ -2,7 +2,7 @@
 // compiler, LLVM and the date, so a table can be read, and trusted, away from the machine.
 #pragma once
 
-#include "results.h"
+#include "bench/results.h"
 
 namespace chronus::bench {
 

@@ -1,13 +1,13 @@
-#include "measure.h"
+#include "bench/measure.h"
 
-#include "backend.h"
-#include "control_command.h"
-#include "denormals.h"
-#include "engine.h"
-#include "jit/jit.h"
-#include "param_block.h"
-#include "patch_file.h"
-#include "slot.h"
+#include "compiler/jit/jit.h"
+#include "compiler/param_block.h"
+#include "runtime/backend.h"
+#include "runtime/control_command.h"
+#include "runtime/denormals.h"
+#include "runtime/engine.h"
+#include "runtime/patch_file.h"
+#include "runtime/slot.h"
 
 #include <algorithm>
 #include <chrono>
@@ -110,7 +110,7 @@ std::vector<EngineResult> measureRender(const std::vector<Program*>& programs, u
     std::vector<EngineResult> results;
     for (size_t i = 0; i < runners.size(); ++i) {
         EngineResult e;
-        e.engine = std::string(programs[i]->engine());
+        e.engine = std::string(programs[i]->kind());
         auto perVoice = cpuNs[i], load = cpuNs[i];
         for (double& v : perVoice) v /= voices;
         for (double& v : load) v /= budgetNs;

@@ -4,10 +4,10 @@
 // without tiered compiles, adding a voice).
 #pragma once
 
-#include "expected.h"
-#include "patch_graph.h"
-#include "program.h"
-#include "results.h"
+#include "base/expected.h"
+#include "bench/results.h"
+#include "compiler/patch_graph.h"
+#include "compiler/program.h"
 
 #include <cstdint>
 #include <memory>

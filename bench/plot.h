@@ -3,7 +3,7 @@
 // legend. Hand-written SVG: no plotting library.
 #pragma once
 
-#include "results.h"
+#include "bench/results.h"
 
 #include <string>
 

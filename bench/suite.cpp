@@ -1,11 +1,11 @@
-#include "suite.h"
+#include "bench/suite.h"
 
-#include "jit/jit.h"
-#include "machine.h"
-#include "measure.h"
-#include "program_factory.h"
-#include "schedule.h"
-#include "workloads.h"
+#include "bench/machine.h"
+#include "bench/measure.h"
+#include "bench/workloads.h"
+#include "compiler/jit/jit.h"
+#include "compiler/program_factory.h"
+#include "compiler/schedule.h"
 
 #include <chrono>
 #include <fmt/format.h>

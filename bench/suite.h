@@ -3,8 +3,8 @@
 // compile's phases, and the render cost of the three engines.
 #pragma once
 
-#include "expected.h"
-#include "results.h"
+#include "base/expected.h"
+#include "bench/results.h"
 
 #include <cstdint>
 #include <functional>

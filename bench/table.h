@@ -2,7 +2,7 @@
 // commit latency, and the targets, as plain-text tables.
 #pragma once
 
-#include "results.h"
+#include "bench/results.h"
 
 #include <string>
 

@@ -1,13 +1,13 @@
-#include "workloads.h"
+#include "bench/workloads.h"
 
-#include "control_command.h"
-#include "denormals.h"
-#include "interpreter.h"
-#include "param_block.h"
-#include "patch_file.h"
-#include "random_patch.h"
-#include "schedule.h"
-#include "slot.h"
+#include "bench/random_patch.h"
+#include "compiler/interpreter.h"
+#include "compiler/param_block.h"
+#include "compiler/schedule.h"
+#include "runtime/control_command.h"
+#include "runtime/denormals.h"
+#include "runtime/patch_file.h"
+#include "runtime/slot.h"
 
 #include <cmath>
 #include <filesystem>

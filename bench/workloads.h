@@ -3,8 +3,8 @@
 // the three engines directly and a real Engine through its control API.
 #pragma once
 
-#include "expected.h"
-#include "patch_graph.h"
+#include "base/expected.h"
+#include "compiler/patch_graph.h"
 
 #include <cstdint>
 #include <string>
@@ -35,7 +35,7 @@ Expected<Workload> fmBank(uint32_t voices);
 /// `voices` of saw -> mix -> lowpass -> gain, with lowpass -> z1 -> mix closing a loop per voice.
 Expected<Workload> feedbackBank(uint32_t voices);
 
-/// A random valid graph of `modules` modules (tests/support/random_patch.h), fixed `seed`.
+/// A random valid graph of `modules` modules (bench/random_patch.h), fixed `seed`.
 Expected<Workload> randomGraph(uint32_t modules, uint32_t seed);
 
 /// The patch a file commits last (edits up to its last /patch/commit; timed lines in order).

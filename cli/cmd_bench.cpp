@@ -1,11 +1,11 @@
 // `chronus bench [PATCH...] [--json FILE] [--plot FILE.svg] [--quick]`: the fused JIT against the
 // block and per-sample interpreters on built-in workloads and any patch file given; render cost,
 // real-time headroom, compile and commit latency. The work is in bench/; this is the front end.
-#include "commands.h"
-#include "json.h"
-#include "plot.h"
-#include "suite.h"
-#include "table.h"
+#include "bench/json.h"
+#include "bench/plot.h"
+#include "bench/suite.h"
+#include "bench/table.h"
+#include "cli/commands.h"
 
 #include <cstdio>
 #include <fmt/format.h>

@@ -1,10 +1,10 @@
 // `chronus ir PATCH [--stage lowered|optimized|asm] [-o FILE] [--opt N]`: applies the patch file's
 // edits up to its last /patch/commit and prints the code the JIT makes for that commit.
-#include "commands.h"
-#include "control_command.h"
-#include "jit/jit.h"
-#include "patch_file.h"
-#include "patch_graph.h"
+#include "cli/commands.h"
+#include "compiler/jit/jit.h"
+#include "compiler/patch_graph.h"
+#include "runtime/control_command.h"
+#include "runtime/patch_file.h"
 
 #include <cstdio>
 #include <fmt/format.h>

@@ -1,6 +1,6 @@
 // `chronus modules`: every module type with its ports and parameters, from the descriptors.
-#include "commands.h"
-#include "registry.h"
+#include "cli/commands.h"
+#include "modules/registry.h"
 
 #include <fmt/format.h>
 

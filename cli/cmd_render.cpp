@@ -1,8 +1,8 @@
 // `chronus render PATCH -o OUT.wav`: offline, sample-exact, deterministic.
-#include "commands.h"
-#include "engine_factory.h"
-#include "offline_render.h"
-#include "wav_file.h"
+#include "cli/commands.h"
+#include "runtime/engine_factory.h"
+#include "runtime/offline_render.h"
+#include "runtime/wav_file.h"
 
 #include <cstdio>
 #include <fmt/format.h>

@@ -1,14 +1,14 @@
 // `chronus serve`: runs the engine on an audio backend (PortAudio, null clock or offline), with
 // an optional patch file applied at start, an optional recording, and the OSC server.
-#include "backend.h"
-#include "backend_offline.h"
-#include "commands.h"
-#include "engine.h"
-#include "engine_factory.h"
-#include "osc_server.h"
-#include "patch_file.h"
-#include "patch_state.h"
-#include "recorder.h"
+#include "cli/commands.h"
+#include "osc/osc_server.h"
+#include "runtime/backend.h"
+#include "runtime/backend_offline.h"
+#include "runtime/engine.h"
+#include "runtime/engine_factory.h"
+#include "runtime/patch_file.h"
+#include "runtime/patch_state.h"
+#include "runtime/recorder.h"
 
 #include <atomic>
 #include <chrono>

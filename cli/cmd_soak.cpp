@@ -4,12 +4,12 @@
 // the process kept: callbacks, xruns and deadline overruns, commits, clicks at swaps, dropouts,
 // and resident memory, threads and open file descriptors. Exit status 1 if anything was lost or
 // leaked beyond the stated bounds.
-#include "backend.h"
-#include "click_meter.h"
-#include "commands.h"
-#include "engine.h"
-#include "engine_factory.h"
-#include "recorder.h"
+#include "cli/commands.h"
+#include "runtime/backend.h"
+#include "runtime/click_meter.h"
+#include "runtime/engine.h"
+#include "runtime/engine_factory.h"
+#include "runtime/recorder.h"
 
 #include <algorithm>
 #include <atomic>

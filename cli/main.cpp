@@ -1,4 +1,4 @@
-#include "commands.h"
+#include "cli/commands.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"chronus: a live modular-synthesis engine that JIT-compiles each patch"};

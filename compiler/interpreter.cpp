@@ -1,4 +1,4 @@
-#include "interpreter.h"
+#include "compiler/interpreter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -50,7 +50,7 @@ public:
     }
 
     const Schedule& schedule() const override { return sched_; }
-    std::string_view engine() const override { return "interp"; }
+    std::string_view kind() const override { return "interp"; }
 
     void render(const std::atomic<float>* params, std::byte* state, float* out,
                 uint32_t frames) noexcept override {

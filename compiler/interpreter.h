@@ -3,7 +3,7 @@
 // reference for correctness and the baseline for benchmarks.
 #pragma once
 
-#include "program.h"
+#include "compiler/program.h"
 
 #include <memory>
 

@@ -1,6 +1,6 @@
-#include "patch_graph.h"
+#include "compiler/patch_graph.h"
 
-#include "registry.h"
+#include "modules/registry.h"
 
 #include <algorithm>
 #include <charconv>

@@ -2,8 +2,8 @@
 // validated at once; a bad one returns an Error naming what was wrong and changes nothing.
 #pragma once
 
-#include "descriptor.h"
-#include "expected.h"
+#include "base/expected.h"
+#include "modules/descriptor.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,8 +1,8 @@
 // A compiled patch, whichever engine made it: the runtime swaps these without caring which.
 #pragma once
 
-#include "expected.h"
-#include "schedule.h"
+#include "base/expected.h"
+#include "compiler/schedule.h"
 
 #include <atomic>
 #include <cstddef>
@@ -32,13 +32,13 @@ public:
     virtual void render(const std::atomic<float>* params, std::byte* state, float* out,
                         uint32_t frames) noexcept = 0;
 
-    /// "interp", "jit", ...
-    virtual std::string_view engine() const = 0;
+    /// What made it: "interp", "interp-sample", "jit" (`--engine` names the same kinds).
+    virtual std::string_view kind() const = 0;
 
     /// Control thread. The compiled code at `stage`: "lowered" (IR as generated), "optimized"
     /// (IR after the pass pipeline) or "asm" (machine code). Engines without IR return an error.
     virtual Expected<std::string> ir(std::string_view stage) const {
-        return makeError("the {} engine has no {} IR; use the jit engine", engine(), stage);
+        return makeError("the {} engine has no {} IR; use the jit engine", kind(), stage);
     }
 
     /// Tiered compiles. False for a program compiled quickly that has a faster version to come.

@@ -1,8 +1,8 @@
-#include "program_factory.h"
+#include "compiler/program_factory.h"
 
-#include "interpreter.h"
-#include "jit/jit.h"
-#include "sample_interpreter.h"
+#include "compiler/interpreter.h"
+#include "compiler/jit/jit.h"
+#include "compiler/sample_interpreter.h"
 
 namespace chronus {
 

@@ -1,8 +1,8 @@
 // Picks the engine that turns schedules into programs: the JIT or the interpreter.
 #pragma once
 
-#include "expected.h"
-#include "program.h"
+#include "base/expected.h"
+#include "compiler/program.h"
 
 #include <string_view>
 

@@ -1,6 +1,6 @@
-#include "sample_interpreter.h"
+#include "compiler/sample_interpreter.h"
 
-#include "interpreter.h"
+#include "compiler/interpreter.h"
 
 #include <algorithm>
 #include <cmath>
@@ -69,7 +69,7 @@ public:
     }
 
     const Schedule& schedule() const override { return sched_; }
-    std::string_view engine() const override { return "interp-sample"; }
+    std::string_view kind() const override { return "interp-sample"; }
 
     void render(const std::atomic<float>* params, std::byte* state, float* out,
                 uint32_t frames) noexcept override {

@@ -4,14 +4,14 @@
 // documented in schedule.h, so it agrees with the block interpreter and the JIT sample by sample.
 #pragma once
 
-#include "program.h"
+#include "compiler/program.h"
 
 #include <memory>
 
 namespace chronus {
 
 /// Control thread: builds a per-sample interpreter for `schedule` (takes ownership of a copy).
-/// engine() == "interp-sample".
+/// kind() == "interp-sample".
 std::unique_ptr<Program> makeSampleInterpreter(Schedule schedule);
 
 } // namespace chronus

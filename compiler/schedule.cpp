@@ -1,7 +1,7 @@
-#include "schedule.h"
+#include "compiler/schedule.h"
 
-#include "param_block.h"
-#include "patch_graph.h"
+#include "compiler/param_block.h"
+#include "compiler/patch_graph.h"
 
 #include <algorithm>
 #include <cmath>

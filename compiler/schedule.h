@@ -15,8 +15,8 @@
 // its kernel's prepare once and process per sample instead of tick (module_abi.h).
 #pragma once
 
-#include "descriptor.h"
-#include "expected.h"
+#include "base/expected.h"
+#include "modules/descriptor.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,5 +1,5 @@
 // The libFuzzer entry point of one target, chosen at compile time (fuzz/CMakeLists.txt).
-#include "targets.h"
+#include "fuzz/targets.h"
 
 #include <cstddef>
 #include <cstdint>

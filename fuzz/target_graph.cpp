@@ -1,15 +1,15 @@
 // Fuzz target: random sequences of graph edits and commits, rendered as the engine would (see
 // targets.h).
-#include "denormals.h"
-#include "interpreter.h"
-#include "jit/jit.h"
-#include "param_keys.h"
-#include "patch_graph.h"
-#include "program.h"
-#include "registry.h"
-#include "schedule.h"
-#include "slot.h"
-#include "targets.h"
+#include "compiler/interpreter.h"
+#include "compiler/jit/jit.h"
+#include "compiler/patch_graph.h"
+#include "compiler/program.h"
+#include "compiler/schedule.h"
+#include "fuzz/targets.h"
+#include "modules/registry.h"
+#include "runtime/denormals.h"
+#include "runtime/param_keys.h"
+#include "runtime/slot.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,12 +1,12 @@
 // Fuzz target: raw datagrams through the OSC server's path into a real Engine (see targets.h).
-#include "engine.h"
-#include "interpreter.h"
-#include "osc_dispatch.h"
-#include "osc_limits.h"
-#include "patch_file.h"
-#include "patch_graph.h"
-#include "targets.h"
-#include "udp_socket.h"
+#include "compiler/interpreter.h"
+#include "compiler/patch_graph.h"
+#include "fuzz/targets.h"
+#include "osc/osc_dispatch.h"
+#include "osc/osc_limits.h"
+#include "osc/udp_socket.h"
+#include "runtime/engine.h"
+#include "runtime/patch_file.h"
 
 #include <chrono>
 #include <memory>

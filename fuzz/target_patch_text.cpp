@@ -1,9 +1,9 @@
 // Fuzz target: patch-file text through the parser, decodeCommand and the graph (see targets.h).
-#include "control_command.h"
-#include "patch_file.h"
-#include "patch_graph.h"
-#include "schedule.h"
-#include "targets.h"
+#include "compiler/patch_graph.h"
+#include "compiler/schedule.h"
+#include "fuzz/targets.h"
+#include "runtime/control_command.h"
+#include "runtime/patch_file.h"
 
 #include <string>
 

@@ -1,4 +1,4 @@
-#include "targets.h"
+#include "fuzz/targets.h"
 
 #include <cstdio>
 #include <cstdlib>

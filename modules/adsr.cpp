@@ -2,8 +2,8 @@
 // unconnected, so alone it is a modulation source). Each segment takes exactly its time from the
 // level it starts at: attack to 1.0, decay from 1.0 to sustain, release to 0. A gate edge starts
 // the next segment from the current level, so nothing jumps.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 // Stages are floats so that the whole update is selects on one register type.
@@ -61,9 +61,9 @@ CHRONUS_KERNEL void chronus_adsr_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -6,8 +6,8 @@
 // TDF-II ran away to inf in float; this stays below 20. Coefficients are cached and recomputed only
 // when cutoff, q or mode change, with sin/cos from dsp::sin2pi (no libm). That is block-rate work
 // (prepare) while the three are unmodulated and settled; per sample only the SVF runs (process).
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct BiquadState {
@@ -78,9 +78,9 @@ CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -2,7 +2,7 @@
 // one indirect call per module per block, none per sample. Native build only.
 #pragma once
 
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 #include <cstdint>
 

@@ -1,5 +1,5 @@
 // const: a control source that outputs `value` (smoothed like every parameter).
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 CHRONUS_KERNEL void chronus_const_tick(void*, const float* CHRONUS_RESTRICT in,
                                        float* CHRONUS_RESTRICT out, const chronus::KernelContext*) {
@@ -7,9 +7,9 @@ CHRONUS_KERNEL void chronus_const_tick(void*, const float* CHRONUS_RESTRICT in,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

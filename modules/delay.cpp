@@ -2,8 +2,8 @@
 // feedback. `out` is the dry/wet mix; `wet` is the delayed signal alone and depends on state only,
 // so a patch may close a feedback loop through delay:wet. The buffer, sized by the creation
 // argument `max_ms`, trails the state struct; nothing is allocated while running.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 #include <cstdint>
 
@@ -58,9 +58,9 @@ CHRONUS_KERNEL void chronus_delay_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 #include <cmath>
 

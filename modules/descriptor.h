@@ -2,8 +2,8 @@
 // state layout, the OSC address map, `chronus modules` and the tests are all derived from this.
 #pragma once
 
-#include "block_loop.h"
-#include "module_abi.h"
+#include "modules/block_loop.h"
+#include "modules/module_abi.h"
 
 #include <cstddef>
 #include <cstdint>

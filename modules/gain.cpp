@@ -1,6 +1,6 @@
 // gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude
 // envelopes.
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 namespace {
 enum Slot { kIn, kLevel };
@@ -12,8 +12,8 @@ CHRONUS_KERNEL void chronus_gain_tick(void*, const float* CHRONUS_RESTRICT in,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -1,4 +1,4 @@
-#include "descriptor.h"
+#include "modules/descriptor.h"
 
 #include <cmath>
 

@@ -1,8 +1,8 @@
 // lfo: a low-frequency modulation source, output = depth * wave. Every shape crosses 0 rising at
 // phase 0 (sine phase), so switching shapes keeps the timing of the cycle. Not band-limited: it is
 // meant for parameters, not for listening.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct LfoState {
@@ -36,9 +36,9 @@ CHRONUS_KERNEL void chronus_lfo_tick(void* CHRONUS_RESTRICT state, const float* 
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

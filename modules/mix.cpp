@@ -1,5 +1,5 @@
 // mix: sums in1..inN, each scaled by its level1..levelN. N is the creation argument `inputs`.
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 #include <cstdint>
 
@@ -19,9 +19,9 @@ CHRONUS_KERNEL void chronus_mix_tick(void* CHRONUS_RESTRICT state, const float* 
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 #include <cmath>
 

@@ -1,6 +1,6 @@
 // noise: deterministic uniform white noise in [-1, 1) scaled by `gain` (RMS gain/sqrt(3)), from a
 // xorshift32 generator. Seeded from the module id, or from the creation argument `seed`.
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 #include <cstdint>
 
@@ -26,9 +26,9 @@ CHRONUS_KERNEL void chronus_noise_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

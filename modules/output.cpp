@@ -1,5 +1,5 @@
 // output: the patch's output. With one or more present, only what reaches them is heard.
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 namespace {
 enum Slot { kIn, kLevel };
@@ -12,9 +12,9 @@ CHRONUS_KERNEL void chronus_output_tick(void*, const float* CHRONUS_RESTRICT in,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

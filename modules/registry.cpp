@@ -1,4 +1,4 @@
-#include "registry.h"
+#include "modules/registry.h"
 
 namespace chronus {
 

@@ -1,7 +1,7 @@
 // Every module type Chronus knows, in the order `chronus modules` lists them.
 #pragma once
 
-#include "descriptor.h"
+#include "modules/descriptor.h"
 
 #include <span>
 #include <string_view>

@@ -1,7 +1,7 @@
 // saw: a band-limited sawtooth (rising ramp, PolyBLEP-corrected drop) at `freq` Hz scaled by
 // `gain`. Starts at 0, mid-drop, like simple_sine.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct SawState {
@@ -23,9 +23,9 @@ CHRONUS_KERNEL void chronus_saw_tick(void* CHRONUS_RESTRICT state, const float* 
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -1,7 +1,7 @@
 // simple_sine: the seeds' oscillator. A sine at `freq` Hz scaled by `gain`; audio-rate modulation
 // of `freq` is frequency modulation.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct SineState {
@@ -19,9 +19,9 @@ CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -1,7 +1,7 @@
 // square (pulse): a band-limited pulse wave, +1 for the first `width` of each cycle and -1 for the
 // rest, both edges PolyBLEP-corrected; `width` 0.5 is a square. Starts at 0, mid-edge.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct SquareState {
@@ -28,9 +28,9 @@ CHRONUS_KERNEL void chronus_square_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

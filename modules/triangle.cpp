@@ -1,7 +1,7 @@
 // triangle: a band-limited triangle in sine phase (0 rising at phase 0, +1 at 1/4, -1 at 3/4),
 // its two corners rounded by PolyBLAMP.
-#include "dsp_math.h"
-#include "module_abi.h"
+#include "modules/dsp_math.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct TriangleState {
@@ -31,9 +31,9 @@ CHRONUS_KERNEL void chronus_triangle_tick(void* CHRONUS_RESTRICT state,
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -1,5 +1,5 @@
 // z1: a one-sample delay. Its output depends on state only, so any feedback loop may close here.
-#include "module_abi.h"
+#include "modules/module_abi.h"
 
 namespace {
 struct Z1State {
@@ -18,9 +18,9 @@ CHRONUS_KERNEL void chronus_z1_tick(void* CHRONUS_RESTRICT state, const float* C
 }
 
 #ifndef CHRONUS_BITCODE
-#include "block_loop.h"
-#include "descriptor.h"
-#include "registry.h"
+#include "modules/block_loop.h"
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 
 namespace chronus {
 namespace {

@@ -1,4 +1,4 @@
-#include "dump_chunks.h"
+#include "osc/dump_chunks.h"
 
 namespace chronus::osc {
 

@@ -1,4 +1,4 @@
-#include "ir_file.h"
+#include "osc/ir_file.h"
 
 #include <filesystem>
 #include <fstream>

@@ -3,7 +3,7 @@
 // of a path: the stage is one of three fixed words, the sequence number is the engine's.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <cstdint>
 #include <string>

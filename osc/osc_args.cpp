@@ -1,6 +1,6 @@
-#include "osc_args.h"
+#include "osc/osc_args.h"
 
-#include "osc_limits.h"
+#include "osc/osc_limits.h"
 
 #include <cfloat>
 #include <cmath>

@@ -4,8 +4,8 @@
 // else (blobs, arrays, chars, MIDI, timetags, true/false, nil, infinitum) is refused by name.
 #pragma once
 
-#include "expected.h"
-#include "patch_file.h"
+#include "base/expected.h"
+#include "runtime/patch_file.h"
 
 #include <lo/lo.h>
 #include <vector>

@@ -1,9 +1,9 @@
-#include "osc_dispatch.h"
+#include "osc/osc_dispatch.h"
 
-#include "dump_chunks.h"
-#include "engine.h"
-#include "ir_file.h"
-#include "osc_limits.h"
+#include "osc/dump_chunks.h"
+#include "osc/ir_file.h"
+#include "osc/osc_limits.h"
+#include "runtime/engine.h"
 
 #include <cstdio>
 #include <exception>

@@ -5,11 +5,11 @@
 // thread; /patch/ir is written by a worker thread.
 #pragma once
 
-#include "control_command.h"
-#include "osc_packet.h"
-#include "osc_reply.h"
-#include "osc_server.h"
-#include "serial_worker.h"
+#include "osc/osc_packet.h"
+#include "osc/osc_reply.h"
+#include "osc/osc_server.h"
+#include "osc/serial_worker.h"
+#include "runtime/control_command.h"
 
 #include <atomic>
 #include <optional>

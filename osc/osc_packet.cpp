@@ -1,7 +1,7 @@
-#include "osc_packet.h"
+#include "osc/osc_packet.h"
 
-#include "osc_args.h"
-#include "osc_limits.h"
+#include "osc/osc_args.h"
+#include "osc/osc_limits.h"
 
 #include <cstring>
 #include <fmt/format.h>

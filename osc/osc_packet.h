@@ -3,8 +3,8 @@
 // every malformed part can be reported to the sender instead of being dropped.
 #pragma once
 
-#include "osc_time.h"
-#include "patch_file.h"
+#include "osc/osc_time.h"
+#include "runtime/patch_file.h"
 
 #include <cstddef>
 #include <string>

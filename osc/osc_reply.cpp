@@ -1,4 +1,4 @@
-#include "osc_reply.h"
+#include "osc/osc_reply.h"
 
 #include <cstdio>
 #include <cstdlib>

@@ -3,7 +3,7 @@
 // from the engine's thread; the socket stays alive for as long as a pending reply holds it.
 #pragma once
 
-#include "udp_socket.h"
+#include "osc/udp_socket.h"
 
 #include <cstdint>
 #include <memory>

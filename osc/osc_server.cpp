@@ -1,8 +1,8 @@
-#include "osc_server.h"
+#include "osc/osc_server.h"
 
-#include "osc_dispatch.h"
-#include "osc_limits.h"
-#include "udp_socket.h"
+#include "osc/osc_dispatch.h"
+#include "osc/osc_limits.h"
+#include "osc/udp_socket.h"
 
 #include <cerrno>
 #include <cstring>

@@ -4,7 +4,7 @@
 // CONTRACT (shared by osc/ and cli/cmd_serve.cpp): `serve` starts it after the engine and backend.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <memory>
 #include <string>

@@ -1,4 +1,4 @@
-#include "osc_time.h"
+#include "osc/osc_time.h"
 
 #include <cmath>
 #include <lo/lo.h>

@@ -1,4 +1,4 @@
-#include "serial_worker.h"
+#include "osc/serial_worker.h"
 
 namespace chronus::osc {
 

@@ -1,6 +1,6 @@
-#include "udp_socket.h"
+#include "osc/udp_socket.h"
 
-#include "osc_limits.h"
+#include "osc/osc_limits.h"
 
 #include <cerrno>
 #include <cstring>

@@ -3,7 +3,7 @@
 // is ours; liblo encodes and decodes the messages.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <cstddef>
 #include <optional>

@@ -1,6 +1,6 @@
-#include "audio_core.h"
+#include "runtime/audio_core.h"
 
-#include "denormals.h"
+#include "runtime/denormals.h"
 
 #include <algorithm>
 #include <chrono>

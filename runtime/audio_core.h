@@ -5,9 +5,9 @@
 // and bounded SPSC rings.
 #pragma once
 
-#include "load_histogram.h"
-#include "slot.h"
-#include "spsc_ring.h"
+#include "runtime/load_histogram.h"
+#include "runtime/slot.h"
+#include "runtime/spsc_ring.h"
 
 #include <array>
 #include <atomic>

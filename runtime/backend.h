@@ -3,7 +3,7 @@
 // device channel, reports xruns to the engine and hands each block to an optional Recorder.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <cstdint>
 #include <memory>

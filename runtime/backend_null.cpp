@@ -1,6 +1,6 @@
-#include "backend.h"
-#include "engine.h"
-#include "recorder.h"
+#include "runtime/backend.h"
+#include "runtime/engine.h"
+#include "runtime/recorder.h"
 
 #include <algorithm>
 #include <atomic>

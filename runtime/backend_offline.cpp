@@ -1,7 +1,7 @@
-#include "backend_offline.h"
+#include "runtime/backend_offline.h"
 
-#include "engine.h"
-#include "recorder.h"
+#include "runtime/engine.h"
+#include "runtime/recorder.h"
 
 #include <algorithm>
 #include <chrono>

@@ -3,7 +3,7 @@
 // thread by `serve --device offline`.
 #pragma once
 
-#include "backend.h"
+#include "runtime/backend.h"
 
 #include <atomic>
 #include <thread>

@@ -1,8 +1,8 @@
 // PortAudio: ALSA, JACK (a JACK server with the dummy driver gives real callbacks without a sound
 // card) and whatever else the library was built with.
-#include "backend.h"
-#include "engine.h"
-#include "recorder.h"
+#include "runtime/backend.h"
+#include "runtime/engine.h"
+#include "runtime/recorder.h"
 
 #include <algorithm>
 #include <atomic>

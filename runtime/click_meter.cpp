@@ -1,4 +1,4 @@
-#include "click_meter.h"
+#include "runtime/click_meter.h"
 
 #include <algorithm>
 #include <cmath>

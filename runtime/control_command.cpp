@@ -1,4 +1,4 @@
-#include "control_command.h"
+#include "runtime/control_command.h"
 
 #include <cmath>
 

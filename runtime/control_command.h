@@ -2,8 +2,8 @@
 // arguments decoded into one typed command, or an error naming the address and what was wrong.
 #pragma once
 
-#include "expected.h"
-#include "patch_file.h"
+#include "base/expected.h"
+#include "runtime/patch_file.h"
 
 #include <optional>
 #include <string>

@@ -7,14 +7,14 @@
 //   modules' state into it at a block boundary -> warm-up on scratch memory, checked ->
 //   publish -> the audio thread swaps it in at a block boundary (carrying the state over again,
 //   exactly) -> report. The old slot comes back through AudioCore's retired ring and is freed here.
-#include "engine.h"
+#include "runtime/engine.h"
 
-#include "audio_core.h"
-#include "engine_factory.h"
-#include "jit/jit.h"
-#include "param_keys.h"
-#include "patch_graph.h"
-#include "slot.h"
+#include "compiler/jit/jit.h"
+#include "compiler/patch_graph.h"
+#include "runtime/audio_core.h"
+#include "runtime/engine_factory.h"
+#include "runtime/param_keys.h"
+#include "runtime/slot.h"
 
 #include <chrono>
 #include <cmath>
@@ -619,62 +619,14 @@ uint64_t Engine::commit(CommitCallback done) {
     return seq;
 }
 
-Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallback done) {
-    auto setReply = [reply](std::string text) {
-        if (reply != nullptr) *reply = std::move(text);
-    };
-    return std::visit(
-        [&](const auto& c) -> Status {
-            using T = std::decay_t<decltype(c)>;
-            if constexpr (std::is_same_v<T, CreateCommand>)
-                return create(c.id, c.type, c.createArg);
-            else if constexpr (std::is_same_v<T, DeleteCommand>)
-                return remove(c.id);
-            else if constexpr (std::is_same_v<T, ConnectCommand>)
-                return connect(c.src, c.dst);
-            else if constexpr (std::is_same_v<T, DisconnectCommand>)
-                return disconnect(c.src, c.dst);
-            else if constexpr (std::is_same_v<T, CommitCommand>) {
-                setReply(fmt::format("{}", commit(std::move(done))));
-                return {};
-            } else if constexpr (std::is_same_v<T, AbortCommand>) {
-                abort();
-                return {};
-            } else if constexpr (std::is_same_v<T, SetParamCommand>) {
-                return c.choice ? setParamChoice(c.id, c.param, *c.choice)
-                                : setParam(c.id, c.param, c.value);
-            } else if constexpr (std::is_same_v<T, GateCommand>)
-                return gate(c.id, c.value);
-            else if constexpr (std::is_same_v<T, DumpCommand>) {
-                setReply(dump());
-                return {};
-            } else if constexpr (std::is_same_v<T, StatusCommand>) {
-                const EngineStatus s = status();
-                setReply(fmt::format(
-                    "sample_rate {}\nframes {}\nactive_seq {}\ncallbacks {}\nxruns {}\noverruns "
-                    "{}\n"
-                    "load_p50 {:.4f}\nload_p99 {:.4f}\nload_max {:.4f}\ncommits {}\nfailures {}\n"
-                    "sample_position {}\n",
-                    s.sampleRate, s.frames, s.activeSeq, s.callbacks, s.xruns, s.overruns,
-                    s.loadP50, s.loadP99, s.loadMax, s.commits, s.failures, s.samplePosition));
-                return {};
-            } else if constexpr (std::is_same_v<T, IrCommand>) {
-                std::lock_guard lock(impl_->mutex); // slots are freed only under it
-                const uint64_t active = impl_->core.activeSeq();
-                const Slot* playing = nullptr;
-                for (const auto& slot : impl_->slots)
-                    if (slot->seq == active) playing = slot.get();
-                if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
-                auto ir = playing->program->ir(c.stage.empty() ? "optimized" : c.stage);
-                if (!ir) return ir.error();
-                setReply(std::move(*ir));
-                return {};
-            } else {
-                static_assert(std::is_same_v<T, QuitCommand>);
-                return {}; // the server that received it acts on it
-            }
-        },
-        cmd);
+Expected<std::string> Engine::ir(std::string_view stage) const {
+    std::lock_guard lock(impl_->mutex); // slots are freed only under it
+    const uint64_t active = impl_->core.activeSeq();
+    const Slot* playing = nullptr;
+    for (const auto& slot : impl_->slots)
+        if (slot->seq == active) playing = slot.get();
+    if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
+    return playing->program->ir(stage);
 }
 
 std::string Engine::dump() const {

@@ -6,20 +6,26 @@
 // CONTRACT (shared by runtime/ and osc/): signatures here change only together with their callers.
 #pragma once
 
-#include "control_command.h"
-#include "expected.h"
-#include "program.h"
+#include "base/expected.h"
+#include "runtime/control_command.h"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chronus {
 
 class AudioBackend;
+// The compiler's types, by name only: this header is the control API that osc/ and cli/ use, and
+// it exposes nothing of compiler/ (cmake/CheckLayers.cmake holds osc/ to that).
+class Program;
+struct Schedule;
+/// Builds a program for a schedule (compiler/program.h declares the same type).
+using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
 
 /// What a commit came to, delivered once per commit to the callback given to commit().
 struct CommitReport {
@@ -118,6 +124,8 @@ public:
 
     /// The committed patch as patch-file text.
     std::string dump() const;
+    /// The IR of the playing program at `stage` (Program::ir), or why there is none.
+    Expected<std::string> ir(std::string_view stage) const;
     EngineStatus status() const;
     const EngineOptions& options() const;
 

@@ -1,6 +1,6 @@
-#include "engine_factory.h"
+#include "runtime/engine_factory.h"
 
-#include "program_factory.h"
+#include "compiler/program_factory.h"
 
 namespace chronus {
 

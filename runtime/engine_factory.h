@@ -1,8 +1,8 @@
 // Which compiler a commit uses: the JIT where it is built, else the interpreter.
 #pragma once
 
-#include "expected.h"
-#include "program.h"
+#include "base/expected.h"
+#include "compiler/program.h"
 
 #include <string_view>
 

@@ -1,4 +1,4 @@
-#include "load_histogram.h"
+#include "runtime/load_histogram.h"
 
 #include <algorithm>
 #include <cmath>

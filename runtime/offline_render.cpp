@@ -1,8 +1,8 @@
-#include "offline_render.h"
+#include "runtime/offline_render.h"
 
-#include "backend_offline.h"
-#include "control_command.h"
-#include "engine.h"
+#include "runtime/backend_offline.h"
+#include "runtime/control_command.h"
+#include "runtime/engine.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,9 +4,9 @@
 // commit's own sample (carrying over the state of modules that survive) and every run is identical.
 #pragma once
 
-#include "expected.h"
-#include "patch_file.h"
-#include "program.h"
+#include "base/expected.h"
+#include "compiler/program.h"
+#include "runtime/patch_file.h"
 
 #include <functional>
 #include <memory>

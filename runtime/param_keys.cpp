@@ -1,4 +1,4 @@
-#include "param_keys.h"
+#include "runtime/param_keys.h"
 
 namespace chronus {
 

@@ -1,7 +1,7 @@
-#include "patch_state.h"
+#include "runtime/patch_state.h"
 
-#include "control_command.h"
-#include "engine.h"
+#include "runtime/control_command.h"
+#include "runtime/engine.h"
 
 #include <cerrno>
 #include <chrono>

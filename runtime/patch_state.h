@@ -10,8 +10,8 @@
 // one, whole and parsable, never a torn mixture.
 #pragma once
 
-#include "expected.h"
-#include "patch_file.h"
+#include "base/expected.h"
+#include "runtime/patch_file.h"
 
 #include <atomic>
 #include <condition_variable>

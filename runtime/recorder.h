@@ -3,9 +3,9 @@
 // A full ring drops the block and counts it (never blocks the audio thread).
 #pragma once
 
-#include "expected.h"
-#include "spsc_ring.h"
-#include "wav_file.h"
+#include "base/expected.h"
+#include "runtime/spsc_ring.h"
+#include "runtime/wav_file.h"
 
 #include <atomic>
 #include <functional>

@@ -1,6 +1,6 @@
-#include "slot.h"
+#include "runtime/slot.h"
 
-#include "denormals.h"
+#include "runtime/denormals.h"
 
 #include <algorithm>
 #include <cmath>

@@ -4,9 +4,9 @@
 // its JIT code).
 #pragma once
 
-#include "param_block.h"
-#include "param_keys.h"
-#include "program.h"
+#include "compiler/param_block.h"
+#include "compiler/program.h"
+#include "runtime/param_keys.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "wav_file.h"
+#include "runtime/wav_file.h"
 
 #include <sndfile.h>
 

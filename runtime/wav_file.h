@@ -1,7 +1,7 @@
 // WAV output through libsndfile: 32-bit float, mono or interleaved.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,9 +1,9 @@
 // `chronus serve` through PortAudio's JACK host API on a JACK server with the dummy driver (real
 // callbacks, no sound card), started here; skipped with a message when jackd cannot start.
-#include "signal_measure.h"
-#include "test_engine_harness.h"
-#include "test_jack_server.h"
-#include "wav_file.h"
+#include "runtime/wav_file.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
+#include "tests/test_jack_server.h"
 
 #include <chrono>
 #include <thread>

@@ -1,10 +1,10 @@
 // The null backend (a clock-paced thread, no device) and `chronus serve` on it: the real callback
 // path, recording, --seconds, SIGINT and /engine/quit.
-#include "backend.h"
-#include "recorder.h"
-#include "signal_measure.h"
-#include "test_engine_harness.h"
-#include "wav_file.h"
+#include "runtime/backend.h"
+#include "runtime/recorder.h"
+#include "runtime/wav_file.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 #include <chrono>
 #include <thread>

@@ -1,9 +1,9 @@
 // The offline backend and `chronus render` through the engine: deterministic, and each commit
 // swaps in at its own sample.
-#include "offline_render.h"
-#include "signal_measure.h"
-#include "test_engine_harness.h"
-#include "wav_file.h"
+#include "runtime/offline_render.h"
+#include "runtime/wav_file.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 using namespace chronus;
 using namespace chronus::test;

@@ -1,7 +1,7 @@
 // The biquad against the RBJ Audio-EQ-Cookbook: the magnitude response measured from a rendered
 // impulse response must match |H(e^jw)| of the cookbook's coefficients (computed here in double).
-#include "offline_render.h"
-#include "patch_file.h"
+#include "runtime/offline_render.h"
+#include "runtime/patch_file.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

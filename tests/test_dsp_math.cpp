@@ -1,5 +1,5 @@
 // dsp_math.h against libm and against its own definitions.
-#include "dsp_math.h"
+#include "modules/dsp_math.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

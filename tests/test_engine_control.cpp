@@ -1,6 +1,6 @@
 // The control API as OSC and patch files use it: apply() for every command, replies, errors that
 // change nothing, abort, and commits queued in order.
-#include "test_engine_harness.h"
+#include "tests/test_engine_harness.h"
 
 using namespace chronus;
 using namespace chronus::test;

@@ -2,12 +2,12 @@
 // backend (the real callback path), and factories that misbehave on purpose.
 #pragma once
 
-#include "backend_offline.h"
-#include "engine.h"
-#include "engine_factory.h"
-#include "interpreter.h"
-#include "patch_file.h"
-#include "registry.h"
+#include "compiler/interpreter.h"
+#include "modules/registry.h"
+#include "runtime/backend_offline.h"
+#include "runtime/engine.h"
+#include "runtime/engine_factory.h"
+#include "runtime/patch_file.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -48,7 +48,7 @@ public:
         inner_->render(params, state, out, frames);
         for (uint32_t i = 0; i < frames; ++i) out[i] = value_;
     }
-    std::string_view engine() const override { return "poisoned"; }
+    std::string_view kind() const override { return "poisoned"; }
 
 private:
     std::unique_ptr<Program> inner_;

@@ -1,8 +1,8 @@
 // Figures, not assertions (hidden: run with `test_engine_measure "[.measure]"`, in a release
 // build): commit-to-audible latency of a 16-module patch and the callback's load at 64 frames,
 // on the null backend (a real-time-paced audio thread).
-#include "backend.h"
-#include "test_engine_harness.h"
+#include "runtime/backend.h"
+#include "tests/test_engine_harness.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,6 +1,6 @@
 // Memory stays flat over many commits: every old slot (and its JIT code) is freed once the audio
 // thread has let go of it.
-#include "test_engine_harness.h"
+#include "tests/test_engine_harness.h"
 
 using namespace chronus;
 using namespace chronus::test;

@@ -2,9 +2,9 @@
 // crossfades, recording and parameter storms from another thread, the audio thread never
 // allocates and never locks a mutex. Global operator new/delete and pthread_mutex_lock are
 // replaced in this test executable with counters armed only on the audio thread.
-#include "backend.h"
-#include "recorder.h"
-#include "test_engine_harness.h"
+#include "runtime/backend.h"
+#include "runtime/recorder.h"
+#include "tests/test_engine_harness.h"
 
 #include <atomic>
 #include <chrono>

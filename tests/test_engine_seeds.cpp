@@ -1,8 +1,8 @@
 // The seeds' scenarios through the engine, deterministically on the offline backend: Tests 1-4,
 // the multi-commit test, and each commit audible at once.
-#include "offline_render.h"
-#include "signal_measure.h"
-#include "test_engine_harness.h"
+#include "runtime/offline_render.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 using namespace chronus;
 using namespace chronus::test;

@@ -1,8 +1,8 @@
 // The swap itself: state carried over exactly (phase continuous across commits), no click with or
 // without a crossfade, parameter writes made during a compile all arrive, and failing or runaway
 // commits leave the old patch playing.
-#include "signal_measure.h"
-#include "test_engine_harness.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 #include <atomic>
 #include <chrono>

@@ -1,7 +1,7 @@
 // setParamAt: sample-accurate timed parameter events through a bounded queue, split into the
 // block at their sample, in time order whatever the order they came in, never lost to a commit.
-#include "signal_measure.h"
-#include "test_engine_harness.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 using namespace chronus;
 using namespace chronus::test;

@@ -1,7 +1,7 @@
 // Every examples/*.patch renders to finite, audible audio through the interpreter.
-#include "offline_render.h"
-#include "patch_file.h"
-#include "signal_measure.h"
+#include "runtime/offline_render.h"
+#include "runtime/patch_file.h"
+#include "tests/support/signal_measure.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

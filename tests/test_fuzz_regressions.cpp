@@ -2,8 +2,8 @@
 // same targets in the ordinary suite: fuzz/regressions/<target>/ holds the crashers (each named
 // after what it found), fuzz/corpus/<target>/ the seeds. A target signals a violated property
 // through fuzzFailure(), which this test turns into a failure naming the file.
-#include "patch_graph.h"
-#include "targets.h"
+#include "compiler/patch_graph.h"
+#include "fuzz/targets.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

@@ -4,7 +4,7 @@
 // tests then skip with a message.
 #pragma once
 
-#include "test_engine_harness.h"
+#include "tests/test_engine_harness.h"
 
 #include <chrono>
 #include <csignal>

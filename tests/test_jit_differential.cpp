@@ -1,5 +1,5 @@
 // The JIT against the interpreter, sample by sample: every example patch and a few hundred random
-// valid graphs (tests/support/random_patch.h), including parameter modulation and feedback
+// valid graphs (bench/random_patch.h), including parameter modulation and feedback
 // through delayed outputs, rendered in irregular block sizes with a parameter change mid-way.
 //
 // Tolerance: max |jit - interp| <= 1e-6 * max(RMS(interp), 1e-3) over the render, and the same
@@ -11,16 +11,16 @@
 // legitimate rounding differences only. With contraction on, FMA makes oscillator phases drift by
 // ~1e-4 relative over 0.1 s and chaotic feedback patches diverge completely, so no meaningful
 // tolerance would hold.
-#include "denormals.h"
-#include "interpreter.h"
-#include "jit/jit.h"
-#include "offline_render.h"
-#include "param_block.h"
-#include "patch_graph.h"
-#include "program_factory.h"
-#include "random_patch.h"
-#include "render_program.h"
-#include "signal_measure.h"
+#include "bench/random_patch.h"
+#include "compiler/interpreter.h"
+#include "compiler/jit/jit.h"
+#include "compiler/param_block.h"
+#include "compiler/patch_graph.h"
+#include "compiler/program_factory.h"
+#include "runtime/denormals.h"
+#include "runtime/offline_render.h"
+#include "tests/support/render_program.h"
+#include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <filesystem>

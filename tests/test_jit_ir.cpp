@@ -2,12 +2,12 @@
 // inlined (no call left in the optimised group function), the three IR stages are there, and
 // every failure (bad level, missing kernel, broken bitcode, unknown engine) comes back as a
 // message rather than an abort.
-#include "interpreter.h"
-#include "jit/fusion.h"
-#include "jit/jit.h"
-#include "jit/kernel_bitcode.h"
-#include "patch_graph.h"
-#include "program_factory.h"
+#include "compiler/interpreter.h"
+#include "compiler/jit/fusion.h"
+#include "compiler/jit/jit.h"
+#include "compiler/jit/kernel_bitcode.h"
+#include "compiler/patch_graph.h"
+#include "compiler/program_factory.h"
 
 #include <catch2/catch.hpp>
 #include <cstdio>

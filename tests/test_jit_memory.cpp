@@ -1,8 +1,8 @@
 // Memory stays flat over many compiles: each group shape's machine code lives under its own ORC
 // ResourceTracker, shared through the shape cache by the programs that use it and removed once no
 // program holds it and the cache evicts it (least recently used, beyond its limits).
-#include "jit/jit.h"
-#include "patch_graph.h"
+#include "compiler/jit/jit.h"
+#include "compiler/patch_graph.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

@@ -3,10 +3,10 @@
 // the interpreter's semantics bit for bit, so the engine's whole output (commits, parameter
 // changes, timed events, the upgrade swaps wherever they land) equals an interpreter engine's,
 // sample for sample; a later tier that fails leaves the first one playing.
-#include "jit/jit.h"
-#include "program_factory.h"
-#include "signal_measure.h"
-#include "test_engine_harness.h"
+#include "compiler/jit/jit.h"
+#include "compiler/program_factory.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 #include <atomic>
 #include <fmt/format.h>
@@ -122,7 +122,7 @@ public:
                 uint32_t frames) noexcept override {
         inner_->render(params, state, out, frames);
     }
-    std::string_view engine() const override { return inner_->engine(); }
+    std::string_view kind() const override { return inner_->kind(); }
     bool finalTier() const override { return false; }
     TierCompile nextTier() const override { return next_; }
 

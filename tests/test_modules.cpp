@@ -1,9 +1,9 @@
 // Utility modules (mix, delay, z1, const, output), feedback loops, and every descriptor's sanity.
-#include "offline_render.h"
-#include "patch_file.h"
-#include "patch_graph.h"
-#include "registry.h"
-#include "signal_measure.h"
+#include "compiler/patch_graph.h"
+#include "modules/registry.h"
+#include "runtime/offline_render.h"
+#include "runtime/patch_file.h"
+#include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -1,9 +1,9 @@
 // End to end: `chronus serve --device null --record OUT.wav` driven over UDP as a user would, with
 // `oscsend` (liblo-tools) and with a liblo client; then the recording is checked: 440 Hz where the
 // oscillator plays, an ADSR's shape where the envelope is added, attenuation where the filter is.
-#include "signal_measure.h"
-#include "test_osc_client.h"
-#include "wav_file.h"
+#include "runtime/wav_file.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_osc_client.h"
 
 #include <catch2/catch.hpp>
 #include <chrono>

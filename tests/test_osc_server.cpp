@@ -1,11 +1,11 @@
 // The OSC server in process: a real Engine driven by a real-time paced test audio thread, a liblo
 // client with its own reply socket. The seeds' Tests 1-4 over OSC, the multi-commit cycle, dump
 // round trips, every kind of bad message, timestamped bundles, and a flood of /mod messages.
-#include "engine.h"
-#include "osc_server.h"
-#include "patch_file.h"
-#include "signal_measure.h"
-#include "test_osc_client.h"
+#include "osc/osc_server.h"
+#include "runtime/engine.h"
+#include "runtime/patch_file.h"
+#include "tests/support/signal_measure.h"
+#include "tests/test_osc_client.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>

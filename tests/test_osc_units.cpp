@@ -1,10 +1,10 @@
 // The OSC adapter's pure parts: datagram decoding and type checks, the timetag -> sample mapping,
 // dump chunking and IR file naming.
-#include "dump_chunks.h"
-#include "ir_file.h"
-#include "osc_limits.h"
-#include "osc_packet.h"
-#include "osc_time.h"
+#include "osc/dump_chunks.h"
+#include "osc/ir_file.h"
+#include "osc/osc_limits.h"
+#include "osc/osc_packet.h"
+#include "osc/osc_time.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -1,7 +1,7 @@
 // Oscillators, noise and lfo rendered through the interpreter, measured against their definitions.
-#include "offline_render.h"
-#include "patch_file.h"
-#include "signal_measure.h"
+#include "runtime/offline_render.h"
+#include "runtime/patch_file.h"
+#include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

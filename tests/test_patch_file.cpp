@@ -1,5 +1,5 @@
-#include "control_command.h"
-#include "patch_file.h"
+#include "runtime/control_command.h"
+#include "runtime/patch_file.h"
 
 #include <catch2/catch.hpp>
 
@@ -97,7 +97,7 @@ TEST_CASE("bad control commands say what was wrong", "[control][errors]") {
                Catch::Contains("must be a string"));
 }
 
-#include "offline_render.h"
+#include "runtime/offline_render.h"
 
 TEST_CASE("render errors carry the line of the bad edit", "[patchfile][errors]") {
     auto lines = parsePatchText("/patch/create osc1 simple_sine\n"

@@ -1,5 +1,5 @@
-#include "patch_graph.h"
-#include "schedule.h"
+#include "compiler/patch_graph.h"
+#include "compiler/schedule.h"
 
 #include <catch2/catch.hpp>
 

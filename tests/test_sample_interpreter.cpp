@@ -5,17 +5,17 @@
 // It runs the same native kernels as the block interpreter with the same float operations in the
 // same order (schedule.h), so the two must be bit-identical; against the JIT the tolerance of
 // test_jit_differential.cpp holds (max |a - b| <= 1e-6 * max(RMS, 1e-3), same non-finite samples).
-#include "denormals.h"
-#include "interpreter.h"
-#include "jit/jit.h"
-#include "offline_render.h"
-#include "param_block.h"
-#include "patch_graph.h"
-#include "program_factory.h"
-#include "random_patch.h"
-#include "render_program.h"
-#include "sample_interpreter.h"
-#include "signal_measure.h"
+#include "bench/random_patch.h"
+#include "compiler/interpreter.h"
+#include "compiler/jit/jit.h"
+#include "compiler/param_block.h"
+#include "compiler/patch_graph.h"
+#include "compiler/program_factory.h"
+#include "compiler/sample_interpreter.h"
+#include "runtime/denormals.h"
+#include "runtime/offline_render.h"
+#include "tests/support/render_program.h"
+#include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -61,7 +61,7 @@ TEST_CASE("the per-sample interpreter is reachable by name", "[interp-sample]") 
     REQUIRE(s.ok());
     auto p = (*f)(*s);
     REQUIRE(p.ok());
-    CHECK((*p)->engine() == "interp-sample");
+    CHECK((*p)->kind() == "interp-sample");
     CHECK_FALSE((*p)->ir("optimized").ok());
     CHECK_FALSE(programFactory("interp-per-sample").ok());
 }

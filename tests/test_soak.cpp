@@ -2,9 +2,9 @@
 // on the null backend and for half a minute on a JACK dummy server at 64 frames (skipped with a
 // message when jackd cannot start). CTest runs these cases serially (tests/CMakeLists.txt), so
 // the rest of the suite does not compete with them for the two cores.
-#include "click_meter.h"
-#include "test_engine_harness.h"
-#include "test_jack_server.h"
+#include "runtime/click_meter.h"
+#include "tests/test_engine_harness.h"
+#include "tests/test_jack_server.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>

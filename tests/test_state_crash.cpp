@@ -4,10 +4,10 @@
 // write), never torn, never unparsable, and it must play at once. A reader reads the file all
 // along and parses every version it sees. A final quiet round checks that parameter changes made
 // after a commit are kept too.
-#include "patch_file.h"
-#include "patch_state.h"
-#include "test_engine_harness.h"
-#include "test_osc_client.h"
+#include "runtime/patch_file.h"
+#include "runtime/patch_state.h"
+#include "tests/test_engine_harness.h"
+#include "tests/test_osc_client.h"
 
 #include <atomic>
 #include <catch2/catch.hpp>

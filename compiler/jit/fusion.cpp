@@ -1,4 +1,4 @@
-#include "jit/fusion.h"
+#include "compiler/jit/fusion.h"
 
 #include <algorithm>
 #include <bit>

@@ -7,7 +7,7 @@
 // No LLVM here: the plan is plain data, testable on its own.
 #pragma once
 
-#include "schedule.h"
+#include "compiler/schedule.h"
 
 #include <cstdint>
 #include <string>

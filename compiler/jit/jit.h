@@ -4,9 +4,9 @@
 // this machine. No LLVM type appears here.
 #pragma once
 
-#include "expected.h"
-#include "program.h"
-#include "schedule.h"
+#include "base/expected.h"
+#include "compiler/program.h"
+#include "compiler/schedule.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -88,7 +88,7 @@ void trimShapeCache();
 /// once. Failures are ignored (the first commit reports them).
 void prewarmJit();
 
-/// A compiled patch. engine() == "jit"; ir() has "lowered", "optimized" and "asm".
+/// A compiled patch. kind() == "jit"; ir() has "lowered", "optimized" and "asm".
 class JitProgram : public Program {
 public:
     virtual const JitTimings& timings() const = 0;

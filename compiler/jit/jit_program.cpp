@@ -1,10 +1,10 @@
-#include "jit/fusion.h"
-#include "jit/jit.h"
-#include "jit/kernel_bitcode.h"
-#include "jit/llvm_jit.h"
-#include "jit/lower.h"
-#include "jit/shape_cache.h"
-#include "patch_graph.h"
+#include "compiler/jit/fusion.h"
+#include "compiler/jit/jit.h"
+#include "compiler/jit/kernel_bitcode.h"
+#include "compiler/jit/llvm_jit.h"
+#include "compiler/jit/lower.h"
+#include "compiler/jit/shape_cache.h"
+#include "compiler/patch_graph.h"
 
 #include <algorithm>
 #include <atomic>
@@ -62,7 +62,7 @@ public:
     ~JitProgramImpl() override = default; ///< lets go of its shapes (shape_cache.h)
 
     const Schedule& schedule() const override { return sched_; }
-    std::string_view engine() const override { return "jit"; }
+    std::string_view kind() const override { return "jit"; }
     const JitTimings& timings() const override { return timings_; }
     int optLevel() const override { return optLevel_; }
     bool finalTier() const override { return final_; }

@@ -1,6 +1,6 @@
-#include "jit/llvm_jit.h"
+#include "compiler/jit/llvm_jit.h"
 
-#include "jit/lower.h"
+#include "compiler/jit/lower.h"
 
 #include <algorithm>
 #include <atomic>

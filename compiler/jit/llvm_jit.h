@@ -3,8 +3,8 @@
 // chronus::Error here.
 #pragma once
 
-#include "expected.h"
-#include "schedule.h"
+#include "base/expected.h"
+#include "compiler/schedule.h"
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>

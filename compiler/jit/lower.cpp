@@ -1,6 +1,6 @@
-#include "jit/lower.h"
+#include "compiler/jit/lower.h"
 
-#include "jit/widen.h"
+#include "compiler/jit/widen.h"
 
 #include <algorithm>
 #include <fmt/format.h>

@@ -4,9 +4,9 @@
 // (chronus_<kernel>_tick, ...); llvm_jit links them.
 #pragma once
 
-#include "expected.h"
-#include "jit/fusion.h"
-#include "schedule.h"
+#include "base/expected.h"
+#include "compiler/jit/fusion.h"
+#include "compiler/schedule.h"
 
 #include <llvm/IR/Module.h>
 #include <memory>

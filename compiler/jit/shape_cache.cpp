@@ -1,6 +1,6 @@
-#include "jit/shape_cache.h"
+#include "compiler/jit/shape_cache.h"
 
-#include "jit/llvm_jit.h"
+#include "compiler/jit/llvm_jit.h"
 
 namespace chronus::jit {
 

@@ -11,8 +11,8 @@
 // JIT when its last holder lets go. So memory stays bounded however many shapes come and go.
 #pragma once
 
-#include "jit/jit.h"
-#include "jit/lower.h"
+#include "compiler/jit/jit.h"
+#include "compiler/jit/lower.h"
 
 #include <cstdint>
 #include <list>

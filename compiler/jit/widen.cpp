@@ -1,4 +1,4 @@
-#include "jit/widen.h"
+#include "compiler/jit/widen.h"
 
 #include <llvm/ADT/PostOrderIterator.h>
 #include <llvm/Analysis/VectorUtils.h>

@@ -3,7 +3,7 @@
 // voices"). Kernels stay plain scalar C++; this is done on their IR, after linking.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <llvm/IR/Function.h>
 #include <span>

@@ -3,10 +3,10 @@
 // compare engine against engine.
 #pragma once
 
-#include "denormals.h"
-#include "param_block.h"
-#include "program.h"
-#include "slot.h"
+#include "compiler/param_block.h"
+#include "compiler/program.h"
+#include "runtime/denormals.h"
+#include "runtime/slot.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // leading time (`@2.5 /gate/env1 0`) in seconds. Parsing only; applying is the caller's job.
 #pragma once
 
-#include "expected.h"
+#include "base/expected.h"
 
 #include <optional>
 #include <string>

@@ -4,8 +4,8 @@
 // without delay, duplicate connections, ...) are simply skipped, so every result is valid.
 #pragma once
 
-#include "patch_graph.h"
-#include "registry.h"
+#include "compiler/patch_graph.h"
+#include "modules/registry.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "patch_file.h"
+#include "runtime/patch_file.h"
 
 #include <cerrno>
 #include <charconv>

@@ -1,0 +1,101 @@
+# ctest -R layers: fails on an include that crosses the layers (docs/architecture.md).
+#
+#   base <- modules <- compiler <- runtime <- osc <- cli        bench: runtime and below
+#                                              tests, fuzz: anything but cli
+#
+# Every quoted include is written from the one include root ("runtime/engine.h"). Rules:
+#   1. a folder includes only the folders below it (the table `allowed` here);
+#   2. osc/ sees runtime/'s control API only: nothing it includes reaches compiler/, however deep;
+#   3. LLVM headers only in compiler/jit/, PortAudio only in runtime/backend_portaudio.cpp, liblo
+#      only in osc/: the libraries stay behind the layer that owns them (tests may use any, e.g.
+#      liblo as an independent OSC client).
+# cmake -DSOURCE_DIR=... -P CheckLayers.cmake
+cmake_minimum_required(VERSION 3.25)
+execute_process(COMMAND git ls-files -- "*.cpp" "*.h"
+    WORKING_DIRECTORY ${SOURCE_DIR} OUTPUT_VARIABLE files RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(STATUS "not a git checkout: nothing to check")
+    return()
+endif()
+string(REPLACE "\n" ";" files "${files}")
+
+set(allowed_base base)
+set(allowed_modules modules)
+set(allowed_compiler base modules compiler)
+set(allowed_runtime base modules compiler runtime)
+set(allowed_osc base runtime osc)
+set(allowed_bench base modules compiler runtime bench)
+set(allowed_cli base modules compiler runtime osc bench cli)
+set(allowed_fuzz base modules compiler runtime osc bench fuzz)
+set(allowed_tests base modules compiler runtime osc bench fuzz tests)
+
+set(bad)
+foreach(f ${files})
+    if(f STREQUAL "")
+        continue()
+    endif()
+    string(REGEX MATCH "^[^/]+" top "${f}")
+    if(NOT DEFINED allowed_${top})
+        continue() # examples, scripts: not part of the layers
+    endif()
+    set(library_rules TRUE)
+    if(top STREQUAL "tests")
+        set(library_rules FALSE)
+    endif()
+    file(STRINGS ${SOURCE_DIR}/${f} lines REGEX "^[ \t]*#[ \t]*include[ \t]*[\"<]")
+    set(quoted_${f})
+    foreach(line ${lines})
+        if(line MATCHES "#[ \t]*include[ \t]*\"([^\"]+)\"")
+            set(inc "${CMAKE_MATCH_1}")
+            string(REGEX MATCH "^[^/]+" inc_top "${inc}")
+            if(NOT inc MATCHES "/" OR NOT EXISTS ${SOURCE_DIR}/${inc})
+                list(APPEND bad "${f}: #include \"${inc}\" is not a path from the include root")
+            elseif(NOT inc_top IN_LIST allowed_${top})
+                list(APPEND bad "${f}: ${top}/ may not include ${inc} (${inc_top}/ is not below it)")
+            else()
+                list(APPEND quoted_${f} "${inc}")
+            endif()
+        elseif(NOT library_rules)
+        elseif(line MATCHES "#[ \t]*include[ \t]*<(llvm|llvm-c)/")
+            if(NOT f MATCHES "^compiler/jit/")
+                list(APPEND bad "${f}: LLVM headers belong to compiler/jit/ only")
+            endif()
+        elseif(line MATCHES "#[ \t]*include[ \t]*<portaudio.h>")
+            if(NOT f STREQUAL "runtime/backend_portaudio.cpp")
+                list(APPEND bad "${f}: PortAudio belongs to runtime/backend_portaudio.cpp only")
+            endif()
+        elseif(line MATCHES "#[ \t]*include[ \t]*<lo/")
+            if(NOT f MATCHES "^osc/")
+                list(APPEND bad "${f}: liblo belongs to osc/ only")
+            endif()
+        endif()
+    endforeach()
+endforeach()
+
+# Rule 2: walk everything osc/ includes, transitively; remember who brought each header in.
+set(queue)
+foreach(f ${files})
+    if(f MATCHES "^osc/")
+        list(APPEND queue ${f})
+        set(via_${f} "${f}")
+    endif()
+endforeach()
+set(seen ${queue})
+while(queue)
+    list(POP_FRONT queue f)
+    foreach(inc ${quoted_${f}})
+        if(inc MATCHES "^compiler/")
+            list(APPEND bad "osc/ reaches compiler/ through ${via_${f}} -> ${inc}")
+        elseif(NOT inc IN_LIST seen)
+            list(APPEND seen ${inc})
+            list(APPEND queue ${inc})
+            set(via_${inc} "${via_${f}} -> ${inc}")
+        endif()
+    endforeach()
+endwhile()
+
+if(bad)
+    list(REMOVE_DUPLICATES bad)
+    list(JOIN bad "\n  " text)
+    message(FATAL_ERROR "includes against the layers:\n  ${text}")
+endif()

@@ -1,0 +1,61 @@
+// Engine::apply: a decoded control command (patch-file line or OSC message) run through the
+// engine's public control API.
+#include "runtime/engine.h"
+
+#include <fmt/format.h>
+
+namespace chronus {
+
+Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallback done) {
+    auto setReply = [reply](std::string text) {
+        if (reply != nullptr) *reply = std::move(text);
+    };
+    return std::visit(
+        [&](const auto& c) -> Status {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, CreateCommand>)
+                return create(c.id, c.type, c.createArg);
+            else if constexpr (std::is_same_v<T, DeleteCommand>)
+                return remove(c.id);
+            else if constexpr (std::is_same_v<T, ConnectCommand>)
+                return connect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, DisconnectCommand>)
+                return disconnect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, CommitCommand>) {
+                setReply(fmt::format("{}", commit(std::move(done))));
+                return {};
+            } else if constexpr (std::is_same_v<T, AbortCommand>) {
+                abort();
+                return {};
+            } else if constexpr (std::is_same_v<T, SetParamCommand>) {
+                return c.choice ? setParamChoice(c.id, c.param, *c.choice)
+                                : setParam(c.id, c.param, c.value);
+            } else if constexpr (std::is_same_v<T, GateCommand>)
+                return gate(c.id, c.value);
+            else if constexpr (std::is_same_v<T, DumpCommand>) {
+                setReply(dump());
+                return {};
+            } else if constexpr (std::is_same_v<T, StatusCommand>) {
+                const EngineStatus s = status();
+                setReply(fmt::format(
+                    "sample_rate {}\nframes {}\nactive_seq {}\ncallbacks {}\nxruns {}\noverruns "
+                    "{}\n"
+                    "load_p50 {:.4f}\nload_p99 {:.4f}\nload_max {:.4f}\ncommits {}\nfailures {}\n"
+                    "sample_position {}\n",
+                    s.sampleRate, s.frames, s.activeSeq, s.callbacks, s.xruns, s.overruns,
+                    s.loadP50, s.loadP99, s.loadMax, s.commits, s.failures, s.samplePosition));
+                return {};
+            } else if constexpr (std::is_same_v<T, IrCommand>) {
+                auto text = ir(c.stage.empty() ? "optimized" : c.stage);
+                if (!text) return text.error();
+                setReply(text.take());
+                return {};
+            } else {
+                static_assert(std::is_same_v<T, QuitCommand>);
+                return {}; // the server that received it acts on it
+            }
+        },
+        cmd);
+}
+
+} // namespace chronus
