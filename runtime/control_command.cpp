@@ -147,4 +147,33 @@ std::string commandAddress(const ControlCommand& cmd) {
         cmd);
 }
 
+CommandKind commandKind(const ControlCommand& cmd) {
+    return std::visit(
+        [](const auto& c) {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, CreateCommand> || std::is_same_v<T, DeleteCommand> ||
+                          std::is_same_v<T, ConnectCommand> || std::is_same_v<T, DisconnectCommand>)
+                return CommandKind::edit;
+            else if constexpr (std::is_same_v<T, CommitCommand>)
+                return CommandKind::commit;
+            else if constexpr (std::is_same_v<T, AbortCommand>)
+                return CommandKind::abort;
+            else if constexpr (std::is_same_v<T, SetParamCommand> || std::is_same_v<T, GateCommand>)
+                return CommandKind::write;
+            else if constexpr (std::is_same_v<T, DumpCommand> || std::is_same_v<T, IrCommand> ||
+                               std::is_same_v<T, StatusCommand>)
+                return CommandKind::query;
+            else {
+                static_assert(std::is_same_v<T, QuitCommand>);
+                return CommandKind::quit;
+            }
+        },
+        cmd);
+}
+
+bool isSchedulable(const ControlCommand& cmd) {
+    if (const auto* p = std::get_if<SetParamCommand>(&cmd)) return !p->choice;
+    return std::holds_alternative<GateCommand>(cmd);
+}
+
 } // namespace chronus

@@ -54,4 +54,22 @@ Expected<ControlCommand> decodeCommand(const std::string& address,
 /// The address a command is written with (for logs and replies).
 std::string commandAddress(const ControlCommand& cmd);
 
+/// What a command does. The one classification every player of commands uses (the OSC
+/// dispatcher, the patch-file player and its dry run); Engine::apply is the one place that runs
+/// them.
+enum class CommandKind {
+    edit,   ///< create, delete, connect, disconnect: changes the pending patch
+    commit, ///< compiles the pending patch and swaps it in
+    abort,  ///< drops the pending edits
+    write,  ///< a parameter or gate value: reaches the playing patch (and any commit in flight)
+    query,  ///< dump, ir, status: a reply, changes nothing
+    quit,   ///< asks the server that received it to stop; nothing to a patch file
+};
+CommandKind commandKind(const ControlCommand& cmd);
+
+/// A write that can land on an exact future engine sample (Engine::applyAt): a `/mod` with a
+/// number, or a `/gate`. A choice by name is resolved against the module when it is applied, so
+/// it is applied when due, like an edit.
+bool isSchedulable(const ControlCommand& cmd);
+
 } // namespace chronus

@@ -121,6 +121,10 @@ public:
     /// Runs any control command (patch-file line or decoded OSC message). Commands with a reply
     /// (dump, status, ir) return their text in `reply`; commit passes `done` on.
     Status apply(const ControlCommand& cmd, std::string* reply = nullptr, CommitCallback done = {});
+    /// Runs a schedulable write (isSchedulable: a `/mod` with a number, a `/gate`) at engine
+    /// sample `atSample` exactly, as setParamAt does; any other command is refused (it has no
+    /// exact sample: apply it when it is due).
+    Status applyAt(uint64_t atSample, const ControlCommand& cmd);
 
     /// The committed patch as patch-file text.
     std::string dump() const;

@@ -1,5 +1,5 @@
-// Engine::apply: a decoded control command (patch-file line or OSC message) run through the
-// engine's public control API.
+// Engine::apply and Engine::applyAt: a decoded control command (patch-file line or OSC message)
+// run through the engine's public control API. The one place that runs a command.
 #include "runtime/engine.h"
 
 #include <fmt/format.h>
@@ -56,6 +56,16 @@ Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallba
             }
         },
         cmd);
+}
+
+Status Engine::applyAt(uint64_t atSample, const ControlCommand& cmd) {
+    if (const auto* p = std::get_if<SetParamCommand>(&cmd); p != nullptr && !p->choice)
+        return setParamAt(atSample, p->id, p->param, p->value);
+    // A gate is the `gate` parameter of its module, so a timed one is a timed parameter write.
+    if (const auto* g = std::get_if<GateCommand>(&cmd))
+        return setParamAt(atSample, g->id, "gate", g->value);
+    return makeError("{}: only a /mod with a number or a /gate lands on an exact sample",
+                     commandAddress(cmd));
 }
 
 } // namespace chronus

@@ -19,11 +19,19 @@ std::optional<double> parseNumber(std::string_view s) {
 
 } // namespace
 
-Error lineError(const PatchLine& line, const Error& e) {
-    return makeError("line {}: {}", line.line, e.message);
+Error lineError(std::string_view source, int line, const Error& e) {
+    if (source.empty()) return makeError("line {}: {}", line, e.message);
+    return makeError("{}:{}: {}", source, line, e.message);
 }
 
-Expected<std::vector<PatchLine>> parsePatchText(std::string_view text) {
+Error lineError(const PatchLine& line, const Error& e) {
+    return lineError({}, line.line, e);
+}
+
+Expected<std::vector<PatchLine>> parsePatchText(std::string_view text, std::string_view source) {
+    auto bad = [source](int line, std::string message) {
+        return lineError(source, line, Error{std::move(message)});
+    };
     std::vector<PatchLine> out;
     int lineNo = 0;
     size_t pos = 0;
@@ -50,20 +58,20 @@ Expected<std::vector<PatchLine>> parsePatchText(std::string_view text) {
         if (words[0][0] == '@') {
             auto t = parseNumber(words[0].substr(1));
             if (!t || !std::isfinite(*t) || *t < 0)
-                return makeError("line {}: '{}' is not a time; write @SECONDS, e.g. @2.5", lineNo,
-                                 words[0]);
+                return bad(lineNo,
+                           fmt::format("'{}' is not a time; write @SECONDS, e.g. @2.5", words[0]));
             line.time = *t;
             ++w;
         }
-        if (w >= words.size()) return makeError("line {}: a time with no message after it", lineNo);
+        if (w >= words.size()) return bad(lineNo, "a time with no message after it");
         if (words[w][0] != '/')
-            return makeError("line {}: '{}' is not an OSC address (they start with '/')", lineNo,
-                             words[w]);
+            return bad(lineNo,
+                       fmt::format("'{}' is not an OSC address (they start with '/')", words[w]));
         line.address = std::string(words[w++]);
         for (; w < words.size(); ++w) {
             if (auto v = parseNumber(words[w])) {
                 if (!std::isfinite(*v))
-                    return makeError("line {}: '{}' is not a finite number", lineNo, words[w]);
+                    return bad(lineNo, fmt::format("'{}' is not a finite number", words[w]));
                 line.args.emplace_back(static_cast<float>(*v));
             } else {
                 line.args.emplace_back(std::string(words[w]));
@@ -79,9 +87,7 @@ Expected<std::vector<PatchLine>> readPatchFile(const std::string& path) {
     if (!in) return makeError("cannot read patch file '{}'", path);
     std::stringstream ss;
     ss << in.rdbuf();
-    auto lines = parsePatchText(ss.str());
-    if (!lines) return makeError("{}: {}", path, lines.error().message);
-    return lines;
+    return parsePatchText(ss.str(), path);
 }
 
 } // namespace chronus

@@ -1,5 +1,6 @@
 // Patch files: the OSC messages of a session as text, one per line, `#` comments, an optional
-// leading time (`@2.5 /gate/env1 0`) in seconds. Parsing only; applying is the caller's job.
+// leading time (`@2.5 /gate/env1 0`) in seconds. Parsing only; checking and applying a file is the
+// patch player's job (patch_player.h, with the rule every entry point follows).
 #pragma once
 
 #include "base/expected.h"
@@ -22,10 +23,16 @@ struct PatchLine {
     std::vector<PatchArg> args;
 };
 
-/// Splits `text` into lines; errors name the line ("line 3: ...").
-Expected<std::vector<PatchLine>> parsePatchText(std::string_view text);
+/// Splits `text` into lines; errors name the line: `SOURCE:3: ...` (a file's name), or `line 3:
+/// ...` when `source` is empty.
+Expected<std::vector<PatchLine>> parsePatchText(std::string_view text,
+                                                std::string_view source = {});
+/// The lines of the file at `path`; errors `PATH:3: ...`.
 Expected<std::vector<PatchLine>> readPatchFile(const std::string& path);
 
+/// `SOURCE:3: <message>`, or `line 3: <message>` when `source` is empty: how every error about a
+/// line of a patch file is written.
+Error lineError(std::string_view source, int line, const Error& e);
 /// `line 3: <message>`
 Error lineError(const PatchLine& line, const Error& e);
 

@@ -1,0 +1,63 @@
+#include "runtime/patch_dry_run.h"
+
+namespace chronus {
+
+Status PatchDryRun::apply(const ControlCommand& cmd) {
+    return std::visit(
+        [this](const auto& c) -> Status {
+            using T = std::decay_t<decltype(c)>;
+            if constexpr (std::is_same_v<T, CreateCommand>)
+                return pending_.create(c.id, c.type, c.createArg);
+            else if constexpr (std::is_same_v<T, DeleteCommand>)
+                return pending_.remove(c.id);
+            else if constexpr (std::is_same_v<T, ConnectCommand>)
+                return pending_.connect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, DisconnectCommand>)
+                return pending_.disconnect(c.src, c.dst);
+            else if constexpr (std::is_same_v<T, SetParamCommand>)
+                return c.choice ? writeChoice(c.id, c.param, *c.choice)
+                                : write(c.id, c.param, c.value);
+            else if constexpr (std::is_same_v<T, GateCommand>)
+                return write(c.id, "gate", c.value);
+            else if constexpr (std::is_same_v<T, CommitCommand>) {
+                committed_ = pending_;
+                return {};
+            } else if constexpr (std::is_same_v<T, AbortCommand>) {
+                pending_ = committed_ ? *committed_ : PatchGraph();
+                return {};
+            } else {
+                static_assert(std::is_same_v<T, DumpCommand> || std::is_same_v<T, IrCommand> ||
+                              std::is_same_v<T, StatusCommand> || std::is_same_v<T, QuitCommand>);
+                return {};
+            }
+        },
+        cmd);
+}
+
+Status PatchDryRun::write(const std::string& id, const std::string& param, float value) {
+    // The engine validates against the first graph that has the module and stores everywhere.
+    PatchGraph* other = committed_ ? &*committed_ : nullptr;
+    PatchGraph* first = &pending_;
+    if (pending_.find(id) == nullptr && other != nullptr && other->find(id) != nullptr)
+        std::swap(first, other);
+    if (Status s = first->setParam(id, param, value); !s) return s;
+    if (other != nullptr && other->find(id) != nullptr) (void)other->setParam(id, param, value);
+    return {};
+}
+
+Status PatchDryRun::writeChoice(const std::string& id, const std::string& param,
+                                const std::string& choice) {
+    const PatchGraph* g = pending_.find(id) != nullptr || !committed_ ? &pending_ : &*committed_;
+    const Module* m = g->find(id);
+    if (m == nullptr) return makeError("unknown module id '{}'", id);
+    // A graph of this module alone resolves the name exactly as the graph does (as the engine's
+    // probe does), without copying the patch.
+    PatchGraph probe;
+    std::optional<float> arg;
+    if (!m->desc->createArg.name.empty()) arg = m->createArg;
+    if (Status s = probe.create(id, m->desc->type, arg); !s) return s;
+    if (Status s = probe.setParamChoice(id, param, choice); !s) return s;
+    return write(id, param, probe.find(id)->params[*probe.paramIndex(id, param)]);
+}
+
+} // namespace chronus
