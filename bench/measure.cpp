@@ -3,10 +3,9 @@
 #include "compiler/jit/jit.h"
 #include "compiler/param_block.h"
 #include "runtime/backend.h"
-#include "runtime/control_command.h"
 #include "runtime/denormals.h"
 #include "runtime/engine.h"
-#include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 #include "runtime/slot.h"
 
 #include <algorithm>
@@ -200,17 +199,16 @@ struct LiveEngine {
     }
 };
 
-/// Sends `graph` to `engine` as a user's edits arrive: as control commands, without a commit.
+/// Sends `graph` to `engine` as a user's edits arrive: its patch-file text through the patch
+/// player (checked whole, then applied at once), without a commit. The check's dry run starts
+/// from an empty patch, which is exact for a fresh engine and for a spare voice (ids of its own).
 Status sendPatch(Engine& engine, const PatchGraph& graph) {
-    auto lines = parsePatchText(graph.toPatchText());
+    auto lines = parsePatchText(graph.toPatchText(), "the bench's patch");
     if (!lines) return lines.error();
-    for (const PatchLine& line : *lines) {
-        auto cmd = decodeCommand(line.address, line.args);
-        if (!cmd) return lineError(line, cmd.error());
-        if (std::holds_alternative<CommitCommand>(*cmd)) continue;
-        if (Status s = engine.apply(*cmd); !s) return lineError(line, s.error());
-    }
-    return {};
+    auto script = checkPatch(*lines, "the bench's patch");
+    if (!script) return script.error();
+    PatchPlayer player(engine, script.take());
+    return player.advance(engine.status().samplePosition);
 }
 
 /// A new engine made with `factory`, `graph` sent to it (not committed), its audio running.

@@ -153,7 +153,7 @@ Expected<BenchResults> runBench(const SuiteOptions& o) {
     }
     for (const std::string& path : o.patchFiles) {
         auto w = patchFileWorkload(path);
-        if (!w) return makeError("{}: {}", path, w.error().message);
+        if (!w) return w.error(); // names the file: `PATH:LINE: reason`
         workloads.push_back(w.take());
     }
     if (workloads.empty()) return makeError("nothing to measure: no workload");

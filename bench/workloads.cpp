@@ -4,9 +4,8 @@
 #include "compiler/interpreter.h"
 #include "compiler/param_block.h"
 #include "compiler/schedule.h"
-#include "runtime/control_command.h"
 #include "runtime/denormals.h"
-#include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 #include "runtime/slot.h"
 
 #include <cmath>
@@ -209,38 +208,10 @@ Expected<Workload> randomGraph(uint32_t modules, uint32_t seed) {
 }
 
 Expected<Workload> patchFileWorkload(const std::string& path) {
-    auto lines = readPatchFile(path);
-    if (!lines) return lines.error();
-    PatchGraph pending;
-    std::optional<PatchGraph> committed;
-    for (const PatchLine& line : *lines) {
-        auto cmd = decodeCommand(line.address, line.args);
-        if (!cmd) return lineError(line, cmd.error());
-        Status s = std::visit(
-            [&](const auto& c) -> Status {
-                using T = std::decay_t<decltype(c)>;
-                if constexpr (std::is_same_v<T, CreateCommand>)
-                    return pending.create(c.id, c.type, c.createArg);
-                else if constexpr (std::is_same_v<T, DeleteCommand>)
-                    return pending.remove(c.id);
-                else if constexpr (std::is_same_v<T, ConnectCommand>)
-                    return pending.connect(c.src, c.dst);
-                else if constexpr (std::is_same_v<T, DisconnectCommand>)
-                    return pending.disconnect(c.src, c.dst);
-                else if constexpr (std::is_same_v<T, SetParamCommand>)
-                    return c.choice ? pending.setParamChoice(c.id, c.param, *c.choice)
-                                    : pending.setParam(c.id, c.param, c.value);
-                else if constexpr (std::is_same_v<T, GateCommand>)
-                    return pending.setParam(c.id, "gate", c.value);
-                else if constexpr (std::is_same_v<T, CommitCommand>)
-                    committed = pending;
-                else if constexpr (std::is_same_v<T, AbortCommand>)
-                    pending = committed ? *committed : PatchGraph();
-                return {};
-            },
-            *cmd);
-        if (!s) return lineError(line, s.error());
-    }
+    // Checked whole as render and serve check it; the dry run holds the patch of the last commit.
+    auto script = loadPatchFile(path);
+    if (!script) return script.error();
+    std::optional<PatchGraph>& committed = script->committed;
     if (!committed)
         return makeError("{} has no /patch/commit: nothing is compiled before one", path);
     const std::string stem = std::filesystem::path(path).stem().string();

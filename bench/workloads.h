@@ -38,7 +38,8 @@ Expected<Workload> feedbackBank(uint32_t voices);
 /// A random valid graph of `modules` modules (bench/random_patch.h), fixed `seed`.
 Expected<Workload> randomGraph(uint32_t modules, uint32_t seed);
 
-/// The patch a file commits last (edits up to its last /patch/commit; timed lines in order).
+/// The patch a file commits last (edits up to its last /patch/commit), checked as the patch
+/// player checks every file: a bad line refuses it with `PATH:LINE: reason`.
 Expected<Workload> patchFileWorkload(const std::string& path);
 
 /// The built-in set: voice banks of sine and saw at each of `voiceCounts`, 16 FM voices, 16

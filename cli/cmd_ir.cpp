@@ -3,14 +3,12 @@
 #include "cli/commands.h"
 #include "compiler/jit/jit.h"
 #include "compiler/patch_graph.h"
-#include "runtime/control_command.h"
-#include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 
 #include <cstdio>
 #include <fmt/format.h>
 #include <fstream>
 #include <memory>
-#include <optional>
 
 namespace chronus::cli {
 
@@ -24,62 +22,20 @@ struct IrArgs {
     float rate = 48000;
 };
 
-/// Applies one edit to the pending graph; what a commit freezes is returned through `committed`.
-class PatchReplay {
-public:
-    Status apply(const ControlCommand& cmd) {
-        return std::visit([this](const auto& c) { return on(c); }, cmd);
-    }
-    const std::optional<PatchGraph>& committed() const { return committed_; }
-
-private:
-    Status on(const CreateCommand& c) { return pending_.create(c.id, c.type, c.createArg); }
-    Status on(const DeleteCommand& c) { return pending_.remove(c.id); }
-    Status on(const ConnectCommand& c) { return pending_.connect(c.src, c.dst); }
-    Status on(const DisconnectCommand& c) { return pending_.disconnect(c.src, c.dst); }
-    Status on(const SetParamCommand& c) {
-        return c.choice ? pending_.setParamChoice(c.id, c.param, *c.choice)
-                        : pending_.setParam(c.id, c.param, c.value);
-    }
-    Status on(const GateCommand& c) { return pending_.setParam(c.id, "gate", c.value); }
-    Status on(const CommitCommand&) {
-        committed_ = pending_;
-        return {};
-    }
-    Status on(const AbortCommand&) {
-        pending_ = committed_ ? *committed_ : PatchGraph();
-        return {};
-    }
-    template <class T>
-    Status on(const T&) {
-        return {}; // dump, ir, status, quit: nothing to replay
-    }
-
-    PatchGraph pending_;
-    std::optional<PatchGraph> committed_;
-};
-
 int runIr(const IrArgs& a) {
-    auto lines = readPatchFile(a.patch);
-    if (!lines) {
-        fmt::print(stderr, "chronus ir: {}\n", lines.error().message);
+    // The file is checked whole, as render and serve check it; its dry run holds the patch as of
+    // the last commit, which is what is compiled here.
+    auto script = loadPatchFile(a.patch);
+    if (!script) {
+        fmt::print(stderr, "chronus ir: {}\n", script.error().message);
         return 1;
     }
-    PatchReplay replay;
-    for (const PatchLine& line : *lines) {
-        auto cmd = decodeCommand(line.address, line.args);
-        Status s = cmd ? replay.apply(*cmd) : Status(cmd.error());
-        if (!s) {
-            fmt::print(stderr, "chronus ir: {}: {}\n", a.patch, lineError(line, s.error()).message);
-            return 1;
-        }
-    }
-    if (!replay.committed()) {
+    if (!script->committed) {
         fmt::print(stderr, "chronus ir: {} has no /patch/commit: nothing is compiled before one\n",
                    a.patch);
         return 1;
     }
-    auto schedule = buildSchedule(*replay.committed(), {a.rate});
+    auto schedule = buildSchedule(*script->committed, {a.rate});
     if (!schedule) {
         fmt::print(stderr, "chronus ir: {}\n", schedule.error().message);
         return 1;

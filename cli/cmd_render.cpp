@@ -2,6 +2,7 @@
 #include "cli/commands.h"
 #include "runtime/engine_factory.h"
 #include "runtime/offline_render.h"
+#include "runtime/patch_player.h"
 #include "runtime/wav_file.h"
 
 #include <cstdio>
@@ -23,9 +24,10 @@ struct RenderArgs {
 };
 
 int runRender(const RenderArgs& a) {
-    auto lines = readPatchFile(a.patch);
-    if (!lines) {
-        fmt::print(stderr, "chronus render: {}\n", lines.error().message);
+    // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
+    auto script = loadPatchFile(a.patch);
+    if (!script) {
+        fmt::print(stderr, "chronus render: {}\n", script.error().message);
         return 1;
     }
     auto factory = engineFactory(a.engine);
@@ -41,10 +43,10 @@ int runRender(const RenderArgs& a) {
     opts.frames = a.frames;
     if (a.seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
-    auto audio = renderPatch(*lines, opts);
+    auto audio = renderPatch(script.take(), opts);
     if (opts.progress) fmt::print(stderr, "\n");
     if (!audio) {
-        fmt::print(stderr, "chronus render: {}: {}\n", a.patch, audio.error().message);
+        fmt::print(stderr, "chronus render: {}\n", audio.error().message);
         return 1;
     }
     auto wav = WavWriter::create(a.out, static_cast<int>(a.rate));

@@ -6,7 +6,7 @@
 #include "runtime/backend_offline.h"
 #include "runtime/engine.h"
 #include "runtime/engine_factory.h"
-#include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 #include "runtime/patch_state.h"
 #include "runtime/recorder.h"
 
@@ -61,71 +61,6 @@ void reportCommit(const CommitReport& r, bool verbose) {
             r.seq, r.compileMs, r.primeMs, r.primeRms, r.silent ? ", silent" : "");
 }
 
-/// Plays the lines of a patch file against the engine's clock: untimed lines at once (with a
-/// commit at the end of them if the file has none there), `@t` lines at engine time t (parameter
-/// and gate lines sample-exactly, through setParamAt).
-class PatchPlayer {
-public:
-    PatchPlayer(Engine& engine, std::vector<PatchLine> lines, bool verbose)
-        : engine_(engine), lines_(std::move(lines)), verbose_(verbose) {}
-
-    /// Applies every line due at engine sample `now`; errors are printed, not fatal.
-    void advance(uint64_t now) {
-        const float rate = engine_.options().sampleRate;
-        while (next_ < lines_.size()) {
-            const PatchLine& line = lines_[next_];
-            if (line.time) lastTime_ = std::max(lastTime_, *line.time);
-            const auto due = static_cast<uint64_t>(std::llround(lastTime_ * rate));
-            auto cmd = decodeCommand(line.address, line.args);
-            if (!cmd) {
-                warn(line, cmd.error());
-                ++next_;
-                continue;
-            }
-            // Parameter lines may be scheduled ahead, sample-exactly; anything else waits its turn.
-            const auto* mod = std::get_if<SetParamCommand>(&*cmd);
-            const auto* gate = std::get_if<GateCommand>(&*cmd);
-            if (due > now && mod == nullptr && gate == nullptr) return;
-            Status s;
-            if (due > now && mod != nullptr && !mod->choice)
-                s = engine_.setParamAt(due, mod->id, mod->param, mod->value);
-            else if (due > now && gate != nullptr)
-                s = engine_.setParamAt(due, gate->id, "gate", gate->value);
-            else if (due > now)
-                return; // a choice by name: applied when due
-            else if (std::holds_alternative<CommitCommand>(*cmd)) {
-                committed_ = true;
-                lastCommit_ =
-                    engine_.commit([v = verbose_](const CommitReport& r) { reportCommit(r, v); });
-            } else
-                s = engine_.apply(*cmd);
-            if (!s) warn(line, s.error());
-            ++next_;
-        }
-    }
-
-    /// After the untimed lines: commits them if the file did not.
-    uint64_t commitStart() {
-        if (!committed_)
-            lastCommit_ =
-                engine_.commit([v = verbose_](const CommitReport& r) { reportCommit(r, v); });
-        return lastCommit_;
-    }
-
-private:
-    static void warn(const PatchLine& line, const Error& e) {
-        fmt::print(stderr, "chronus serve: {}\n", lineError(line, e).message);
-    }
-
-    Engine& engine_;
-    std::vector<PatchLine> lines_;
-    bool verbose_;
-    size_t next_ = 0;
-    double lastTime_ = 0;
-    bool committed_ = false;
-    uint64_t lastCommit_ = 0;
-};
-
 int fail(const std::string& message) {
     fmt::print(stderr, "chronus serve: {}\n", message);
     return 1;
@@ -140,21 +75,25 @@ int runServe(const ServeArgs& a) {
         return 0;
     }
 
-    // --state FILE that exists: it is what played last, so it replaces --patch.
-    std::optional<std::vector<PatchLine>> restored;
+    // The patch to play: --state's FILE when it exists (it is what played last, so it replaces
+    // --patch), else --patch. Checked whole before anything plays: a bad line stops serve here.
+    std::optional<PatchScript> script;
+    bool restoring = false;
     if (!a.state.empty()) {
         auto st = readStateFile(a.state);
         if (!st) return fail(st.error().message + " (move it away to start afresh)");
-        restored = st.take();
-        if (restored && !a.patch.empty())
-            fmt::print(stderr, "chronus serve: restoring {}; --patch {} is not applied\n", a.state,
-                       a.patch);
+        if (*st) {
+            script = std::move(**st);
+            restoring = true;
+            if (!a.patch.empty())
+                fmt::print(stderr, "chronus serve: restoring {}; --patch {} is not applied\n",
+                           a.state, a.patch);
+        }
     }
-    std::vector<PatchLine> lines;
-    if (!a.patch.empty() && !restored) {
-        auto parsed = readPatchFile(a.patch);
-        if (!parsed) return fail(parsed.error().message);
-        lines = parsed.take();
+    if (!script && !a.patch.empty()) {
+        auto loaded = loadPatchFile(a.patch);
+        if (!loaded) return fail(loaded.error().message);
+        script = loaded.take();
     }
     auto factory = engineFactory(a.engine, a.tiered == "on");
     if (!factory) return fail(factory.error().message);
@@ -201,22 +140,21 @@ int runServe(const ServeArgs& a) {
             backend = pa.take();
         }
     }
-    // The patch: untimed lines now, committed; timed lines as the engine's clock reaches them.
-    // Offline, the first commit is driven in before rendering starts, so it lands on sample 0.
-    PatchPlayer player(*engine, std::move(lines), verbose);
-    const bool startCommit = !a.patch.empty() && !restored;
-    // The first commit: the restored state, else the patch's untimed lines.
+    // The patch, on the player's live clock: the lines due at the start now, committed; the rest
+    // as the engine's clock reaches them. Offline, the first commit is driven in before rendering
+    // starts, so it lands on sample 0.
+    std::optional<PatchPlayer> player;
+    if (script) {
+        PatchPlayerOptions po;
+        po.onCommit = [verbose](const CommitReport& r) { reportCommit(r, verbose); };
+        player.emplace(*engine, std::move(*script), std::move(po));
+    }
     auto first = [&]() -> uint64_t {
-        if (restored) {
-            std::vector<std::string> warnings;
-            const uint64_t seq = restoreState(*engine, *restored, warnings);
-            for (const auto& w : warnings)
-                fmt::print(stderr, "chronus serve: {}: {}\n", a.state, w);
-            fmt::print(stderr, "chronus serve: restored the patch of {}\n", a.state);
-            return seq;
-        }
-        player.advance(0);
-        return startCommit ? player.commitStart() : 0;
+        if (!player) return 0;
+        if (Status s = player->start(engine->status().samplePosition); !s)
+            fmt::print(stderr, "chronus serve: {}\n", s.message());
+        if (restoring) fmt::print(stderr, "chronus serve: restored the patch of {}\n", a.state);
+        return player->lastCommit();
     };
     if (offline) {
         if (const uint64_t seq = first(); seq != 0)
@@ -268,7 +206,9 @@ int runServe(const ServeArgs& a) {
                                            std::chrono::steady_clock::now() - startTime)
                                                .count() >= a.seconds)
             break;
-        player.advance(engine->status().samplePosition);
+        if (player && !player->finished())
+            if (Status s = player->advance(engine->status().samplePosition); !s)
+                fmt::print(stderr, "chronus serve: {}\n", s.message());
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     std::signal(SIGINT, SIG_DFL);

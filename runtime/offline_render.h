@@ -1,7 +1,7 @@
-// Renders a patch file offline, sample-exactly, through the engine on the offline backend: untimed
-// lines apply at the time of the line before them (0 at the start), `@t` lines at sample
-// round(t * rate). The render waits for each commit's compile, so the new program swaps in at the
-// commit's own sample (carrying over the state of modules that survive) and every run is identical.
+// `chronus render`: a patch file played on the patch player's offline clock (patch_player.h has
+// the rule): each line at its exact sample, round(t * rate); each commit waits for its compile, so
+// the new program swaps in at the commit's own sample (carrying over the state of modules that
+// survive) and every run is identical. The file is checked whole first: a bad line refuses it.
 #pragma once
 
 #include "base/expected.h"
@@ -10,9 +10,12 @@
 
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace chronus {
+
+struct PatchScript;
 
 struct OfflineRenderOptions {
     double seconds = 5;
@@ -21,10 +24,13 @@ struct OfflineRenderOptions {
     ProgramFactory factory; ///< default: the engine's default (the JIT where built)
     double xfadeMs = 0;     ///< crossfade at each swap; 0 = hard swap
     std::function<void(double fraction)> progress; ///< called now and then, may be empty
+    std::string source; ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
 };
 
 /// Mono samples, seconds * rate of them.
 Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
                                          const OfflineRenderOptions& options);
+/// The same for a script already checked (checkPatch, loadPatchFile).
+Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRenderOptions& options);
 
 } // namespace chronus

@@ -1,6 +1,5 @@
 #include "runtime/patch_state.h"
 
-#include "runtime/control_command.h"
 #include "runtime/engine.h"
 
 #include <cerrno>
@@ -82,38 +81,19 @@ Status writeFileAtomically(const std::string& path, std::string_view text) {
     return fsyncDirectory(dir);
 }
 
-Expected<std::optional<std::vector<PatchLine>>> readStateFile(const std::string& path) {
+Expected<std::optional<PatchScript>> readStateFile(const std::string& path) {
     std::ifstream in(path);
     if (!in) {
-        if (errno == ENOENT) return std::optional<std::vector<PatchLine>>{};
+        if (errno == ENOENT) return std::optional<PatchScript>{};
         return makeError("cannot read state file '{}': {}", path, errnoText());
     }
     std::stringstream text;
     text << in.rdbuf();
-    auto lines = parsePatchText(text.str());
-    if (!lines) return makeError("state file '{}': {}", path, lines.error().message);
-    return std::optional<std::vector<PatchLine>>(lines.take());
-}
-
-uint64_t restoreState(Engine& engine, const std::vector<PatchLine>& lines,
-                      std::vector<std::string>& warnings) {
-    for (const PatchLine& line : lines) {
-        auto cmd = decodeCommand(line.address, line.args);
-        if (!cmd) {
-            warnings.push_back(lineError(line, cmd.error()).message);
-            continue;
-        }
-        const bool edit = std::holds_alternative<CreateCommand>(*cmd) ||
-                          std::holds_alternative<DeleteCommand>(*cmd) ||
-                          std::holds_alternative<ConnectCommand>(*cmd) ||
-                          std::holds_alternative<DisconnectCommand>(*cmd) ||
-                          std::holds_alternative<SetParamCommand>(*cmd) ||
-                          std::holds_alternative<GateCommand>(*cmd);
-        if (!edit) continue; // a state file holds edits only; anything else is not replayed
-        if (Status s = engine.apply(*cmd); !s)
-            warnings.push_back(lineError(line, s.error()).message);
-    }
-    return engine.commit({});
+    auto lines = parsePatchText(text.str(), path);
+    if (!lines) return lines.error();
+    auto script = checkPatch(*lines, path);
+    if (!script) return script.error();
+    return std::optional<PatchScript>(script.take());
 }
 
 // ---- PatchStateWriter ---------------------------------------------------------------------------

@@ -11,7 +11,7 @@
 #pragma once
 
 #include "base/expected.h"
-#include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -31,15 +31,11 @@ class Engine;
 /// rename, fsync of the directory). On failure `path` is untouched.
 Status writeFileAtomically(const std::string& path, std::string_view text);
 
-/// Any thread: the lines of the state file at `path`; nothing if there is no such file; an error
-/// if it cannot be read or does not parse.
-Expected<std::optional<std::vector<PatchLine>>> readStateFile(const std::string& path);
-
-/// Control thread: applies a state file's lines to `engine`'s pending patch (commit and query
-/// lines are skipped), then commits. Lines the engine refuses are described in `warnings` and
-/// skipped. Returns the commit's sequence number.
-uint64_t restoreState(Engine& engine, const std::vector<PatchLine>& lines,
-                      std::vector<std::string>& warnings);
+/// Any thread: the state file at `path`, checked whole as any patch file is (patch_player.h):
+/// nothing if there is no such file; an error if it cannot be read or has a bad line
+/// (`PATH:LINE: reason`). `serve` plays it through the patch player, applied and committed at
+/// start, as it would play `--patch`.
+Expected<std::optional<PatchScript>> readStateFile(const std::string& path);
 
 struct PatchStateOptions {
     double debounceMs = 200; ///< parameter changes alone: at most one write per this long

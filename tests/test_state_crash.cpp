@@ -329,7 +329,13 @@ TEST_CASE("writeFileAtomically replaces a file whole and leaves no temporary beh
     auto lines = readStateFile(path);
     REQUIRE(lines.ok());
     REQUIRE(lines->has_value());
-    CHECK((*lines)->size() == 1);
+    CHECK((*lines)->steps.size() == 1);
+    // Checked whole as any patch file: a bad line refuses the file, naming it and the line.
+    REQUIRE(writeFileAtomically(path, "/patch/create b saw\n/patch/create c no_such_type\n").ok());
+    auto bad = readStateFile(path);
+    REQUIRE_FALSE(bad.ok());
+    CHECK_THAT(bad.error().message,
+               Catch::StartsWith(path + ":2: ") && Catch::Contains("unknown module type"));
     auto none = readStateFile((dir / "absent.patch").string());
     REQUIRE(none.ok());
     CHECK(!none->has_value());
