@@ -1,11 +1,11 @@
 // Fuzz target: raw datagrams through the OSC server's path into a real Engine (see targets.h).
 #include "compiler/interpreter.h"
-#include "compiler/patch_graph.h"
 #include "fuzz/targets.h"
 #include "osc/osc_dispatch.h"
 #include "osc/osc_limits.h"
 #include "osc/udp_socket.h"
 #include "runtime/engine.h"
+#include "runtime/patch_dry_run.h"
 #include "runtime/patch_file.h"
 
 #include <chrono>
@@ -79,24 +79,19 @@ void audioBlock(Engine& engine) {
 void checkDumpReplays(const std::string& dump) {
     auto lines = parsePatchText(dump);
     if (!lines) fuzzFailure("osc", ("the dump does not parse: " + lines.error().message).c_str());
-    PatchGraph g;
+    PatchDryRun g;
     for (const PatchLine& line : *lines) {
         auto cmd = decodeCommand(line.address, line.args);
         if (!cmd)
             fuzzFailure("osc", ("a dump line does not decode: " + cmd.error().message).c_str());
-        Status s;
-        if (const auto* c = std::get_if<CreateCommand>(&*cmd))
-            s = g.create(c->id, c->type, c->createArg);
-        else if (const auto* m = std::get_if<SetParamCommand>(&*cmd))
-            s = m->choice ? g.setParamChoice(m->id, m->param, *m->choice)
-                          : g.setParam(m->id, m->param, m->value);
-        else if (const auto* k = std::get_if<ConnectCommand>(&*cmd))
-            s = g.connect(k->src, k->dst);
-        else
+        if (!std::holds_alternative<CreateCommand>(*cmd) &&
+            !std::holds_alternative<SetParamCommand>(*cmd) &&
+            !std::holds_alternative<ConnectCommand>(*cmd))
             fuzzFailure("osc", "the dump holds a line that is not create, /mod or connect");
-        if (!s) fuzzFailure("osc", ("a dump line is refused: " + s.message()).c_str());
+        if (Status s = g.apply(*cmd); !s)
+            fuzzFailure("osc", ("a dump line is refused: " + s.message()).c_str());
     }
-    if (g.toPatchText() != dump) fuzzFailure("osc", "the dump does not replay to itself");
+    if (g.pending().toPatchText() != dump) fuzzFailure("osc", "the dump does not replay to itself");
 }
 
 } // namespace

@@ -1,48 +1,49 @@
-// Fuzz target: patch-file text through the parser, decodeCommand and the graph (see targets.h).
+// Fuzz target: patch-file text through the parser, decodeCommand, the dry run and the patch
+// player's check (see targets.h).
 #include "compiler/patch_graph.h"
 #include "compiler/schedule.h"
 #include "fuzz/targets.h"
 #include "runtime/control_command.h"
+#include "runtime/patch_dry_run.h"
 #include "runtime/patch_file.h"
+#include "runtime/patch_player.h"
 
+#include <algorithm>
 #include <string>
 
 namespace chronus::fuzz {
-
-namespace {
-
-/// Applies an edit or a parameter line to `g` as the engine does (a gate is the `gate` parameter);
-/// other commands change nothing.
-Status applyTo(PatchGraph& g, const ControlCommand& cmd) {
-    if (const auto* c = std::get_if<CreateCommand>(&cmd))
-        return g.create(c->id, c->type, c->createArg);
-    if (const auto* d = std::get_if<DeleteCommand>(&cmd)) return g.remove(d->id);
-    if (const auto* k = std::get_if<ConnectCommand>(&cmd)) return g.connect(k->src, k->dst);
-    if (const auto* k = std::get_if<DisconnectCommand>(&cmd)) return g.disconnect(k->src, k->dst);
-    if (const auto* m = std::get_if<SetParamCommand>(&cmd))
-        return m->choice ? g.setParamChoice(m->id, m->param, *m->choice)
-                         : g.setParam(m->id, m->param, m->value);
-    if (const auto* t = std::get_if<GateCommand>(&cmd)) return g.setParam(t->id, "gate", t->value);
-    return {};
-}
-
-} // namespace
 
 int patchText(const uint8_t* data, std::size_t size) {
     if (size > 16384) return 0; // long inputs only repeat short ones, slower
     const std::string text(reinterpret_cast<const char*>(data), size);
     auto lines = parsePatchText(text);
     if (!lines) return 0;
-    PatchGraph g;
+    // Line by line through the dry run (the engine's semantics on graphs), past refusals.
+    PatchDryRun dry;
+    bool allAccepted = true;
+    double time = 0;
     for (const PatchLine& line : *lines) {
+        if (line.time) {
+            allAccepted = allAccepted && *line.time >= time;
+            time = std::max(time, *line.time);
+        }
         auto cmd = decodeCommand(line.address, line.args);
         if (!cmd) {
             (void)lineError(line, cmd.error());
+            allAccepted = false;
             continue;
         }
         if (commandAddress(*cmd).empty()) fuzzFailure("patch_text", "a command without address");
-        (void)applyTo(g, *cmd);
+        allAccepted = dry.apply(*cmd).ok() && allAccepted;
     }
+    // The player's check refuses a file exactly when some line was refused or went back in time.
+    auto script = checkPatch(*lines, "fuzz");
+    if (script.ok() && !allAccepted)
+        fuzzFailure("patch_text", "the check accepts a file with a bad line");
+    if (!script.ok() && allAccepted)
+        fuzzFailure("patch_text",
+                    ("the check refuses a good file: " + script.error().message).c_str());
+    const PatchGraph& g = dry.pending();
     // Whatever the edits accepted must schedule ...
     auto schedule = buildSchedule(g);
     if (!schedule)
@@ -53,16 +54,17 @@ int patchText(const uint8_t* data, std::size_t size) {
     auto again = parsePatchText(dump);
     if (!again)
         fuzzFailure("patch_text", ("the dump does not parse: " + again.error().message).c_str());
-    PatchGraph h;
+    PatchDryRun h;
     for (const PatchLine& line : *again) {
         auto cmd = decodeCommand(line.address, line.args);
         if (!cmd)
             fuzzFailure("patch_text",
                         ("a dump line does not decode: " + cmd.error().message).c_str());
-        if (Status s = applyTo(h, *cmd); !s)
+        if (Status s = h.apply(*cmd); !s)
             fuzzFailure("patch_text", ("a dump line is refused: " + s.message()).c_str());
     }
-    if (h.toPatchText() != dump) fuzzFailure("patch_text", "the dump does not replay to itself");
+    if (h.pending().toPatchText() != dump)
+        fuzzFailure("patch_text", "the dump does not replay to itself");
     return 0;
 }
 

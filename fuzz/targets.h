@@ -18,8 +18,9 @@ namespace chronus::fuzz {
 /// or several in OSC 1.0 stream framing (a 32-bit big-endian size before each).
 int oscDatagrams(const uint8_t* data, std::size_t size);
 
-/// Patch-file text: parsePatchText, decodeCommand, the edits applied to a PatchGraph, which must
-/// schedule; its toPatchText() must replay to an identical graph.
+/// Patch-file text: parsePatchText, decodeCommand, the lines dry-run (PatchDryRun) into a graph
+/// that must schedule, whose toPatchText() must replay to an identical graph; the patch player's
+/// check refuses the file exactly when a line was refused or went back in time.
 int patchText(const uint8_t* data, std::size_t size);
 
 /// Random sequences of graph edits and commits (the input decides each step): every graph that

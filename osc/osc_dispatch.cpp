@@ -25,9 +25,13 @@ std::string argsText(const std::vector<PatchArg>& args) {
     return s;
 }
 
-bool schedulable(const ControlCommand& cmd) {
-    if (const auto* p = std::get_if<SetParamCommand>(&cmd)) return !p->choice;
-    return std::holds_alternative<GateCommand>(cmd);
+/// What `/done` names after an edit: the ids and ports as decoded.
+std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
+    if (const auto* c = std::get_if<CreateCommand>(&cmd)) return {c->id};
+    if (const auto* d = std::get_if<DeleteCommand>(&cmd)) return {d->id};
+    if (const auto* k = std::get_if<ConnectCommand>(&cmd)) return {k->src, k->dst};
+    if (const auto* k = std::get_if<DisconnectCommand>(&cmd)) return {k->src, k->dst};
+    return {};
 }
 
 } // namespace
@@ -87,7 +91,7 @@ void Dispatcher::handlePacket(const Packet& packet, const Endpoint& from) {
                                                                   kMaxScheduleAheadSeconds)});
                 continue;
             }
-            if (schedulable(r.command))
+            if (isSchedulable(r.command))
                 r.atSample =
                     timetagToSample(r.message->time, now, st.samplePosition, st.sampleRate);
         }
@@ -111,7 +115,34 @@ void Dispatcher::log(const Endpoint& from, const InMessage& m,
 
 void Dispatcher::apply(const Ready& r, const Endpoint& from) {
     log(from, *r.message, r.atSample);
-    std::visit([&](const auto& c) { on(c, r, from); }, r.command);
+    const ControlCommand& cmd = r.command;
+    switch (commandKind(cmd)) {
+    case CommandKind::edit:
+        done(engine_.apply(cmd), r, from, editOperands(cmd));
+        return;
+    case CommandKind::write: {
+        // Errors only: a flood of writes gets no flood of replies.
+        const Status s = r.atSample ? engine_.applyAt(*r.atSample, cmd) : engine_.apply(cmd);
+        if (!s) replier_.error(from, r.message->address, s.message());
+        return;
+    }
+    case CommandKind::commit:
+        commit(from);
+        return;
+    case CommandKind::abort:
+        (void)engine_.apply(cmd);
+        replier_.send(from, "/patch/aborted", {});
+        return;
+    case CommandKind::query:
+        query(r, from);
+        return;
+    case CommandKind::quit:
+        // The flag first: whoever sees the reply can rely on quitRequested(). The reply still
+        // goes out, since stopping the server joins this thread.
+        quit_.store(true, std::memory_order_release);
+        replier_.send(from, "/engine/quit", {});
+        return;
+    }
 }
 
 void Dispatcher::done(const Status& s, const Ready& r, const Endpoint& from,
@@ -124,26 +155,10 @@ void Dispatcher::done(const Status& s, const Ready& r, const Endpoint& from,
     replier_.send(from, "/done", args);
 }
 
-void Dispatcher::on(const CreateCommand& c, const Ready& r, const Endpoint& from) {
-    done(engine_.create(c.id, c.type, c.createArg), r, from, {c.id});
-}
-
-void Dispatcher::on(const DeleteCommand& c, const Ready& r, const Endpoint& from) {
-    done(engine_.remove(c.id), r, from, {c.id});
-}
-
-void Dispatcher::on(const ConnectCommand& c, const Ready& r, const Endpoint& from) {
-    done(engine_.connect(c.src, c.dst), r, from, {c.src, c.dst});
-}
-
-void Dispatcher::on(const DisconnectCommand& c, const Ready& r, const Endpoint& from) {
-    done(engine_.disconnect(c.src, c.dst), r, from, {c.src, c.dst});
-}
-
-void Dispatcher::on(const CommitCommand&, const Ready&, const Endpoint& from) {
+void Dispatcher::commit(const Endpoint& from) {
     // The engine compiles on its own thread and calls back from there; the reply goes from that
     // thread to whoever sent the commit. The callback holds only the socket and the address.
-    engine_.commit([replier = replier_, from](const CommitReport& report) {
+    auto reply = [replier = replier_, from](const CommitReport& report) {
         const auto seq = saturate32(report.seq);
         if (replier.verbose())
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
@@ -156,40 +171,38 @@ void Dispatcher::on(const CommitCommand&, const Ready&, const Endpoint& from) {
                           std::string(report.silent ? "silent" : "ok")});
         else
             replier.send(from, "/patch/failed", {seq, report.reason});
-    });
+    };
+    (void)engine_.apply(CommitCommand{}, nullptr, std::move(reply));
 }
 
-void Dispatcher::on(const AbortCommand&, const Ready&, const Endpoint& from) {
-    engine_.abort();
-    replier_.send(from, "/patch/aborted", {});
-}
-
-void Dispatcher::on(const SetParamCommand& c, const Ready& r, const Endpoint& from) {
-    Status s;
-    if (c.choice)
-        s = engine_.setParamChoice(c.id, c.param, *c.choice);
-    else if (r.atSample)
-        s = engine_.setParamAt(*r.atSample, c.id, c.param, c.value);
-    else
-        s = engine_.setParam(c.id, c.param, c.value);
-    if (!s) replier_.error(from, r.message->address, s.message());
-}
-
-void Dispatcher::on(const GateCommand& c, const Ready& r, const Endpoint& from) {
-    // A gate is the `gate` parameter of its module, so a timed one is a timed parameter write.
-    Status s = r.atSample ? engine_.setParamAt(*r.atSample, c.id, "gate", c.value)
-                          : engine_.gate(c.id, c.value);
-    if (!s) replier_.error(from, r.message->address, s.message());
-}
-
-void Dispatcher::on(const DumpCommand&, const Ready&, const Endpoint& from) {
-    const auto chunks = splitDump(engine_.dump(), kDumpChunkBytes);
+void Dispatcher::query(const Ready& r, const Endpoint& from) {
+    if (const auto* ir = std::get_if<IrCommand>(&r.command)) {
+        writeIr(*ir, r, from);
+        return;
+    }
+    if (std::holds_alternative<StatusCommand>(r.command)) {
+        // Typed values, not the text apply() would give: read straight from the engine.
+        const EngineStatus st = engine_.status();
+        replier_.send(from, "/engine/status",
+                      {st.sampleRate, saturate32(st.frames), saturate32(st.activeSeq),
+                       saturate32(st.callbacks), saturate32(st.xruns),
+                       static_cast<float>(st.loadP50), static_cast<float>(st.loadP99),
+                       saturate32(st.commits), saturate32(st.failures), saturate32(st.overruns),
+                       static_cast<float>(st.loadMax), static_cast<int64_t>(st.samplePosition)});
+        return;
+    }
+    std::string text; // the dump
+    if (Status s = engine_.apply(r.command, &text); !s) {
+        replier_.error(from, r.message->address, s.message());
+        return;
+    }
+    const auto chunks = splitDump(text, kDumpChunkBytes);
     const auto count = static_cast<int32_t>(chunks.size());
     for (int32_t i = 0; i < count; ++i)
         replier_.send(from, "/patch/dump", {i, count, chunks[static_cast<size_t>(i)]});
 }
 
-void Dispatcher::on(const IrCommand& c, const Ready& r, const Endpoint& from) {
+void Dispatcher::writeIr(const IrCommand& c, const Ready& r, const Endpoint& from) {
     if (irDir_.empty()) {
         replier_.error(from, r.message->address,
                        "no IR directory: start `chronus serve` with --ir-dir DIR to use /patch/ir");
@@ -228,23 +241,6 @@ void Dispatcher::on(const IrCommand& c, const Ready& r, const Endpoint& from) {
         replier_.error(
             from, r.message->address,
             fmt::format("busy: {} /patch/ir requests are already waiting", kMaxQueuedJobs));
-}
-
-void Dispatcher::on(const StatusCommand&, const Ready&, const Endpoint& from) {
-    const EngineStatus st = engine_.status();
-    replier_.send(from, "/engine/status",
-                  {st.sampleRate, saturate32(st.frames), saturate32(st.activeSeq),
-                   saturate32(st.callbacks), saturate32(st.xruns), static_cast<float>(st.loadP50),
-                   static_cast<float>(st.loadP99), saturate32(st.commits), saturate32(st.failures),
-                   saturate32(st.overruns), static_cast<float>(st.loadMax),
-                   static_cast<int64_t>(st.samplePosition)});
-}
-
-void Dispatcher::on(const QuitCommand&, const Ready&, const Endpoint& from) {
-    // The flag first: whoever sees the reply can rely on quitRequested(). The reply still goes
-    // out, since stopping the server joins this thread.
-    quit_.store(true, std::memory_order_release);
-    replier_.send(from, "/engine/quit", {});
 }
 
 } // namespace chronus::osc

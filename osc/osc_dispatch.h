@@ -1,6 +1,7 @@
 // The OSC handler: every datagram is decoded and type-checked (osc_packet), each message becomes a
-// ControlCommand (decodeCommand, shared with patch files) and is handed to the engine's control
-// API; replies and errors go back to the sender. Runs on the OSC receive thread and never
+// ControlCommand (decodeCommand, shared with patch files), classified by commandKind (shared with
+// the patch player) and run by Engine::apply (a future bundle's writes by Engine::applyAt);
+// replies and errors go back to the sender. Runs on the OSC receive thread and never
 // compiles, renders or blocks: a commit is started and its outcome replied from the engine's
 // thread; /patch/ir is written by a worker thread.
 #pragma once
@@ -38,18 +39,10 @@ private:
     void apply(const Ready& r, const Endpoint& from);
     void log(const Endpoint& from, const InMessage& m, const std::optional<uint64_t>& at) const;
 
-    void on(const CreateCommand& c, const Ready& r, const Endpoint& from);
-    void on(const DeleteCommand& c, const Ready& r, const Endpoint& from);
-    void on(const ConnectCommand& c, const Ready& r, const Endpoint& from);
-    void on(const DisconnectCommand& c, const Ready& r, const Endpoint& from);
-    void on(const CommitCommand& c, const Ready& r, const Endpoint& from);
-    void on(const AbortCommand& c, const Ready& r, const Endpoint& from);
-    void on(const SetParamCommand& c, const Ready& r, const Endpoint& from);
-    void on(const GateCommand& c, const Ready& r, const Endpoint& from);
-    void on(const DumpCommand& c, const Ready& r, const Endpoint& from);
-    void on(const IrCommand& c, const Ready& r, const Endpoint& from);
-    void on(const StatusCommand& c, const Ready& r, const Endpoint& from);
-    void on(const QuitCommand& c, const Ready& r, const Endpoint& from);
+    /// The replies: what a command's kind (commandKind) answers, with the command's own text.
+    void commit(const Endpoint& from);
+    void query(const Ready& r, const Endpoint& from);
+    void writeIr(const IrCommand& c, const Ready& r, const Endpoint& from);
 
     /// `/done address args...` on success, `/error address reason` otherwise.
     void done(const Status& s, const Ready& r, const Endpoint& from, std::vector<ReplyArg> args);
