@@ -36,6 +36,15 @@ TEST_CASE("patch text errors name the line", "[patchfile][errors]") {
     CHECK_THAT(bad("/mod/x/y inf\n"), Catch::Contains("line 1"));
 }
 
+TEST_CASE("patch text errors name the file and line as FILE:LINE when given a name",
+          "[patchfile][errors]") {
+    auto r = parsePatchText("/patch/commit\n@abc /patch/commit\n", "song.patch");
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message == "song.patch:2: '@abc' is not a time; write @SECONDS, e.g. @2.5");
+    CHECK(lineError("song.patch", 7, Error{"why"}).message == "song.patch:7: why");
+    CHECK(lineError("", 7, Error{"why"}).message == "line 7: why");
+}
+
 TEST_CASE("readPatchFile names a missing file", "[patchfile][errors]") {
     auto r = readPatchFile("/nonexistent/x.patch");
     REQUIRE_FALSE(r.ok());
@@ -75,6 +84,31 @@ TEST_CASE("control commands decode", "[control]") {
     auto n = decodeCommand("/patch/delete", {7.0f});
     REQUIRE(n.ok());
     CHECK(std::get<DeleteCommand>(*n).id == "7");
+}
+
+TEST_CASE("one classifier says what each command does", "[control]") {
+    auto kind = [](const std::string& addr, std::vector<PatchArg> args) {
+        auto c = decodeCommand(addr, args);
+        REQUIRE(c.ok());
+        return std::pair{commandKind(*c), isSchedulable(*c)};
+    };
+    using K = CommandKind;
+    CHECK(kind("/patch/create", {std::string("o"), std::string("simple_sine")}) ==
+          std::pair{K::edit, false});
+    CHECK(kind("/patch/delete", {std::string("o")}) == std::pair{K::edit, false});
+    CHECK(kind("/patch/connect", {std::string("a"), std::string("b")}) ==
+          std::pair{K::edit, false});
+    CHECK(kind("/patch/disconnect", {std::string("a"), std::string("b")}) ==
+          std::pair{K::edit, false});
+    CHECK(kind("/patch/commit", {}) == std::pair{K::commit, false});
+    CHECK(kind("/patch/abort", {}) == std::pair{K::abort, false});
+    CHECK(kind("/mod/o/freq", {440.0f}) == std::pair{K::write, true});
+    CHECK(kind("/mod/f/mode", {std::string("hp")}) == std::pair{K::write, false}); // by name
+    CHECK(kind("/gate/e", {1.0f}) == std::pair{K::write, true});
+    CHECK(kind("/patch/dump", {}) == std::pair{K::query, false});
+    CHECK(kind("/patch/ir", {}) == std::pair{K::query, false});
+    CHECK(kind("/engine/status", {}) == std::pair{K::query, false});
+    CHECK(kind("/engine/quit", {}) == std::pair{K::quit, false});
 }
 
 TEST_CASE("bad control commands say what was wrong", "[control][errors]") {
