@@ -3,6 +3,7 @@
 #include "osc/dump_chunks.h"
 #include "osc/ir_file.h"
 #include "osc/osc_limits.h"
+#include "osc/status_reply.h"
 #include "runtime/engine.h"
 
 #include <cstdio>
@@ -182,13 +183,7 @@ void Dispatcher::query(const Ready& r, const Endpoint& from) {
     }
     if (std::holds_alternative<StatusCommand>(r.command)) {
         // Typed values, not the text apply() would give: read straight from the engine.
-        const EngineStatus st = engine_.status();
-        replier_.send(from, "/engine/status",
-                      {st.sampleRate, saturate32(st.frames), saturate32(st.activeSeq),
-                       saturate32(st.callbacks), saturate32(st.xruns),
-                       static_cast<float>(st.loadP50), static_cast<float>(st.loadP99),
-                       saturate32(st.commits), saturate32(st.failures), saturate32(st.overruns),
-                       static_cast<float>(st.loadMax), static_cast<int64_t>(st.samplePosition)});
+        replier_.send(from, "/engine/status", encodeStatus(engine_.status()));
         return;
     }
     std::string text; // the dump

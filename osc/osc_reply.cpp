@@ -1,10 +1,9 @@
 #include "osc/osc_reply.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <fmt/format.h>
 #include <limits>
-#include <lo/lo.h>
+#include <string_view>
 
 namespace chronus::osc {
 
@@ -15,24 +14,8 @@ int32_t saturate32(uint64_t v) {
 
 bool Replier::send(const Endpoint& to, const std::string& address,
                    const std::vector<ReplyArg>& args) const {
-    lo_message m = lo_message_new();
-    for (const ReplyArg& a : args) {
-        if (const auto* i = std::get_if<int32_t>(&a))
-            lo_message_add_int32(m, *i);
-        else if (const auto* h = std::get_if<int64_t>(&a))
-            lo_message_add_int64(m, *h);
-        else if (const auto* f = std::get_if<float>(&a))
-            lo_message_add_float(m, *f);
-        else if (const auto* d = std::get_if<double>(&a))
-            lo_message_add_double(m, *d);
-        else
-            lo_message_add_string(m, std::get<std::string>(a).c_str());
-    }
-    size_t size = 0;
-    void* data = lo_message_serialise(m, address.c_str(), nullptr, &size);
-    lo_message_free(m);
-    const bool sent = data && socket_->sendTo(to, data, size);
-    std::free(data);
+    const std::vector<std::byte> data = encodeMessage(address, args);
+    const bool sent = !data.empty() && socket_->sendTo(to, data.data(), data.size());
     if (!sent && verbose_)
         fmt::print(stderr, "[osc] could not send {} to {}\n", address, to.text());
     return sent;
@@ -40,8 +23,12 @@ bool Replier::send(const Endpoint& to, const std::string& address,
 
 bool Replier::error(const Endpoint& to, const std::string& address,
                     const std::string& reason) const {
-    if (verbose_) fmt::print(stderr, "[osc] {} <- /error {} {}\n", to.text(), address, reason);
-    return send(to, "/error", {address, reason});
+    std::string_view why = reason;
+    if (!address.empty() && why.starts_with(address) &&
+        why.substr(address.size()).starts_with(": "))
+        why.remove_prefix(address.size() + 2);
+    if (verbose_) fmt::print(stderr, "[osc] {} <- /error {} {}\n", to.text(), address, why);
+    return send(to, "/error", {address, std::string(why)});
 }
 
 } // namespace chronus::osc

@@ -3,17 +3,17 @@
 // from the engine's thread; the socket stays alive for as long as a pending reply holds it.
 #pragma once
 
+#include "osc/osc_message.h"
 #include "osc/udp_socket.h"
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace chronus::osc {
 
-using ReplyArg = std::variant<int32_t, int64_t, float, double, std::string>;
+using ReplyArg = OscValue;
 
 class Replier {
 public:
@@ -24,7 +24,8 @@ public:
     bool send(const Endpoint& to, const std::string& address,
               const std::vector<ReplyArg>& args) const;
 
-    /// `/error address reason`.
+    /// `/error address reason`, naming the address once: a reason that starts with it (as
+    /// decodeCommand's do, for patch files: "/patch/create: missing argument 2") loses that prefix.
     bool error(const Endpoint& to, const std::string& address, const std::string& reason) const;
 
     bool verbose() const { return verbose_; }

@@ -15,6 +15,7 @@
 namespace chronus {
 
 struct OscServer::Impl {
+    OscOptions options;
     std::shared_ptr<const osc::UdpSocket> socket;
     std::unique_ptr<osc::Dispatcher> dispatcher;
     int stopPipe[2] = {-1, -1};
@@ -57,28 +58,47 @@ OscServer::OscServer() : impl_(std::make_unique<Impl>()) {}
 
 OscServer::~OscServer() = default;
 
-Expected<std::unique_ptr<OscServer>> OscServer::start(Engine& engine, const OscOptions& options) {
+Expected<std::unique_ptr<OscServer>> OscServer::bind(const OscOptions& options) {
     auto socket = osc::UdpSocket::bind(options.bind, options.port);
     if (!socket) return socket.error();
     std::unique_ptr<OscServer> server(new OscServer());
     Impl& impl = *server->impl_;
+    impl.options = options;
     impl.socket = std::make_shared<const osc::UdpSocket>(socket.take());
     if (::pipe2(impl.stopPipe, O_CLOEXEC) != 0)
         return makeError("OSC: cannot create the stop pipe: {}", std::strerror(errno));
+    return server;
+}
+
+Status OscServer::handleWith(Engine& engine) {
+    Impl& impl = *impl_;
+    if (impl.dispatcher) return makeError("OSC: the server already handles messages");
     impl.dispatcher = std::make_unique<osc::Dispatcher>(
-        engine, osc::Replier(impl.socket, options.verbose), options);
+        engine, osc::Replier(impl.socket, impl.options.verbose), impl.options);
     impl.thread = std::thread([&impl] { impl.run(); });
-    if (options.verbose)
-        fmt::print(stderr, "[osc] listening on {}:{} (UDP)\n", options.bind, impl.socket->port());
+    if (impl.options.verbose) fmt::print(stderr, "[osc] handling messages on {}\n", address());
+    return {};
+}
+
+Expected<std::unique_ptr<OscServer>> OscServer::start(Engine& engine, const OscOptions& options) {
+    auto server = bind(options);
+    if (!server) return server.error();
+    if (Status s = (*server)->handleWith(engine); !s) return s.error();
     return server;
 }
 
 bool OscServer::quitRequested() const {
-    return impl_->dispatcher->quitRequested();
+    return impl_->dispatcher && impl_->dispatcher->quitRequested();
 }
 
 int OscServer::port() const {
     return impl_->socket->port();
+}
+
+std::string OscServer::address() const {
+    const std::string& host = impl_->options.bind;
+    if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port());
+    return fmt::format("{}:{}", host, port());
 }
 
 } // namespace chronus
