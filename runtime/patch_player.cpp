@@ -45,11 +45,37 @@ Expected<PatchScript> loadPatchFile(const std::string& path) {
     return checkPatch(*lines, path);
 }
 
+namespace {
+
+/// The live clock's lines straight into an engine.
+class EngineTarget final : public PatchTarget {
+public:
+    explicit EngineTarget(Engine& engine) : engine_(engine) {}
+    float sampleRate() const override { return engine_.options().sampleRate; }
+    Status apply(const ControlCommand& cmd) override { return engine_.apply(cmd); }
+    Status applyAt(uint64_t atSample, const ControlCommand& cmd) override {
+        return engine_.applyAt(atSample, cmd);
+    }
+    uint64_t commit(CommitCallback done) override { return engine_.commit(std::move(done)); }
+
+private:
+    Engine& engine_;
+};
+
+} // namespace
+
 PatchPlayer::PatchPlayer(Engine& engine, PatchScript script, PatchPlayerOptions options)
-    : engine_(engine), script_(std::move(script)), opts_(std::move(options)) {}
+    : engine_(&engine), engineTarget_(std::make_unique<EngineTarget>(engine)),
+      target_(engineTarget_.get()), script_(std::move(script)), opts_(std::move(options)) {}
+
+PatchPlayer::PatchPlayer(PatchTarget& target, PatchScript script, PatchPlayerOptions options)
+    : target_(&target), script_(std::move(script)), opts_(std::move(options)) {}
+
+PatchPlayer::~PatchPlayer() = default;
+PatchPlayer::PatchPlayer(PatchPlayer&&) noexcept = default;
 
 uint64_t PatchPlayer::dueSample(const PatchScript::Step& step) const {
-    return *origin_ + static_cast<uint64_t>(std::llround(step.time * engine_.options().sampleRate));
+    return *origin_ + static_cast<uint64_t>(std::llround(step.time * target_->sampleRate()));
 }
 
 Status PatchPlayer::run(const PatchScript::Step& step, OfflineBackend* backend) {
@@ -59,13 +85,13 @@ Status PatchPlayer::run(const PatchScript::Step& step, OfflineBackend* backend) 
         return {}; // nothing to do in a file
     case CommandKind::commit: {
         if (backend == nullptr) {
-            lastCommit_ = engine_.commit(opts_.onCommit);
+            lastCommit_ = target_->commit(opts_.onCommit);
             return {};
         }
         // Offline: wait for it, so that its swap lands at this sample. Shared: a commit that
         // never finishes may still report after this returns.
         auto report = std::make_shared<CommitReport>();
-        lastCommit_ = engine_.commit([report, done = opts_.onCommit](const CommitReport& r) {
+        lastCommit_ = engine_->commit([report, done = opts_.onCommit](const CommitReport& r) {
             *report = r;
             if (done) done(r);
         });
@@ -77,7 +103,7 @@ Status PatchPlayer::run(const PatchScript::Step& step, OfflineBackend* backend) 
     case CommandKind::edit:
     case CommandKind::abort:
     case CommandKind::write:
-        if (Status s = engine_.apply(step.command); !s) return script_.error(step, s.error());
+        if (Status s = target_->apply(step.command); !s) return script_.error(step, s.error());
         return {};
     }
     return {};
@@ -85,10 +111,11 @@ Status PatchPlayer::run(const PatchScript::Step& step, OfflineBackend* backend) 
 
 Status PatchPlayer::playOffline(OfflineBackend& backend, float* out, uint64_t frames,
                                 const std::function<void(double)>& progress) {
+    if (engine_ == nullptr) return makeError("the offline clock plays into an engine only");
     const uint64_t start = backend.position();
     if (!origin_) origin_ = start;
     const uint64_t end = start + frames;
-    const uint64_t progressStep = std::max<uint64_t>(frames / 20, engine_.options().frames);
+    const uint64_t progressStep = std::max<uint64_t>(frames / 20, engine_->options().frames);
     auto renderTo = [&](uint64_t to) {
         to = std::min(to, end);
         while (backend.position() < to) {
@@ -114,7 +141,7 @@ Status PatchPlayer::playOffline(OfflineBackend& backend, float* out, uint64_t fr
 Status PatchPlayer::advance(uint64_t now) {
     if (!origin_) origin_ = now;
     const auto lookahead = static_cast<uint64_t>(
-        std::llround(std::max(0.0, opts_.lookaheadSeconds) * engine_.options().sampleRate));
+        std::llround(std::max(0.0, opts_.lookaheadSeconds) * target_->sampleRate()));
     std::optional<Error> refused;
     for (; next_ < script_.steps.size(); ++next_) {
         const PatchScript::Step& step = script_.steps[next_];
@@ -128,7 +155,7 @@ Status PatchPlayer::advance(uint64_t now) {
         if (!isSchedulable(step.command) || due > now + lookahead) break;
         // Refused (the timed-event queue is full, say): tried again at the next advance, and
         // applied at once when it is due.
-        if (!engine_.applyAt(due, step.command).ok()) break;
+        if (!target_->applyAt(due, step.command).ok()) break;
     }
     if (refused) return *refused;
     return {};
@@ -137,7 +164,7 @@ Status PatchPlayer::advance(uint64_t now) {
 Status PatchPlayer::start(uint64_t now) {
     const uint64_t before = lastCommit_;
     Status s = advance(now);
-    if (lastCommit_ == before) lastCommit_ = engine_.commit(opts_.onCommit);
+    if (lastCommit_ == before) lastCommit_ = target_->commit(opts_.onCommit);
     return s;
 }
 

@@ -19,11 +19,12 @@
 // - offline (render): audio is rendered up to each line's exact sample, round(t * rate), before
 //   the line applies; each commit waits for its compile, so its swap lands on its own sample and
 //   every render is identical.
-// - live (serve): the engine's clock runs on its own and advance(now) applies the lines due by
-//   engine sample `now`. `@t` counts from the first advance(). Parameter and gate lines due
-//   within `lookaheadSeconds` are handed to the engine ahead of time (Engine::applyAt), so they
-//   land on their exact sample; edits, commits and choices by name apply at the first advance()
-//   at or after their time, and the writes after them wait for them (file order).
+// - live (serve, and `chronus send --file` through a PatchTarget that sends OSC): the engine's
+//   clock runs on its own and advance(now) applies the lines due by engine sample `now`. `@t`
+//   counts from the first advance(). Parameter and gate lines due within `lookaheadSeconds` are
+//   handed to the engine ahead of time (Engine::applyAt), so they land on their exact sample;
+//   edits, commits and choices by name apply at the first advance() at or after their time, and the
+//   writes after them wait for them (file order).
 #pragma once
 
 #include "base/expected.h"
@@ -34,6 +35,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +66,20 @@ Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::strin
 /// readPatchFile, then checkPatch: every error is `PATH:LINE: reason` (or names the file).
 Expected<PatchScript> loadPatchFile(const std::string& path);
 
+/// Where the live clock's lines go: an Engine (the player's own adapter), or a server over OSC
+/// (`chronus send --file`). Control side.
+class PatchTarget {
+public:
+    virtual ~PatchTarget() = default;
+    virtual float sampleRate() const = 0;
+    /// Runs an edit, write or abort now.
+    virtual Status apply(const ControlCommand& cmd) = 0;
+    /// Runs a schedulable write (isSchedulable) at sample `atSample` of the target's clock.
+    virtual Status applyAt(uint64_t atSample, const ControlCommand& cmd) = 0;
+    /// Starts a commit; `done` is called once with its outcome. Returns its sequence number.
+    virtual uint64_t commit(CommitCallback done) = 0;
+};
+
 struct PatchPlayerOptions {
     /// Each commit's outcome, from an engine thread. Live, this is how a failed commit is told.
     CommitCallback onCommit;
@@ -77,6 +93,11 @@ class PatchPlayer {
 public:
     /// Control side. Plays `script` into `engine` (which must outlive the player).
     PatchPlayer(Engine& engine, PatchScript script, PatchPlayerOptions options = {});
+    /// Control side. Plays `script` into `target` (which must outlive the player) on the live
+    /// clock only: playOffline() refuses.
+    PatchPlayer(PatchTarget& target, PatchScript script, PatchPlayerOptions options = {});
+    ~PatchPlayer();
+    PatchPlayer(PatchPlayer&&) noexcept;
 
     // ---- offline clock ---------------------------------------------------------------------
     /// Plays the whole script through `backend` (the caller is its audio thread), rendering
@@ -106,7 +127,9 @@ private:
     /// Applies one line now: a commit starts (live) or is waited for (`backend`: offline).
     Status run(const PatchScript::Step& step, OfflineBackend* backend);
 
-    Engine& engine_;
+    Engine* engine_ = nullptr; ///< null: a PatchTarget of the caller's (live clock only)
+    std::unique_ptr<PatchTarget> engineTarget_;
+    PatchTarget* target_ = nullptr;
     PatchScript script_;
     PatchPlayerOptions opts_;
     size_t next_ = 0; ///< the first line not yet handed to the engine
