@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fmt/format.h>
 #include <functional>
+#include <string_view>
 #include <unordered_map>
 
 namespace chronus {
@@ -21,6 +22,69 @@ std::pair<std::string_view, std::optional<std::string_view>> splitRef(std::strin
 
 std::string rangeText(const ParamDesc& p) {
     return fmt::format("[{}, {}]{}{}", p.minValue, p.maxValue, p.unit.empty() ? "" : " ", p.unit);
+}
+
+/// Edits (insert, delete, substitute, swap two neighbours) that turn `a` into `b`.
+std::size_t editDistance(std::string_view a, std::string_view b) {
+    std::vector<std::size_t> prev2(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        cur[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                cur[j] = std::min(cur[j], prev2[j - 2] + 1);
+        }
+        std::swap(prev2, prev);
+        std::swap(prev, cur);
+    }
+    return prev[b.size()];
+}
+
+/// " (did you mean 'freq'?)" for the closest of `names` to a misspelt `word`, or "" when none is
+/// close: at most two edits, and at most half the word (so a short word is not "corrected" into
+/// an unrelated one).
+std::string didYouMean(std::string_view word, const std::vector<std::string_view>& names) {
+    std::string_view best;
+    std::size_t bestDistance = std::min<std::size_t>(2, word.size() / 2) + 1;
+    for (std::string_view n : names) {
+        const std::size_t d = editDistance(word, n);
+        if (d < bestDistance) {
+            bestDistance = d;
+            best = n;
+        }
+    }
+    return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
+}
+
+Error unknownId(const std::vector<Module>& modules, std::string_view id) {
+    std::vector<std::string_view> ids;
+    ids.reserve(modules.size());
+    for (const Module& m : modules) ids.push_back(m.id);
+    return makeError("unknown module id '{}'{}", id, didYouMean(id, ids));
+}
+
+/// Every type name and alias.
+std::vector<std::string_view> typeNames() {
+    std::vector<std::string_view> names;
+    for (const ModuleDescriptor* d : allModules()) {
+        names.push_back(d->type);
+        for (std::string_view a : d->aliases) names.push_back(a);
+    }
+    return names;
+}
+
+/// A module's ports and parameters by name: `inputs`, `outputs` and `params` pick which.
+std::vector<std::string_view> portNames(const Module& m, bool inputs, bool outputs, bool params) {
+    std::vector<std::string_view> names;
+    if (inputs)
+        for (const auto& p : m.layout->inputs) names.push_back(p.name);
+    if (outputs)
+        for (const auto& p : m.layout->outputs) names.push_back(p.name);
+    if (params)
+        for (const auto& p : m.layout->params) names.push_back(p.name);
+    return names;
 }
 
 } // namespace
@@ -71,7 +135,8 @@ Status PatchGraph::create(std::string_view id, std::string_view type,
     if (Status s = validateModuleId(id); !s) return s;
     const ModuleDescriptor* desc = findModule(type);
     if (desc == nullptr)
-        return makeError("unknown module type '{}' (chronus modules lists them)", type);
+        return makeError("unknown module type '{}'{} (chronus modules lists them)", type,
+                         didYouMean(type, typeNames()));
     if (find(id) != nullptr) return makeError("module id '{}' already exists", id);
     const CreateArgDesc& ca = desc->createArg;
     float arg = ca.defaultValue;
@@ -96,7 +161,7 @@ Status PatchGraph::create(std::string_view id, std::string_view type,
 
 Status PatchGraph::remove(std::string_view id) {
     auto idx = indexOf(id);
-    if (!idx) return makeError("unknown module id '{}'", id);
+    if (!idx) return unknownId(modules_, id);
     std::erase_if(connections_, [&](const Connection& c) { return c.src == id || c.dst == id; });
     modules_.erase(modules_.begin() + *idx);
     return {};
@@ -105,7 +170,7 @@ Status PatchGraph::remove(std::string_view id) {
 Expected<PatchGraph::Endpoint> PatchGraph::resolveSource(std::string_view ref) const {
     auto [id, port] = splitRef(ref);
     const Module* m = find(id);
-    if (m == nullptr) return makeError("unknown module id '{}'", id);
+    if (m == nullptr) return unknownId(modules_, id);
     if (m->desc->isSink)
         return makeError("{} is an {} module: nothing can be taken from it", id, m->desc->type);
     if (m->layout->outputs.empty()) return makeError("{} ({}) has no output", id, m->desc->type);
@@ -116,13 +181,14 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveSource(std::string_view ref) c
         if (in.name == *port) return makeError("{}:{} is an input, not an output", id, *port);
     for (const auto& p : m->layout->params)
         if (p.name == *port) return makeError("{}:{} is a parameter, not an output", id, *port);
-    return makeError("{} ({}) has no port '{}'", id, m->desc->type, *port);
+    return makeError("{} ({}) has no port '{}'{}", id, m->desc->type, *port,
+                     didYouMean(*port, portNames(*m, false, true, false)));
 }
 
 Expected<PatchGraph::Endpoint> PatchGraph::resolveDestination(std::string_view ref) const {
     auto [id, port] = splitRef(ref);
     const Module* m = find(id);
-    if (m == nullptr) return makeError("unknown module id '{}'", id);
+    if (m == nullptr) return unknownId(modules_, id);
     if (!port) {
         if (m->layout->inputs.empty()) {
             std::string hint = m->layout->params.empty()
@@ -141,7 +207,8 @@ Expected<PatchGraph::Endpoint> PatchGraph::resolveDestination(std::string_view r
     for (const auto& o : m->layout->outputs)
         if (o.name == *port)
             return makeError("cannot connect to an output: {}:{} is an output", id, *port);
-    return makeError("{} ({}) has no input or parameter '{}'", id, m->desc->type, *port);
+    return makeError("{} ({}) has no input or parameter '{}'{}", id, m->desc->type, *port,
+                     didYouMean(*port, portNames(*m, true, false, true)));
 }
 
 Status PatchGraph::connect(std::string_view src, std::string_view dst) {
@@ -179,7 +246,7 @@ Status PatchGraph::disconnect(std::string_view src, std::string_view dst) {
 
 Status PatchGraph::setParam(std::string_view id, std::string_view param, float value) {
     auto idx = indexOf(id);
-    if (!idx) return makeError("unknown module id '{}'", id);
+    if (!idx) return unknownId(modules_, id);
     Module& m = modules_[*idx];
     for (size_t i = 0; i < m.layout->params.size(); ++i) {
         const auto& p = m.layout->params[i];
@@ -194,15 +261,17 @@ Status PatchGraph::setParam(std::string_view id, std::string_view param, float v
         m.params[i] = value;
         return {};
     }
-    return makeError("{} ({}) has no parameter '{}'", id, m.desc->type, param);
+    return makeError("{} ({}) has no parameter '{}'{}", id, m.desc->type, param,
+                     didYouMean(param, portNames(m, false, false, true)));
 }
 
 Expected<uint32_t> PatchGraph::paramIndex(std::string_view id, std::string_view param) const {
     const Module* m = find(id);
-    if (m == nullptr) return makeError("unknown module id '{}'", id);
+    if (m == nullptr) return unknownId(modules_, id);
     for (size_t i = 0; i < m->layout->params.size(); ++i)
         if (m->layout->params[i].name == param) return static_cast<uint32_t>(i);
-    return makeError("{} ({}) has no parameter '{}'", id, m->desc->type, param);
+    return makeError("{} ({}) has no parameter '{}'{}", id, m->desc->type, param,
+                     didYouMean(param, portNames(*m, false, false, true)));
 }
 
 Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
@@ -216,7 +285,9 @@ Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
         if (d.choices[i] == choice) return setParam(id, param, static_cast<float>(i));
         names += (i ? ", " : "") + std::string(d.choices[i]);
     }
-    return makeError("{}:{} has no choice '{}' ({})", id, param, choice, names);
+    const std::vector<std::string_view> options(d.choices.begin(), d.choices.end());
+    return makeError("{}:{} has no choice '{}'{} ({})", id, param, choice,
+                     didYouMean(choice, options), names);
 }
 
 std::string PatchGraph::slotName(const Module& m, uint32_t slot) {
