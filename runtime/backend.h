@@ -29,6 +29,18 @@ struct BackendOptions {
     uint64_t maxSamples = 0;
 };
 
+/// How punctually the clock that paces a backend's audio thread woke it, measured beside the
+/// engine in the same run. Only the null backend paces itself; a device's callbacks come on the
+/// device's (or JACK's) clock, which reports its own xruns.
+struct ClockJitter {
+    bool measured = false; ///< false: this backend does not pace itself (the rest are 0)
+    uint64_t wakeups = 0;  ///< blocks the clock woke the thread for
+    /// Blocks that were late although the engine rendered them within a block's time: the thread
+    /// woke so late that a device would have run dry. The machine's scheduling, not the engine.
+    uint64_t lateWakeups = 0;
+    double worstLateMs = 0; ///< the latest wake-up, after the moment it was due
+};
+
 class AudioBackend {
 public:
     virtual ~AudioBackend() = default;
@@ -40,10 +52,14 @@ public:
     virtual bool running() const = 0;
     /// "PortAudio [JACK Audio Connection Kit] system, 2 channels, 48000 Hz, 256 frames"
     virtual std::string describe() const = 0;
+    /// Any thread: the pacing clock's punctuality so far (see ClockJitter).
+    virtual ClockJitter clockJitter() const { return {}; }
 };
 
-/// The clock-paced thread: one block every frames/rate seconds, no device needed. Late wake-ups
-/// (a whole block or more) count as xruns.
+/// The clock-paced thread: one block every frames/rate seconds, no device needed. It tells apart
+/// what a device would hear as an xrun: a block the engine took longer than a block's time to
+/// render is the engine's xrun (Engine::audioThreadAddXruns, EngineStatus::xruns); a block late
+/// only because the thread woke late is the machine's jitter (clockJitter()).
 std::unique_ptr<AudioBackend> makeNullBackend(Engine& engine, const BackendOptions& options);
 
 /// PortAudio (ALSA, JACK, ...): opens the device now, so a bad name fails here.

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 namespace chronus {
@@ -36,12 +37,36 @@ public:
         return fmt::format("null (clock-paced), {} Hz, {} frames", engine_.options().sampleRate,
                            engine_.options().frames);
     }
+    ClockJitter clockJitter() const override {
+        ClockJitter j;
+        j.measured = true;
+        j.wakeups = wakeups_.load(std::memory_order_relaxed);
+        j.lateWakeups = lateWakeups_.load(std::memory_order_relaxed);
+        j.worstLateMs = double(worstLateNs_.load(std::memory_order_relaxed)) / 1e6;
+        return j;
+    }
 
 private:
-    /// The audio thread: sleeps to each block's deadline, renders, records.
+    static void bump(std::atomic<uint64_t>& c) noexcept {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+
+    /// This thread's CPU time: what the render cost, without the time the thread was not running.
+    static std::chrono::nanoseconds threadCpuTime() noexcept {
+        timespec ts{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+        return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+    }
+
+    /// The audio thread: sleeps to each block's slot, renders, records. Block k is due at its slot
+    /// s_k = start + k * period and must be ready one period later (a device that plays each block
+    /// while the next renders). It is late when it is ready after that. Whose fault that is, is
+    /// told by what the render cost in CPU time (the engine's callback is wait-free, so its cost
+    /// is its CPU time): more than a period, and the engine could not have made it on any clock
+    /// (an xrun, the engine's); otherwise the thread woke, or was run, too late (jitter).
     void run() {
         // Real-time priority where allowed (as a JACK or ALSA callback thread would have); a
-        // refusal only means late wake-ups are likelier, and those are counted as xruns.
+        // refusal only means late wake-ups are likelier.
         sched_param sp{};
         sp.sched_priority = std::min(70, sched_get_priority_max(SCHED_FIFO));
         (void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
@@ -50,19 +75,34 @@ private:
         const auto period =
             std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                 double(engine_.options().frames) / double(engine_.options().sampleRate)));
-        auto next = Clock::now();
+        auto slot = Clock::now();
         while (!stop_.load(std::memory_order_relaxed)) {
+            const auto woke = Clock::now();
+            const auto cpuBefore = threadCpuTime();
             engine_.audioThreadRender(block_.data(), static_cast<uint32_t>(block_.size()));
+            const auto cost = threadCpuTime() - cpuBefore;
             if (opts_.recorder != nullptr)
                 opts_.recorder->audioThreadPush(block_.data(),
                                                 static_cast<uint32_t>(block_.size()));
-            next += period;
-            const auto now = Clock::now();
-            if (now > next + period) { // a whole block late: the device would have run dry
-                engine_.audioThreadAddXruns(1);
-                next = now;
+            const auto ready = Clock::now();
+            bump(wakeups_);
+            const auto late = woke - slot;
+            if (late.count() > 0) {
+                const auto ns = static_cast<uint64_t>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(late).count());
+                if (ns > worstLateNs_.load(std::memory_order_relaxed))
+                    worstLateNs_.store(ns, std::memory_order_relaxed);
             }
-            std::this_thread::sleep_until(next);
+            if (ready > slot + period) {
+                if (cost > period)
+                    engine_.audioThreadAddXruns(1);
+                else
+                    bump(lateWakeups_);
+            }
+            slot += period;
+            // More than a block behind the next slot: a device would have skipped ahead.
+            if (ready > slot + period) slot = ready;
+            std::this_thread::sleep_until(slot);
         }
         if (opts_.onAudioThreadEnd != nullptr) opts_.onAudioThreadEnd();
     }
@@ -71,6 +111,7 @@ private:
     BackendOptions opts_;
     std::vector<float> block_;
     std::atomic<bool> stop_{false};
+    std::atomic<uint64_t> wakeups_{0}, lateWakeups_{0}, worstLateNs_{0};
     std::thread thread_;
 };
 
