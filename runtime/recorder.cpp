@@ -6,8 +6,8 @@
 namespace chronus {
 
 Expected<std::unique_ptr<Recorder>> Recorder::create(const std::string& path, float sampleRate,
-                                                     double bufferSeconds) {
-    auto wav = WavWriter::create(path, static_cast<int>(sampleRate));
+                                                     WavFormat format, double bufferSeconds) {
+    auto wav = WavWriter::create(path, static_cast<int>(sampleRate), 1, format);
     if (!wav) return wav.error();
     const auto capacity = static_cast<std::size_t>(bufferSeconds * double(sampleRate));
     std::unique_ptr<Recorder> r(new Recorder(wav.take(), path, capacity));

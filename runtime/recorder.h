@@ -17,9 +17,10 @@ namespace chronus {
 
 class Recorder {
 public:
-    /// Control thread: opens `path` (mono, 32-bit float) and starts the writer thread. The ring
-    /// holds `bufferSeconds` of audio.
+    /// Control thread: opens `path` (mono, in `format`: 32-bit float unless told) and starts the
+    /// writer thread. The ring holds `bufferSeconds` of audio.
     static Expected<std::unique_ptr<Recorder>> create(const std::string& path, float sampleRate,
+                                                      WavFormat format = WavFormat::float32,
                                                       double bufferSeconds = 4.0);
     /// Receives the recorded audio instead of a file: called on the writer thread with each chunk
     /// drained from the ring, in order (`chronus soak` analyses the output this way).
