@@ -78,10 +78,15 @@ void addIrCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand("ir", "Print the code the JIT makes for a patch's last commit");
     cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
     cmd->add_option("--stage", args->stage, "lowered (as generated), optimized, or asm")
-        ->check(CLI::IsMember({"lowered", "optimized", "asm"}));
+        ->check(CLI::IsMember({"lowered", "optimized", "asm"}))
+        ->capture_default_str();
     cmd->add_option("-o,--output", args->out, "file to write instead of standard output");
-    cmd->add_option("--opt", args->opt, "optimisation level 0..3")->check(CLI::Range(0, 3));
-    cmd->add_option("-r,--rate", args->rate, "sample rate")->check(CLI::Range(8000.0f, 384000.0f));
+    cmd->add_option("--opt", args->opt, "optimisation level 0..3")
+        ->check(CLI::Range(0, 3))
+        ->capture_default_str();
+    cmd->add_option("-r,--rate", args->rate, "sample rate")
+        ->check(CLI::Range(8000.0f, 384000.0f))
+        ->capture_default_str();
     cmd->callback([args] {
         if (int rc = runIr(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -21,6 +21,7 @@ struct RenderArgs {
     uint32_t frames = 256;
     std::string engine{defaultEngineName()};
     double xfadeMs = 0;
+    std::string format = "float";
 };
 
 int runRender(const RenderArgs& a) {
@@ -49,7 +50,12 @@ int runRender(const RenderArgs& a) {
         fmt::print(stderr, "chronus render: {}\n", audio.error().message);
         return 1;
     }
-    auto wav = WavWriter::create(a.out, static_cast<int>(a.rate));
+    auto format = parseWavFormat(a.format);
+    if (!format) {
+        fmt::print(stderr, "chronus render: {}\n", format.error().message);
+        return 1;
+    }
+    auto wav = WavWriter::create(a.out, static_cast<int>(a.rate), 1, *format);
     if (!wav) {
         fmt::print(stderr, "chronus render: {}\n", wav.error().message);
         return 1;
@@ -69,14 +75,25 @@ void addRenderCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand("render", "Render a patch file offline to a WAV file");
     cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", args->out, "WAV file to write")->required();
-    cmd->add_option("-s,--seconds", args->seconds, "length")->check(CLI::Range(0.001, 86400.0));
-    cmd->add_option("-r,--rate", args->rate, "sample rate")->check(CLI::Range(8000.0f, 384000.0f));
-    cmd->add_option("-f,--frames", args->frames, "block size")->check(CLI::Range(1u, 8192u));
+    cmd->add_option("-s,--seconds", args->seconds, "length")
+        ->check(CLI::Range(0.001, 86400.0))
+        ->capture_default_str();
+    cmd->add_option("-r,--rate", args->rate, "sample rate")
+        ->check(CLI::Range(8000.0f, 384000.0f))
+        ->capture_default_str();
+    cmd->add_option("-f,--frames", args->frames, "block size")
+        ->check(CLI::Range(1u, 8192u))
+        ->capture_default_str();
     cmd->add_option("--engine", args->engine, "jit or interp")
         ->check(CLI::IsMember({"jit", "interp"}))
         ->capture_default_str();
     cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
-        ->check(CLI::Range(0.0, 1000.0));
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str();
+    cmd->add_option("--format", args->format,
+                    "samples: float (32-bit), 24 (rounded) or 16 (rounded, with TPDF dither)")
+        ->check(CLI::IsMember({"float", "24", "16"}))
+        ->capture_default_str();
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

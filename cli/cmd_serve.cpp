@@ -9,15 +9,20 @@
 #include "runtime/patch_player.h"
 #include "runtime/patch_state.h"
 #include "runtime/recorder.h"
+#include "runtime/wav_file.h"
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <thread>
+#include <unistd.h>
 
 namespace chronus::cli {
 
@@ -30,6 +35,7 @@ struct ServeArgs {
     uint32_t frames = 256;
     std::string patch;
     std::string record;
+    std::string format = "float"; ///< --format of --record: float, 24 or 16
     double xfadeMs = 0;
     std::string engine{defaultEngineName()};
     std::string tiered = "on"; ///< --tiered on|off: quick first tier, optimised one after
@@ -61,6 +67,39 @@ void reportCommit(const CommitReport& r, bool verbose) {
             r.seq, r.compileMs, r.primeMs, r.primeRms, r.silent ? ", silent" : "");
 }
 
+/// What `serve` prints when it stops: each counter with what it means.
+std::string exitSummary(const EngineStatus& st, const ClockJitter& jitter, float rate) {
+    std::string out =
+        fmt::format("chronus serve: stopped after {:.2f} s of audio: {} commits, {} failed\n",
+                    double(st.samplePosition) / double(rate), st.commits, st.failures);
+    out +=
+        fmt::format("  xruns      {}  blocks the engine did not have ready in time{}\n", st.xruns,
+                    jitter.measured ? " (its render took longer than the block)"
+                                    : " (as the audio device reported them)");
+    out += fmt::format("  overruns   {}  callbacks that took longer than their block, by the "
+                       "wall clock\n",
+                       st.overruns);
+    out += fmt::format("  load       p50 {:.3f}  p99 {:.3f}  max {:.3f}  (callback time / block "
+                       "time; 1 is a whole block)\n",
+                       st.loadP50, st.loadP99, st.loadMax);
+    if (jitter.measured)
+        out += fmt::format("  jitter     {} of {} wake-ups late (worst {:.2f} ms): the null "
+                           "clock's thread woke too late for its block; the machine's "
+                           "scheduling, not the engine\n",
+                           jitter.lateWakeups, jitter.wakeups, jitter.worstLateMs);
+    return out;
+}
+
+/// `--ir-dir`: a directory this process can write into, checked at start rather than at the
+/// first /patch/ir.
+Status checkWritableDirectory(const std::string& dir) {
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec)) return makeError("'{}' is not a directory", dir);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        return makeError("cannot write into '{}': {}", dir, std::strerror(errno));
+    return {};
+}
+
 int fail(const std::string& message) {
     fmt::print(stderr, "chronus serve: {}\n", message);
     return 1;
@@ -73,6 +112,25 @@ int runServe(const ServeArgs& a) {
         if (!text) return fail(text.error().message);
         fmt::print("{}", *text);
         return 0;
+    }
+
+    if (!a.irDir.empty()) {
+        if (Status s = checkWritableDirectory(a.irDir); !s) return fail("--ir-dir: " + s.message());
+    }
+    // The socket first, before anything slow (the JIT's start, the device, the state file): a
+    // client started at the same moment finds the port bound, and what it sends waits in the
+    // socket, in order, until the engine is ready to handle it.
+    std::unique_ptr<OscServer> osc;
+    if (!a.noOsc) {
+        OscOptions oo;
+        oo.bind = a.bind;
+        oo.port = a.port;
+        oo.irDir = a.irDir;
+        oo.verbose = verbose;
+        auto server = OscServer::bind(oo);
+        if (!server) return fail(server.error().message);
+        osc = server.take();
+        fmt::print(stderr, "chronus: listening on {} (OSC/UDP)\n", osc->address());
     }
 
     // The patch to play: --state's FILE when it exists (it is what played last, so it replaces
@@ -110,7 +168,9 @@ int runServe(const ServeArgs& a) {
 
     std::unique_ptr<Recorder> recorder;
     if (!a.record.empty()) {
-        auto r = Recorder::create(a.record, a.rate);
+        auto format = parseWavFormat(a.format);
+        if (!format) return fail(format.error().message);
+        auto r = Recorder::create(a.record, a.rate, *format);
         if (!r) return fail(r.error().message);
         recorder = r.take();
     }
@@ -175,23 +235,15 @@ int runServe(const ServeArgs& a) {
         stateWriter = w.take();
     }
 
-    std::unique_ptr<OscServer> osc;
-    if (!a.noOsc) {
-        OscOptions oo;
-        oo.bind = a.bind;
-        oo.port = a.port;
-        oo.irDir = a.irDir;
-        oo.verbose = verbose;
-        auto server = OscServer::start(*engine, oo);
-        if (!server) {
+    if (osc) {
+        if (Status s = osc->handleWith(*engine); !s) {
             backend->stop();
             if (recorder) (void)recorder->finish();
-            return fail(server.error().message);
+            return fail(s.message());
         }
-        osc = server.take();
     }
     fmt::print(stderr, "chronus serve: {}; {}; {}\n", backend->describe(),
-               osc ? fmt::format("OSC on {}:{}", a.bind, osc->port()) : std::string("no OSC"),
+               osc ? fmt::format("OSC on {}", osc->address()) : std::string("no OSC"),
                a.seconds > 0 ? fmt::format("stopping after {:g} s", a.seconds)
                              : std::string("Ctrl-C or /engine/quit stops"));
 
@@ -226,12 +278,7 @@ int runServe(const ServeArgs& a) {
                        "chronus serve: the recording dropped {} frames (the writer fell behind)\n",
                        recorder->droppedFrames());
     }
-    fmt::print(
-        stderr,
-        "chronus serve: stopped after {:.2f} s of audio: {} commits, {} failed, {} xruns, {} "
-        "overruns, callback load p50 {:.3f} p99 {:.3f} max {:.3f}\n",
-        double(st.samplePosition) / double(a.rate), st.commits, st.failures, st.xruns, st.overruns,
-        st.loadP50, st.loadP99, st.loadMax);
+    fmt::print(stderr, "{}", exitSummary(st, backend->clockJitter(), a.rate));
     backend.reset();
     engine.reset();
     return rc;
@@ -243,10 +290,11 @@ void addServeCommand(CLI::App& app) {
     auto args = std::make_shared<ServeArgs>();
     auto* cmd =
         app.add_subcommand("serve", "Run the engine on an audio device, controlled over OSC");
-    cmd->add_option(
-        "--device", args->device,
-        "audio device: PortAudio index or part of its name, 'null' (clock-paced, no "
-        "device) or 'offline' (as fast as possible); default: the default output, else null");
+    cmd->add_option("--device", args->device,
+                    "audio device: PortAudio index or part of its name, 'null' (clock-paced, no "
+                    "device) or 'offline' (as fast as possible); default: the default output, "
+                    "else null")
+        ->envname("CHRONUS_DEVICE");
     cmd->add_flag("--list-devices", args->listDevices, "list PortAudio output devices and exit");
     cmd->add_option("-r,--rate", args->rate, "sample rate")
         ->check(CLI::Range(8000.0f, 384000.0f))
@@ -257,8 +305,14 @@ void addServeCommand(CLI::App& app) {
     cmd->add_option("--patch", args->patch, "patch file applied and committed at start")
         ->check(CLI::ExistingFile);
     cmd->add_option("--record", args->record, "write what the engine plays to this WAV file");
+    cmd->add_option("--format", args->format,
+                    "--record's samples: float (32-bit), 24 (rounded) or 16 (rounded, with TPDF "
+                    "dither)")
+        ->check(CLI::IsMember({"float", "24", "16"}))
+        ->capture_default_str();
     cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
-        ->check(CLI::Range(0.0, 1000.0));
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str();
     cmd->add_option("--tiered", args->tiered,
                     "on: a commit plays a quickly compiled version first, then the fully "
                     "optimised one (same sound); off: the optimised one only")
@@ -270,12 +324,15 @@ void addServeCommand(CLI::App& app) {
     cmd->add_option("-s,--seconds", args->seconds,
                     "run this long then quit (0: until Ctrl-C, SIGTERM or /engine/quit; offline: "
                     "seconds of audio)")
-        ->check(CLI::Range(0.0, 1e7));
+        ->check(CLI::Range(0.0, 1e7))
+        ->capture_default_str();
     cmd->add_option("--bind", args->bind, "OSC address to bind")->capture_default_str();
     cmd->add_option("--port", args->port, "OSC UDP port")
         ->check(CLI::Range(0, 65535))
-        ->capture_default_str();
-    cmd->add_option("--ir-dir", args->irDir, "directory /patch/ir writes its dumps to");
+        ->capture_default_str()
+        ->envname("CHRONUS_PORT");
+    cmd->add_option("--ir-dir", args->irDir,
+                    "directory /patch/ir writes its dumps to (checked at start)");
     cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
     cmd->add_option("--state", args->state,
                     "keep the committed patch and its parameter values in this file (written "

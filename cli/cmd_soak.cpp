@@ -316,6 +316,7 @@ int runSoak(const SoakArgs& a) {
     stopStorm = true;
     stormThread.join();
     backend->stop();
+    const ClockJitter jitter = backend->clockJitter();
     for (const SwapMark& m : engine->swapSamples(lastSwap)) meter.addSwap(m.sample);
     const EngineStatus st = engine->status();
     meter.knownUpTo(st.samplePosition);
@@ -361,10 +362,19 @@ int runSoak(const SoakArgs& a) {
                "{:.2f} ms)\n",
                ran, double(st.samplePosition) / double(a.rate), a.frames, blockMs);
     fmt::print("  callbacks            {}\n", st.callbacks);
-    fmt::print("  xruns                {} (allowed {})\n", st.xruns, a.maxXruns);
-    fmt::print("  deadline overruns    {} (allowed {}); callback load p50 {:.3f} p99 {:.3f} max "
-               "{:.3f}\n",
+    fmt::print("  xruns                {} (allowed {}): blocks the engine did not have ready in "
+               "time{}\n",
+               st.xruns, a.maxXruns,
+               jitter.measured ? " (its render took longer than the block)"
+                               : " (as the audio device reported them)");
+    fmt::print("  deadline overruns    {} (allowed {}): callbacks longer than their block by the "
+               "wall clock; callback load p50 {:.3f} p99 {:.3f} max {:.3f}\n",
                st.overruns, a.maxOverruns, st.loadP50, st.loadP99, st.loadMax);
+    if (jitter.measured)
+        fmt::print("  clock jitter         {} of {} wake-ups late (worst {:.2f} ms): the null "
+                   "clock's thread woke too late for its block; the machine's scheduling, "
+                   "measured beside the engine, not held against it\n",
+                   jitter.lateWakeups, jitter.wakeups, jitter.worstLateMs);
     fmt::print("  commits              {} ok, {} failed, {} issued ({:.1f}/s); compile ms p50 "
                "{:.1f} p99 {:.1f} max {:.1f}\n",
                outcomes.ok, outcomes.failed, issued, double(issued) / std::max(ran, 1e-9),
@@ -439,7 +449,11 @@ void addSoakCommand(CLI::App& app) {
     cmd->add_option("--max-rss-growth-mb", args->maxRssGrowthMb,
                     "resident memory may grow this much after warm-up")
         ->capture_default_str();
-    cmd->add_option("--max-xruns", args->maxXruns, "xruns allowed")->capture_default_str();
+    cmd->add_option("--max-xruns", args->maxXruns,
+                    "xruns allowed: blocks the engine did not have ready in time (on the null "
+                    "device, late wake-ups of its clock are reported apart and not held against "
+                    "the engine)")
+        ->capture_default_str();
     cmd->add_option("--max-overruns", args->maxOverruns,
                     "callbacks allowed to take longer than their block")
         ->capture_default_str();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace chronus::cli {
 
@@ -11,5 +12,11 @@ void addIrCommand(CLI::App& app);
 void addServeCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addSoakCommand(CLI::App& app);
+void addSendCommand(CLI::App& app);
+void addTopCommand(CLI::App& app);
+void addGraphCommand(CLI::App& app);
+
+/// `chronus --version`: version, build, LLVM, CPU, its vector features and the JIT's lanes.
+std::string versionText();
 
 } // namespace chronus::cli

@@ -1,0 +1,94 @@
+// `chronus graph PATCH -o patch.svg`: a picture of the patch as of its last commit, with the
+// fusion groups the JIT compiles it into (planFusion), drawn by Graphviz (libgvc).
+#include "cli/commands.h"
+#include "cli/patch_dot.h"
+#include "compiler/jit/fusion.h"
+#include "compiler/schedule.h"
+#include "runtime/patch_player.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <graphviz/gvc.h>
+#include <memory>
+
+namespace chronus::cli {
+
+namespace {
+
+struct GraphArgs {
+    std::string patch;
+    std::string out;
+    float rate = 48000;
+};
+
+int fail(const std::string& message) {
+    fmt::print(stderr, "chronus graph: {}\n", message);
+    return 1;
+}
+
+/// Lays `dot` out and renders it to `path` as `format` (svg, png, pdf) with libgvc.
+Status render(const std::string& dot, const std::string& format, const std::string& path) {
+    GVC_t* gvc = gvContext();
+    if (gvc == nullptr) return makeError("Graphviz could not start (gvContext)");
+    Agraph_t* g = agmemread(dot.c_str());
+    Status result;
+    if (g == nullptr) {
+        result = makeError("Graphviz could not read the graph it was given");
+    } else if (gvLayout(gvc, g, "dot") != 0) {
+        result = makeError("Graphviz could not lay the graph out (is its 'dot' plugin installed?)");
+    } else {
+        if (gvRenderFilename(gvc, g, format.c_str(), path.c_str()) != 0)
+            result = makeError("Graphviz could not write '{}' as {}", path, format);
+        gvFreeLayout(gvc, g);
+    }
+    if (g != nullptr) agclose(g);
+    gvFreeContext(gvc);
+    return result;
+}
+
+int runGraph(const GraphArgs& a) {
+    auto script = loadPatchFile(a.patch);
+    if (!script) return fail(script.error().message);
+    if (!script->committed)
+        return fail(fmt::format("{} has no /patch/commit: nothing plays before one", a.patch));
+    auto schedule = buildSchedule(*script->committed, {a.rate});
+    if (!schedule) return fail(schedule.error().message);
+    const jit::FusionPlan plan = jit::planFusion(*schedule);
+    const std::string title =
+        fmt::format("{}: {} modules, {} fusion groups of {} shapes",
+                    std::filesystem::path(a.patch).filename().string(), schedule->nodes.size(),
+                    plan.groups.size(), plan.shapes.size());
+    const std::string dot = patchDot(*schedule, plan, title);
+
+    std::string ext = std::filesystem::path(a.out).extension().string();
+    if (!ext.empty()) ext.erase(0, 1);
+    if (ext == "dot" || ext == "gv") {
+        std::ofstream f(a.out, std::ios::binary);
+        f << dot;
+        if (!f.flush()) return fail(fmt::format("cannot write '{}'", a.out));
+        return 0;
+    }
+    if (ext != "svg" && ext != "png" && ext != "pdf")
+        return fail(fmt::format("'{}': write .svg, .png, .pdf or .dot", a.out));
+    if (Status s = render(dot, ext, a.out); !s) return fail(s.message());
+    return 0;
+}
+
+} // namespace
+
+void addGraphCommand(CLI::App& app) {
+    auto args = std::make_shared<GraphArgs>();
+    auto* cmd = app.add_subcommand(
+        "graph", "Draw a patch (as of its last commit) and its fusion groups with Graphviz");
+    cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
+    cmd->add_option("-o,--output", args->out, "picture to write: .svg, .png, .pdf, or .dot (text)")
+        ->required();
+    cmd->add_option("-r,--rate", args->rate, "sample rate (shapes depend on it)")
+        ->check(CLI::Range(8000.0f, 384000.0f));
+    cmd->callback([args] {
+        if (int rc = runGraph(*args); rc != 0) throw CLI::RuntimeError(rc);
+    });
+}
+
+} // namespace chronus::cli
