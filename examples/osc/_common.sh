@@ -3,14 +3,16 @@
 set -euo pipefail
 HOST=${CHRONUS_HOST:-127.0.0.1}
 PORT=${CHRONUS_PORT:-57130}
-command -v oscsend >/dev/null || { echo "oscsend not found: apt-get install liblo-tools" >&2; exit 1; }
-
-# send ADDRESS [TYPES ARGS...]: one OSC message, echoed as it goes.
-send() {
-    echo "> $*"
-    oscsend "$HOST" "$PORT" "$@"
+command -v chronus >/dev/null || {
+    echo "chronus is not on the PATH: see the README's 'Install'" >&2
+    exit 1
 }
 
-# Replies go back to the port a message came from, and oscsend exits at once, so its replies are
-# not seen; use ./osc_query.py to send a message and print the replies (/engine/status, ...).
+# send ADDRESS [ARGS...]: one OSC message, echoed as it goes; waits for the server's answer and
+# prints it (a commit: until it plays).
+send() {
+    echo "> $*"
+    chronus send --host "$HOST" --port "$PORT" "$@"
+}
+
 pause() { sleep "${1:-1}"; }

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Seeds' Test 3: oscillator -> ADSR -> biquad lowpass: a filtered envelope tone. Then the filter is
+# Test 3: oscillator -> ADSR -> biquad lowpass: a filtered envelope tone. Then the filter is
 # swept down while it plays, and switched to high-pass by name.
 source "$(dirname "$0")/_common.sh"
-send /patch/create ss osc1 simple_sine
-send /patch/create ss env1 adsr
-send /patch/create ss filt1 biquad_filter
-send /patch/connect ss osc1 env1
-send /patch/connect ss env1 filt1
-send /gate/env1 i 1
+send /patch/create osc1 simple_sine
+send /patch/create env1 adsr
+send /patch/create filt1 biquad_filter
+send /patch/connect osc1 env1
+send /patch/connect env1 filt1
+send /gate/env1 1
 send /patch/commit
 pause 1
 for cutoff in 800 400 200 110; do
-    send /mod/filt1/cutoff f "$cutoff"
+    send /mod/filt1/cutoff "$cutoff"
     pause 0.5
 done
-send /mod/filt1/mode s hp
+send /mod/filt1/mode hp

@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# Seeds' Test 4: each commit adds a module to the last one. Expect each transition smooth, no
+# Test 4: each commit adds a module to the last one. Expect each transition smooth, no
 # silence: a tone, then the same tone enveloped, then filtered.
 source "$(dirname "$0")/_common.sh"
-send /patch/create ss osc1 simple_sine
+send /patch/create osc1 simple_sine
 send /patch/commit
 pause 1
-send /patch/create ss env1 adsr
-send /patch/connect ss osc1 env1
-send /gate/env1 i 1
+send /patch/create env1 adsr
+send /patch/connect osc1 env1
+send /gate/env1 1
 send /patch/commit
 pause 1
-send /patch/create ss filt1 biquad_filter
-send /patch/connect ss env1 filt1
-send /mod/filt1/cutoff f 600
+send /patch/create filt1 biquad_filter
+send /patch/connect env1 filt1
+send /mod/filt1/cutoff 600
 send /patch/commit
