@@ -90,6 +90,24 @@ std::string exitSummary(const EngineStatus& st, const ClockJitter& jitter, float
     return out;
 }
 
+/// The OSC socket `chronus` bound for this serve before starting this program (CHRONUS_OSC_FD),
+/// if it is there and bound where this serve was asked to listen; otherwise nothing (and the
+/// descriptor is closed), and serve binds its own.
+std::unique_ptr<OscServer> handedDownSocket(const OscOptions& options) {
+    const char* env = std::getenv("CHRONUS_OSC_FD");
+    if (env == nullptr) return nullptr;
+    const int fd = std::atoi(env);
+    ::unsetenv("CHRONUS_OSC_FD"); // not for the children
+    if (fd < 3) return nullptr;
+    auto server = OscServer::adopt(fd, options);
+    if (!server) {
+        ::close(fd);
+        return nullptr;
+    }
+    if (options.port != 0 && (*server)->port() != options.port) return nullptr;
+    return server.take();
+}
+
 /// `--ir-dir`: a directory this process can write into, checked at start rather than at the
 /// first /patch/ir.
 Status checkWritableDirectory(const std::string& dir) {
@@ -127,10 +145,15 @@ int runServe(const ServeArgs& a) {
         oo.port = a.port;
         oo.irDir = a.irDir;
         oo.verbose = verbose;
-        auto server = OscServer::bind(oo);
-        if (!server) return fail(server.error().message);
-        osc = server.take();
-        fmt::print(stderr, "chronus: listening on {} (OSC/UDP)\n", osc->address());
+        // `chronus` (front_main.cpp) may have bound it already, before this program loaded.
+        if (auto handed = handedDownSocket(oo)) {
+            osc = std::move(handed);
+        } else {
+            auto server = OscServer::bind(oo);
+            if (!server) return fail(server.error().message);
+            osc = server.take();
+            fmt::print(stderr, "chronus: listening on {} (OSC/UDP)\n", osc->address());
+        }
     }
 
     // The patch to play: --state's FILE when it exists (it is what played last, so it replaces

@@ -12,7 +12,6 @@ void addIrCommand(CLI::App& app);
 void addServeCommand(CLI::App& app);
 void addBenchCommand(CLI::App& app);
 void addSoakCommand(CLI::App& app);
-void addSendCommand(CLI::App& app);
 void addTopCommand(CLI::App& app);
 void addGraphCommand(CLI::App& app);
 

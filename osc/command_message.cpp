@@ -2,11 +2,6 @@
 
 namespace chronus::osc {
 
-OscValue oscValue(const PatchArg& arg) {
-    if (const auto* f = std::get_if<float>(&arg)) return *f;
-    return std::get<std::string>(arg);
-}
-
 OscMessage commandMessage(const ControlCommand& cmd) {
     OscMessage m{commandAddress(cmd), {}};
     std::visit(

@@ -10,7 +10,4 @@ namespace chronus::osc {
 
 OscMessage commandMessage(const ControlCommand& cmd);
 
-/// A patch-file argument as OSC: a number as float, a word as string.
-OscValue oscValue(const PatchArg& arg);
-
 } // namespace chronus::osc

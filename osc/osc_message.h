@@ -5,9 +5,11 @@
 
 #include "base/expected.h"
 #include "osc/osc_time.h"
+#include "runtime/patch_file.h"
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <variant>
@@ -27,6 +29,18 @@ struct OscMessage {
     /// Argument `i` as a string, or nothing.
     std::optional<std::string> string(std::size_t i) const;
 };
+
+/// A patch-file argument as OSC, as the server decodes it: a number as float, a word as string.
+inline OscValue oscValue(const PatchArg& arg) {
+    if (const auto* f = std::get_if<float>(&arg)) return *f;
+    return std::get<std::string>(arg);
+}
+
+/// A count for an int32 argument, saturated rather than wrapped.
+inline int32_t saturate32(uint64_t v) {
+    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
+    return static_cast<int32_t>(v > kMax ? kMax : v);
+}
 
 /// The bytes of `address args...`; empty if liblo refused (an invalid address).
 std::vector<std::byte> encodeMessage(const std::string& address, const std::vector<OscValue>& args);

@@ -2,15 +2,9 @@
 
 #include <cstdio>
 #include <fmt/format.h>
-#include <limits>
 #include <string_view>
 
 namespace chronus::osc {
-
-int32_t saturate32(uint64_t v) {
-    constexpr auto kMax = static_cast<uint64_t>(std::numeric_limits<int32_t>::max());
-    return static_cast<int32_t>(v > kMax ? kMax : v);
-}
 
 bool Replier::send(const Endpoint& to, const std::string& address,
                    const std::vector<ReplyArg>& args) const {

@@ -35,7 +35,4 @@ private:
     bool verbose_ = false;
 };
 
-/// A count for an int32 reply argument, saturated rather than wrapped.
-int32_t saturate32(uint64_t v);
-
 } // namespace chronus::osc

@@ -61,10 +61,21 @@ OscServer::~OscServer() = default;
 Expected<std::unique_ptr<OscServer>> OscServer::bind(const OscOptions& options) {
     auto socket = osc::UdpSocket::bind(options.bind, options.port);
     if (!socket) return socket.error();
+    return withSocket(socket.take(), options);
+}
+
+Expected<std::unique_ptr<OscServer>> OscServer::adopt(int fd, const OscOptions& options) {
+    auto socket = osc::UdpSocket::adopt(fd);
+    if (!socket) return socket.error();
+    return withSocket(socket.take(), options);
+}
+
+Expected<std::unique_ptr<OscServer>> OscServer::withSocket(osc::UdpSocket socket,
+                                                           const OscOptions& options) {
     std::unique_ptr<OscServer> server(new OscServer());
     Impl& impl = *server->impl_;
     impl.options = options;
-    impl.socket = std::make_shared<const osc::UdpSocket>(socket.take());
+    impl.socket = std::make_shared<const osc::UdpSocket>(std::move(socket));
     if (::pipe2(impl.stopPipe, O_CLOEXEC) != 0)
         return makeError("OSC: cannot create the stop pipe: {}", std::strerror(errno));
     return server;

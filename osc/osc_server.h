@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/expected.h"
+#include "osc/udp_socket.h"
 
 #include <memory>
 #include <string>
@@ -30,6 +31,8 @@ public:
     /// the socket's receive buffer (kReceiveBufferBytes) until handleWith(). Fails with a clear
     /// message (port in use, bad address).
     static Expected<std::unique_ptr<OscServer>> bind(const OscOptions& options);
+    /// Like bind(), with the socket `fd` that another program bound (see UdpSocket::adopt).
+    static Expected<std::unique_ptr<OscServer>> adopt(int fd, const OscOptions& options);
     /// Starts the receive thread, which hands every datagram (those already waiting first) to
     /// `engine` (which must outlive the server). Once.
     Status handleWith(Engine& engine);
@@ -45,6 +48,8 @@ public:
 
 private:
     OscServer();
+    static Expected<std::unique_ptr<OscServer>> withSocket(osc::UdpSocket socket,
+                                                           const OscOptions& options);
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

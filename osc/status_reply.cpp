@@ -1,7 +1,5 @@
 #include "osc/status_reply.h"
 
-#include "osc/osc_reply.h"
-
 #include <cmath>
 #include <fmt/format.h>
 

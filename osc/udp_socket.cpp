@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <unistd.h>
@@ -19,6 +20,20 @@ std::string Endpoint::text() const {
     if (addr.ss_family == AF_INET6) return fmt::format("[{}]:{}", host, serv);
     return fmt::format("{}:{}", host, serv);
 }
+
+namespace {
+
+int boundPort(int fd) {
+    sockaddr_storage bound{};
+    socklen_t len = sizeof bound;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) return -1;
+    if (bound.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+    if (bound.ss_family == AF_INET6)
+        return ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
+    return -1;
+}
+
+} // namespace
 
 Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
     if (port < 0 || port > 65535) return makeError("OSC port {} is out of range (0..65535)", port);
@@ -48,15 +63,24 @@ Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
     if (fd < 0) return makeError("OSC: cannot bind UDP {}:{}: {}", host, port, lastError);
     const int rcvbuf = kReceiveBufferBytes;
     (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); // best effort
-    sockaddr_storage bound{};
-    socklen_t len = sizeof bound;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-    int actual = port;
-    if (bound.ss_family == AF_INET)
-        actual = ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-    if (bound.ss_family == AF_INET6)
-        actual = ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-    return UdpSocket(fd, actual);
+    const int actual = boundPort(fd);
+    return UdpSocket(fd, actual > 0 ? actual : port);
+}
+
+
+Expected<UdpSocket> UdpSocket::adopt(int fd) {
+    int type = 0;
+    socklen_t len = sizeof type;
+    if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_DGRAM)
+        return makeError("OSC: descriptor {} is not a UDP socket", fd);
+    const int port = boundPort(fd);
+    if (port <= 0) return makeError("OSC: the socket handed down (descriptor {}) is not bound", fd);
+    (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return UdpSocket(fd, port);
+}
+
+int UdpSocket::release() {
+    return std::exchange(fd_, -1);
 }
 
 UdpSocket::UdpSocket(UdpSocket&& other) noexcept

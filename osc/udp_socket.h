@@ -23,6 +23,11 @@ class UdpSocket {
 public:
     /// Binds `host` (numeric address or name) at `port` (0: any free port).
     static Expected<UdpSocket> bind(const std::string& host, int port);
+    /// Takes over a UDP socket another program bound and handed down (`chronus` binds serve's
+    /// socket before it starts the engine program); fails if `fd` is not a bound UDP socket.
+    static Expected<UdpSocket> adopt(int fd);
+    /// Gives the descriptor up without closing it (to hand it down to another program).
+    int release();
     UdpSocket(UdpSocket&& other) noexcept;
     UdpSocket& operator=(UdpSocket&& other) noexcept;
     UdpSocket(const UdpSocket&) = delete;
