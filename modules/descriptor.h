@@ -67,6 +67,11 @@ using InitFn = void (*)(void* state, const InstanceConfig&, const float* params)
 
 struct ModuleDescriptor {
     std::string_view type;
+    /// Place in allModules() and `chronus modules`: ascending, one number per type. A new type
+    /// takes the next number after the highest, never one between, so that no existing type's
+    /// index moves: fuzz inputs, their regressions and the seeded random patches of the tests
+    /// and benchmarks pick types by index.
+    uint32_t order = 0;
     std::span<const std::string_view> aliases;
     std::string_view summary;
     std::span<const PortDesc> inputs;

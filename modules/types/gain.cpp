@@ -1,24 +1,22 @@
-// output: the patch's output. With one or more present, only what reaches them is heard.
+// gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude
+// envelopes.
 #include "modules/module_abi.h"
 
 namespace {
 enum Slot { kIn, kLevel };
 } // namespace
 
-CHRONUS_KERNEL void chronus_output_tick(void*, const float* CHRONUS_RESTRICT in,
-                                        float* CHRONUS_RESTRICT out,
-                                        const chronus::KernelContext*) {
+CHRONUS_KERNEL void chronus_gain_tick(void*, const float* CHRONUS_RESTRICT in,
+                                      float* CHRONUS_RESTRICT out, const chronus::KernelContext*) {
     out[0] = in[kIn] * in[kLevel];
 }
 
 #ifndef CHRONUS_BITCODE
-#include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
-constexpr std::string_view kAliases[] = {"dac"};
+constexpr std::string_view kAliases[] = {"vca"};
 constexpr PortDesc kInputs[] = {{.name = "in"}};
 constexpr PortDesc kOutputs[] = {{.name = "out"}};
 constexpr ParamDesc kParams[] = {
@@ -26,19 +24,19 @@ constexpr ParamDesc kParams[] = {
 };
 } // namespace
 
-extern const ModuleDescriptor kOutput = {
-    .type = "output",
+extern const ModuleDescriptor kGain = {
+    .type = "gain",
+    .order = 9,
     .aliases = kAliases,
-    .summary = "the patch output (in * level); when present, only what reaches it is heard",
+    .summary = "multiplies its input by level",
     .inputs = kInputs,
     .outputs = kOutputs,
     .params = kParams,
-    .isSink = true,
-    .kernel = "output",
+    .kernel = "gain",
     .stateSize = [](const InstanceConfig&) -> std::size_t { return 0; },
     .init = [](void*, const InstanceConfig&, const float*) {},
-    .tick = chronus_output_tick,
-    .block = blockLoop<chronus_output_tick>,
+    .tick = chronus_gain_tick,
+    .block = blockLoop<chronus_gain_tick>,
 };
 } // namespace chronus
 #endif

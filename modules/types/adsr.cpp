@@ -63,7 +63,6 @@ CHRONUS_KERNEL void chronus_adsr_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -110,6 +109,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kAdsr = {
     .type = "adsr",
+    .order = 7,
     .aliases = {},
     .summary = "linear ADSR envelope; multiplies its input (1 when unconnected)",
     .inputs = kInputs,

@@ -80,7 +80,6 @@ CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -121,6 +120,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kBiquadFilter = {
     .type = "biquad_filter",
+    .order = 8,
     .aliases = kAliases,
     .summary = "RBJ cookbook lowpass, highpass, bandpass (0 dB peak) or notch; modulation-safe",
     .inputs = kInputs,

@@ -60,7 +60,6 @@ CHRONUS_KERNEL void chronus_delay_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 #include <cmath>
 
@@ -112,6 +111,7 @@ void init(void* state, const InstanceConfig& cfg, const float*) {
 
 extern const ModuleDescriptor kDelay = {
     .type = "delay",
+    .order = 11,
     .aliases = {},
     .summary = "fractional delay line with feedback; wet output closes patch feedback loops",
     .inputs = kInputs,
