@@ -79,8 +79,10 @@ struct ModuleDescriptor {
     std::span<const ParamDesc> params;
     CreateArgDesc createArg = {};
     const VariadicDesc* variadic = nullptr; ///< count = createArg
-    bool isSink = false;     ///< an `output`: its outputs are the patch's output, never a source
-    std::string_view kernel; ///< chronus_<kernel>_tick / _emit in the bitcode
+    bool isSink = false; ///< an `output`: its outputs are the patch's output, never a source
+    /// Entry points chronus_<kernel>_tick, _emit, _prepare, _process in the bitcode, which the JIT
+    /// finds by this name (tests/test_module_jit.cpp links every descriptor's).
+    std::string_view kernel;
     StateSizeFn stateSize = nullptr;
     InitFn init = nullptr;
     TickFn tick = nullptr;
