@@ -255,7 +255,7 @@ TEST_CASE("ticks leave delayed outputs alone and defaults give finite output", "
         std::vector<float> params;
         for (const auto& p : layout.params) params.push_back(p.desc.defaultValue);
         d->init(state.data(), cfg, params.data());
-        std::vector<float> in(layout.slotCount());
+        std::vector<float> in(layout.kernelInCount());
         for (size_t i = 0; i < layout.inputs.size(); ++i) in[i] = 0.25f;
         for (size_t p = 0; p < params.size(); ++p) in[layout.inputs.size() + p] = params[p];
         const KernelContext ctx{48000, 1.0f / 48000};

@@ -16,7 +16,7 @@ struct AdsrState {
     float stage;
     float gate; ///< gate at the last sample
 };
-enum Slot { kIn, kAttackMs, kDecayMs, kSustainLevel, kReleaseMs, kGate };
+enum In { kIn, kAttackMs, kDecayMs, kSustainLevel, kReleaseMs, kGate };
 } // namespace
 
 CHRONUS_KERNEL void chronus_adsr_tick(void* CHRONUS_RESTRICT state,

@@ -16,7 +16,7 @@ struct BiquadState {
     float a1, a2, a3;      ///< SVF update
     float m0, m1, m2;      ///< output = m0 * input + m1 * band + m2 * low
 };
-enum Slot { kIn, kCutoff, kQ, kMode };
+enum In { kIn, kCutoff, kQ, kMode };
 enum Mode { kLowpass, kHighpass, kBandpass, kNotch };
 
 /// Coefficients for these (unclamped) inputs, written to the cache in `s`.

@@ -8,7 +8,7 @@ namespace {
 struct LfoState {
     float phase;
 };
-enum Slot { kFreq, kDepth, kShape };
+enum In { kFreq, kDepth, kShape };
 enum Shape { kSine, kTriangle, kSaw, kSquare };
 } // namespace
 

@@ -8,7 +8,7 @@ namespace {
 struct NoiseState {
     uint32_t x; ///< never 0
 };
-enum Slot { kGain };
+enum In { kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_noise_tick(void* CHRONUS_RESTRICT state,

@@ -2,7 +2,7 @@
 #include "modules/module_abi.h"
 
 namespace {
-enum Slot { kIn, kLevel };
+enum In { kIn, kLevel };
 } // namespace
 
 CHRONUS_KERNEL void chronus_output_tick(void*, const float* CHRONUS_RESTRICT in,

@@ -7,7 +7,7 @@ namespace {
 struct SawState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_saw_tick(void* CHRONUS_RESTRICT state, const float* CHRONUS_RESTRICT in,

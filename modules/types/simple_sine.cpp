@@ -7,7 +7,7 @@ namespace {
 struct SineState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state,

@@ -7,7 +7,7 @@ namespace {
 struct SquareState {
     float phase;
 };
-enum Slot { kFreq, kGain, kWidth };
+enum In { kFreq, kGain, kWidth };
 } // namespace
 
 CHRONUS_KERNEL void chronus_square_tick(void* CHRONUS_RESTRICT state,

@@ -7,7 +7,7 @@ namespace {
 struct TriangleState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_triangle_tick(void* CHRONUS_RESTRICT state,
