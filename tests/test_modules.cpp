@@ -231,6 +231,7 @@ TEST_CASE("module types have distinct orders, names and aliases, and keep their 
     std::vector<std::string_view> names;
     for (size_t i = 0; i < all.size(); ++i) {
         INFO(all[i]->type);
+        CHECK(all[i]->order > 0); // 0: the descriptor sets none (descriptor.h, `order`)
         if (i > 0) CHECK(all[i - 1]->order < all[i]->order);
         names.push_back(all[i]->type);
         for (auto alias : all[i]->aliases) names.push_back(alias);
