@@ -87,7 +87,7 @@ Status PatchGraph::create(std::string_view id, std::string_view type,
              arg,
              std::make_shared<const ModuleLayout>(makeLayout(*desc, arg)),
              {}};
-    if (m.layout->slotCount() > kMaxKernelSlots)
+    if (m.layout->kernelInCount() > kMaxKernelValues)
         return makeError("{} with {} {} has too many ports", desc->type, ca.name, arg);
     for (const auto& p : m.layout->params) m.params.push_back(p.desc.defaultValue);
     modules_.push_back(std::move(m));

@@ -8,7 +8,7 @@ namespace {
 struct LfoState {
     float phase;
 };
-enum Slot { kFreq, kDepth, kShape };
+enum In { kFreq, kDepth, kShape };
 enum Shape { kSine, kTriangle, kSaw, kSquare };
 } // namespace
 
@@ -38,7 +38,6 @@ CHRONUS_KERNEL void chronus_lfo_tick(void* CHRONUS_RESTRICT state, const float* 
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -69,6 +68,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kLfo = {
     .type = "lfo",
+    .order = 6,
     .aliases = {},
     .summary = "modulation source: depth * sine/triangle/saw/square",
     .inputs = {},

@@ -14,7 +14,7 @@ struct DelayState {
     float maxDelay; ///< longest delay in samples
     float wet;      ///< this sample's delayed signal, read at the end of the last tick
 };
-enum Slot { kIn, kTime, kFeedback, kMix };
+enum In { kIn, kTime, kFeedback, kMix };
 enum Output { kOut, kWet };
 
 inline float* buffer(DelayState* s) {
@@ -45,7 +45,7 @@ CHRONUS_KERNEL void chronus_delay_tick(void* CHRONUS_RESTRICT state,
     s->write = w;
 
     // Next sample's wet is the written signal `delay` samples before it: index w - delay, where
-    // w is that sample's slot. delay >= 1, so this reads only what has been written.
+    // w is that sample's place. delay >= 1, so this reads only what has been written.
     float delay = dsp::clampf(dsp::msToSamples(in[kTime], ctx->sampleRate), 1.0f, s->maxDelay);
     auto whole = static_cast<int32_t>(delay);
     float frac = delay - static_cast<float>(whole);
@@ -60,7 +60,6 @@ CHRONUS_KERNEL void chronus_delay_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 #include <cmath>
 
@@ -112,6 +111,7 @@ void init(void* state, const InstanceConfig& cfg, const float*) {
 
 extern const ModuleDescriptor kDelay = {
     .type = "delay",
+    .order = 11,
     .aliases = {},
     .summary = "fractional delay line with feedback; wet output closes patch feedback loops",
     .inputs = kInputs,

@@ -21,7 +21,6 @@ CHRONUS_KERNEL void chronus_mix_tick(void* CHRONUS_RESTRICT state, const float* 
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 #include <cmath>
 
@@ -45,6 +44,7 @@ void init(void* state, const InstanceConfig& cfg, const float*) {
 
 extern const ModuleDescriptor kMix = {
     .type = "mix",
+    .order = 10,
     .aliases = {},
     .summary = "sums its inputs, each times its level",
     .inputs = {},

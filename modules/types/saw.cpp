@@ -7,7 +7,7 @@ namespace {
 struct SawState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_saw_tick(void* CHRONUS_RESTRICT state, const float* CHRONUS_RESTRICT in,
@@ -25,7 +25,6 @@ CHRONUS_KERNEL void chronus_saw_tick(void* CHRONUS_RESTRICT state, const float* 
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -46,6 +45,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kSaw = {
     .type = "saw",
+    .order = 2,
     .aliases = {},
     .summary = "band-limited sawtooth oscillator (PolyBLEP)",
     .inputs = {},

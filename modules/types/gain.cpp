@@ -3,7 +3,7 @@
 #include "modules/module_abi.h"
 
 namespace {
-enum Slot { kIn, kLevel };
+enum In { kIn, kLevel };
 } // namespace
 
 CHRONUS_KERNEL void chronus_gain_tick(void*, const float* CHRONUS_RESTRICT in,
@@ -13,7 +13,6 @@ CHRONUS_KERNEL void chronus_gain_tick(void*, const float* CHRONUS_RESTRICT in,
 
 #ifndef CHRONUS_BITCODE
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -27,6 +26,7 @@ constexpr ParamDesc kParams[] = {
 
 extern const ModuleDescriptor kGain = {
     .type = "gain",
+    .order = 9,
     .aliases = kAliases,
     .summary = "multiplies its input by level",
     .inputs = kInputs,

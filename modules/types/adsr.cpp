@@ -16,7 +16,7 @@ struct AdsrState {
     float stage;
     float gate; ///< gate at the last sample
 };
-enum Slot { kIn, kAttackMs, kDecayMs, kSustainLevel, kReleaseMs, kGate };
+enum In { kIn, kAttackMs, kDecayMs, kSustainLevel, kReleaseMs, kGate };
 } // namespace
 
 CHRONUS_KERNEL void chronus_adsr_tick(void* CHRONUS_RESTRICT state,
@@ -63,7 +63,6 @@ CHRONUS_KERNEL void chronus_adsr_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -110,6 +109,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kAdsr = {
     .type = "adsr",
+    .order = 7,
     .aliases = {},
     .summary = "linear ADSR envelope; multiplies its input (1 when unconnected)",
     .inputs = kInputs,

@@ -9,7 +9,6 @@ CHRONUS_KERNEL void chronus_const_tick(void*, const float* CHRONUS_RESTRICT in,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -21,6 +20,7 @@ constexpr ParamDesc kParams[] = {
 
 extern const ModuleDescriptor kConst = {
     .type = "const",
+    .order = 13,
     .aliases = {},
     .summary = "outputs value: an offset or control source",
     .inputs = {},

@@ -7,7 +7,7 @@ namespace {
 struct SquareState {
     float phase;
 };
-enum Slot { kFreq, kGain, kWidth };
+enum In { kFreq, kGain, kWidth };
 } // namespace
 
 CHRONUS_KERNEL void chronus_square_tick(void* CHRONUS_RESTRICT state,
@@ -30,7 +30,6 @@ CHRONUS_KERNEL void chronus_square_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -59,6 +58,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kSquare = {
     .type = "square",
+    .order = 3,
     .aliases = kAliases,
     .summary = "band-limited square/pulse oscillator with pulse width (PolyBLEP)",
     .inputs = {},

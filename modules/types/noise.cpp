@@ -8,7 +8,7 @@ namespace {
 struct NoiseState {
     uint32_t x; ///< never 0
 };
-enum Slot { kGain };
+enum In { kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_noise_tick(void* CHRONUS_RESTRICT state,
@@ -28,7 +28,6 @@ CHRONUS_KERNEL void chronus_noise_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -56,6 +55,7 @@ void init(void* state, const InstanceConfig& cfg, const float*) {
 
 extern const ModuleDescriptor kNoise = {
     .type = "noise",
+    .order = 5,
     .aliases = {},
     .summary = "deterministic white noise, uniform in [-gain, gain)",
     .inputs = {},

@@ -7,7 +7,7 @@ namespace {
 struct TriangleState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_triangle_tick(void* CHRONUS_RESTRICT state,
@@ -33,7 +33,6 @@ CHRONUS_KERNEL void chronus_triangle_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -54,6 +53,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kTriangle = {
     .type = "triangle",
+    .order = 4,
     .aliases = {},
     .summary = "band-limited triangle oscillator (PolyBLAMP)",
     .inputs = {},

@@ -7,7 +7,7 @@ namespace {
 struct SineState {
     float phase;
 };
-enum Slot { kFreq, kGain };
+enum In { kFreq, kGain };
 } // namespace
 
 CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state,
@@ -21,7 +21,6 @@ CHRONUS_KERNEL void chronus_sine_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -43,6 +42,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kSimpleSine = {
     .type = "simple_sine",
+    .order = 1,
     .aliases = kAliases,
     .summary = "sine oscillator",
     .inputs = {},

@@ -16,7 +16,7 @@ struct BiquadState {
     float a1, a2, a3;      ///< SVF update
     float m0, m1, m2;      ///< output = m0 * input + m1 * band + m2 * low
 };
-enum Slot { kIn, kCutoff, kQ, kMode };
+enum In { kIn, kCutoff, kQ, kMode };
 enum Mode { kLowpass, kHighpass, kBandpass, kNotch };
 
 /// Coefficients for these (unclamped) inputs, written to the cache in `s`.
@@ -80,7 +80,6 @@ CHRONUS_KERNEL void chronus_biquad_tick(void* CHRONUS_RESTRICT state,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -121,6 +120,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kBiquadFilter = {
     .type = "biquad_filter",
+    .order = 8,
     .aliases = kAliases,
     .summary = "RBJ cookbook lowpass, highpass, bandpass (0 dB peak) or notch; modulation-safe",
     .inputs = kInputs,

@@ -2,7 +2,7 @@
 #include "modules/module_abi.h"
 
 namespace {
-enum Slot { kIn, kLevel };
+enum In { kIn, kLevel };
 } // namespace
 
 CHRONUS_KERNEL void chronus_output_tick(void*, const float* CHRONUS_RESTRICT in,
@@ -14,7 +14,6 @@ CHRONUS_KERNEL void chronus_output_tick(void*, const float* CHRONUS_RESTRICT in,
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -28,6 +27,7 @@ constexpr ParamDesc kParams[] = {
 
 extern const ModuleDescriptor kOutput = {
     .type = "output",
+    .order = 14,
     .aliases = kAliases,
     .summary = "the patch output (in * level); when present, only what reaches it is heard",
     .inputs = kInputs,

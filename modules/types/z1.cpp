@@ -20,7 +20,6 @@ CHRONUS_KERNEL void chronus_z1_tick(void* CHRONUS_RESTRICT state, const float* C
 #ifndef CHRONUS_BITCODE
 #include "modules/block_loop.h"
 #include "modules/descriptor.h"
-#include "modules/registry.h"
 
 namespace chronus {
 namespace {
@@ -34,6 +33,7 @@ void init(void* state, const InstanceConfig&, const float*) {
 
 extern const ModuleDescriptor kZ1 = {
     .type = "z1",
+    .order = 12,
     .aliases = {},
     .summary = "one-sample delay; closes feedback loops",
     .inputs = kInputs,
