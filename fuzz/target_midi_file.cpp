@@ -23,6 +23,7 @@ int midiFile(const uint8_t* data, std::size_t size) {
     if (f.trackNames.size() != f.trackCount) fuzzFailure("midi_file", "a name per track");
     const midi::MidiFileEvent* prev = nullptr;
     std::vector<uint8_t> onAtTick(16 * 128, 0); // (channel, note) had a note-on at prev's tick
+    std::vector<std::size_t> touched;           // the keys set in onAtTick, to clear them
     for (const midi::MidiFileEvent& e : f.events) {
         const midi::MidiMessage& m = e.message;
         if (m.channel > 15 || m.data1 > 127 || m.data2 > 127)
@@ -36,10 +37,16 @@ int midiFile(const uint8_t* data, std::size_t size) {
         if (prev != nullptr) {
             if (e.tick < prev->tick || e.seconds < prev->seconds)
                 fuzzFailure("midi_file", "events out of time order");
-            if (e.tick != prev->tick) onAtTick.assign(onAtTick.size(), 0);
+            if (e.tick != prev->tick) {
+                for (std::size_t k : touched) onAtTick[k] = 0;
+                touched.clear();
+            }
         }
         const std::size_t key = std::size_t(m.channel) * 128 + m.data1;
-        if (m.kind == midi::MidiKind::NoteOn) onAtTick[key] = 1;
+        if (m.kind == midi::MidiKind::NoteOn && !onAtTick[key]) {
+            onAtTick[key] = 1;
+            touched.push_back(key);
+        }
         if (m.kind == midi::MidiKind::NoteOff && onAtTick[key])
             fuzzFailure("midi_file", "a note-off after a note-on of the same note at one time");
         prev = &e;

@@ -264,6 +264,7 @@ TEST_CASE("without a source, MidiInput opens its own port for others to connect"
     const std::string ours = ports[0];
     jack_free(ports);
     REQUIRE(jack_connect(writer.client(), writer.portName().c_str(), ours.c_str()) == 0);
+    REQUIRE(writer.waitConnected()); // jack_connect returns before the graph routes it
     REQUIRE(writer.send({Ev{0, {0x93, 72, 99}}}));
     const auto got = collect((*input)->ring(), 1);
     REQUIRE(got.size() == 1);
