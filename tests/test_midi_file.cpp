@@ -203,7 +203,7 @@ TEST_CASE("equal times keep the file's order, but a note's off comes before its 
     CHECK(got == want);
 }
 
-TEST_CASE("SMPTE division: frames per second and ticks per frame; Set Tempo does not apply",
+TEST_CASE("SMPTE division: frames per second and ticks per frame, where Set Tempo does not apply",
           "[midi][smf]") {
     // 25 fps x 40 ticks per frame = 1000 ticks per second.
     const uint16_t div25 = uint16_t(uint8_t(-25)) << 8 | 40;
@@ -308,7 +308,7 @@ TEST_CASE("lenient where the reading is unambiguous: alien chunks, no End of Tra
     CHECK(f.events[2].message.kind == MidiKind::NoteOff);
 }
 
-TEST_CASE("readMidiFile reads from disk; its errors name the path", "[midi][smf]") {
+TEST_CASE("readMidiFile reads from disk, and its errors name the path", "[midi][smf]") {
     const std::string path = "/tmp/chronus_midi_" + std::to_string(getpid()) + ".mid";
     const Bytes file = cat({header(0, 1, 96), chunk(cat({ev(96, {0x90, 69, 127}), endOfTrack()}))});
     {

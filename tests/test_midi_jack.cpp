@@ -29,6 +29,12 @@ std::vector<LiveMidiEvent> collect(MidiEventRing& ring, std::size_t n, double se
     return out;
 }
 
+/// Pops what has arrived into `into`; true once it holds `n` events.
+bool popInto(MidiEventRing& ring, std::vector<LiveMidiEvent>& into, std::size_t n) {
+    for (LiveMidiEvent e; into.size() < n && ring.audioThreadTryPop(e);) into.push_back(e);
+    return into.size() >= n;
+}
+
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -70,15 +76,17 @@ TEST_CASE("notes written to a JACK MIDI port arrive in order with their pitch an
     // A chord at three offsets of one cycle, then its release (one by velocity 0), a sustain
     // pedal, a bend and a program change in the next; a clock tick that is not a note.
     const uint32_t period = writer.bufferSize();
-    auto chord = writer.send(
-        {Ev{0, {0x90, 60, 10}}, Ev{period / 3, {0x90, 64, 64}}, Ev{period - 1, {0x90, 67, 127}}});
+    std::vector<LiveMidiEvent> got;
+    auto chord = writer.sendUntil(
+        {Ev{0, {0x90, 60, 10}}, Ev{period / 3, {0x90, 64, 64}}, Ev{period - 1, {0x90, 67, 127}}},
+        [&] { return popInto(ring, got, 3); });
     REQUIRE(chord);
     CHECK(chord->written == 3);
-    auto rest = writer.send({Ev{0, {0x80, 60, 33}}, Ev{1, {0x90, 64, 0}}, Ev{2, {0xF8}},
-                             Ev{3, {0x8F, 67, 0}}, Ev{4, {0xB0, 64, 127}},
-                             Ev{5, {0xE0, 0x7F, 0x7F}}, Ev{6, {0xC9, 42}}});
+    auto rest = writer.sendUntil({Ev{0, {0x80, 60, 33}}, Ev{1, {0x90, 64, 0}}, Ev{2, {0xF8}},
+                                  Ev{3, {0x8F, 67, 0}}, Ev{4, {0xB0, 64, 127}},
+                                  Ev{5, {0xE0, 0x7F, 0x7F}}, Ev{6, {0xC9, 42}}},
+                                 [&] { return popInto(ring, got, 9); });
     REQUIRE(rest);
-    const auto got = collect(ring, 9);
     REQUIRE(got.size() == 9);
     using K = MidiKind;
     const MidiMessage want[] = {
@@ -142,16 +150,19 @@ TEST_CASE("a stream of notes through JACK: every one arrives, in order, latency 
     std::vector<double> latencyUs;
     for (int i = 0; i < 100; ++i) {
         const uint8_t note = uint8_t(36 + i % 60), vel = uint8_t(1 + i % 127);
-        auto sent = writer.send({Ev{0, {uint8_t(0x90 | (i % 16)), note, vel}},
-                                 Ev{7, {uint8_t(0x80 | (i % 16)), note, 0}}});
+        std::vector<LiveMidiEvent> got;
+        auto sent = writer.sendUntil({Ev{0, {uint8_t(0x90 | (i % 16)), note, vel}},
+                                      Ev{7, {uint8_t(0x80 | (i % 16)), note, 0}}},
+                                     [&] { return popInto((*input)->ring(), got, 2); });
         REQUIRE(sent);
-        const auto got = collect((*input)->ring(), 2);
         REQUIRE(got.size() == 2);
         CHECK(got[0].message == MidiMessage{MidiKind::NoteOn, uint8_t(i % 16), note, vel});
         CHECK(got[1].message == MidiMessage{MidiKind::NoteOff, uint8_t(i % 16), note, 0});
         latencyUs.push_back(double(got[0].receivedNs - sent->processStartNs) / 1000.0);
     }
     CHECK((*input)->ring().dropped() == 0);
+    if (writer.resent() > 0)
+        WARN(writer.resent() << " notes sent again after JACK reported an xrun");
     const double maxUs = *std::max_element(latencyUs.begin(), latencyUs.end());
     WARN(fmt::format("100 notes through JACK: writer callback -> ring median {:.0f} us, max "
                      "{:.0f} us",
@@ -189,7 +200,17 @@ TEST_CASE("jack_midiseq, an independent JACK client, plays into MidiInput by por
     }
     INFO(why);
     REQUIRE(input);
-    const auto got = collect(input->ring(), 8, 10);
+    // JACK loses MIDI in a cycle a client misses (an xrun, on a loaded machine): a client of our
+    // own hears of each, and the notes are collected again after one.
+    JackMidiWriter watch("chronus-xrun-watch");
+    REQUIRE(watch.ok());
+    std::vector<LiveMidiEvent> got;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const uint64_t x0 = watch.xruns();
+        got = collect(input->ring(), 8, 10);
+        if (watch.xruns() == x0) break;
+        WARN("collected again: JACK reported an xrun");
+    }
     kill(seq, SIGTERM);
     waitExit(seq, 10);
     std::remove(log.c_str());
@@ -265,13 +286,14 @@ TEST_CASE("without a source, MidiInput opens its own port for others to connect"
     jack_free(ports);
     REQUIRE(jack_connect(writer.client(), writer.portName().c_str(), ours.c_str()) == 0);
     REQUIRE(writer.waitConnected()); // jack_connect returns before the graph routes it
-    REQUIRE(writer.send({Ev{0, {0x93, 72, 99}}}));
-    const auto got = collect((*input)->ring(), 1);
+    std::vector<LiveMidiEvent> got;
+    REQUIRE(writer.sendUntil({Ev{0, {0x93, 72, 99}}},
+                             [&] { return popInto((*input)->ring(), got, 1); }));
     REQUIRE(got.size() == 1);
     CHECK(got[0].message == MidiMessage{MidiKind::NoteOn, 3, 72, 99});
 }
 
-TEST_CASE("a full ring drops new events and counts them; JACK is never held up",
+TEST_CASE("a full ring drops new events and counts them, and JACK is never held up",
           "[midi][jack][live]") {
     JackServer jack;
     if (!jack.ready()) {
@@ -289,17 +311,15 @@ TEST_CASE("a full ring drops new events and counts them; JACK is never held up",
     REQUIRE(writer.waitConnected());
     std::vector<Ev> burst;
     for (uint8_t i = 0; i < 10; ++i) burst.push_back(Ev{i, {0x90, uint8_t(50 + i), 100}});
-    REQUIRE(writer.send(burst));
     MidiEventRing& ring = (*input)->ring();
-    for (int i = 0; i < 500 && ring.dropped() < 6; ++i)
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(writer.sendUntil(burst, [&] { return ring.pushed() + ring.dropped() >= 10; }));
     CHECK(ring.dropped() == 6);
     const auto kept = collect(ring, 4);
     REQUIRE(kept.size() == 4);
     for (uint8_t i = 0; i < 4; ++i) CHECK(kept[i].message.note() == 50 + i); // the oldest stay
     // ... and the input keeps working once there is room again.
-    REQUIRE(writer.send({Ev{0, {0x90, 99, 1}}}));
-    const auto after = collect(ring, 1);
+    std::vector<LiveMidiEvent> after;
+    REQUIRE(writer.sendUntil({Ev{0, {0x90, 99, 1}}}, [&] { return popInto(ring, after, 1); }));
     REQUIRE(after.size() == 1);
     CHECK(after[0].message.note() == 99);
 }
@@ -315,11 +335,11 @@ TEST_CASE("with no JACK server and no ALSA sequencer, opening is a clear error, 
     REQUIRE_FALSE(own.ok());
     CHECK_THAT(own.error().message, Catch::StartsWith("JACK MIDI: "));
     o.api.reset();
-    o.source = "keyboard";
+    o.source = "chronus-no-such-keyboard"; // a machine with ALSA may list ports, but not this
     auto named = MidiInput::open(o);
     REQUIRE_FALSE(named.ok());
     CHECK_THAT(named.error().message,
-               Catch::StartsWith("no MIDI input port matches \"keyboard\"; there are none"));
+               Catch::StartsWith("no MIDI input port matches \"chronus-no-such-keyboard\"; "));
     CHECK_THAT(named.error().message, Catch::Contains("(JACK: "));
     if (old)
         setenv("JACK_DEFAULT_SERVER", saved.c_str(), 1);

@@ -1,6 +1,11 @@
 // A JACK client of the tests' own with one MIDI output port: the control thread hands it a batch
 // of events, its process callback writes them into one cycle at their frame offsets and notes
 // when (the monotonic clock at the callback's start, and JACK's frame time of the cycle).
+//
+// JACK itself loses MIDI when a client misses its cycle (an xrun: on a loaded machine the dummy
+// driver's clients are late now and then), and tells every client. sendUntil() therefore sends a
+// batch again only when JACK reported an xrun while it was under way: a batch lost without one
+// is a failure.
 #pragma once
 
 #include "midi/midi_clock.h"
@@ -41,7 +46,7 @@ public:
         }
         port_ = jack_port_register(client_, "out", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
         if (port_ == nullptr || jack_set_process_callback(client_, process, this) != 0 ||
-            jack_activate(client_) != 0) {
+            jack_set_xrun_callback(client_, onXrun, this) != 0 || jack_activate(client_) != 0) {
             why_ = "could not register and activate the writer's MIDI port";
             return;
         }
@@ -88,6 +93,30 @@ public:
         return std::nullopt;
     }
 
+    /// Sends `events` until `arrived()` (polled, on this thread) is true: again after each
+    /// attempt during which JACK reported an xrun, at most `attempts` times. Empty when they did
+    /// not arrive within `timeoutMs` of an attempt without an xrun, or after the last attempt.
+    template <class Arrived>
+    std::optional<Sent> sendUntil(const std::vector<Event>& events, Arrived arrived,
+                                  int timeoutMs = 3000, int attempts = 5) {
+        for (int a = 0; a < attempts; ++a) {
+            const uint64_t x0 = xruns();
+            auto sent = send(events, timeoutMs);
+            if (!sent) return std::nullopt;
+            for (int i = 0; i < timeoutMs; ++i) {
+                if (arrived()) return sent;
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            }
+            if (xruns() == x0) return std::nullopt;
+            ++resent_;
+        }
+        return std::nullopt;
+    }
+
+    /// xruns JACK reported to this client; batches sendUntil() sent again after one.
+    uint64_t xruns() const { return xruns_.load(std::memory_order_relaxed); }
+    uint64_t resent() const { return resent_; }
+
     /// JACK's estimate of when a frame is, on its clock (microseconds).
     jack_time_t frameTimeUs(jack_nframes_t frame) const {
         return jack_frames_to_time(client_, frame);
@@ -95,6 +124,11 @@ public:
 
 private:
     enum : int { kIdle, kPending, kDone };
+
+    static int onXrun(void* arg) {
+        static_cast<JackMidiWriter*>(arg)->xruns_.fetch_add(1, std::memory_order_relaxed);
+        return 0;
+    }
 
     static int process(jack_nframes_t frames, void* arg) {
         auto* self = static_cast<JackMidiWriter*>(arg);
@@ -121,6 +155,8 @@ private:
     std::size_t count_ = 0;
     Sent sent_;
     std::atomic<int> state_{kIdle};
+    std::atomic<uint64_t> xruns_{0};
+    uint64_t resent_ = 0;
 };
 
 } // namespace chronus::test

@@ -254,9 +254,11 @@ TEST_CASE("draining live notes from JACK never allocates or locks", "[midi][real
     });
     for (int i = 0; i < kBatches; ++i) {
         const auto note = uint8_t(40 + i);
-        REQUIRE(writer.send({JackMidiWriter::Event{0, {0x90, note, uint8_t(i + 1)}},
-                             JackMidiWriter::Event{5, {0xB0, 1, uint8_t(i)}},
-                             JackMidiWriter::Event{9, {0x80, note, 0}}}));
+        const auto expected = uint64_t(3 * (i + 1));
+        REQUIRE(writer.sendUntil({JackMidiWriter::Event{0, {0x90, note, uint8_t(i + 1)}},
+                                  JackMidiWriter::Event{5, {0xB0, 1, uint8_t(i)}},
+                                  JackMidiWriter::Event{9, {0x80, note, 0}}},
+                                 [&] { return ring.pushed() >= expected; }));
     }
     for (int i = 0; i < 500 && ring.pushed() < 3 * kBatches; ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
