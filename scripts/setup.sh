@@ -3,13 +3,14 @@
 set -euo pipefail
 # libclang-rt-19-dev: the ASan/UBSan/TSan runtimes, libFuzzer and its FuzzedDataProvider.h (fuzz/);
 # clang-format-19: the format check (ctest -R format); jackd2: the JACK dummy server of the JACK
-# tests and soak; liblo-tools: oscsend for the OSC tests.
+# tests and soak; liblo-tools: oscsend for the OSC tests; librtmidi-dev: live MIDI (midi/, JACK
+# and ALSA); libjack-jackd2-dev: the MIDI tests' own JACK client (named so apt never picks jack1).
 packages=(
     cmake ninja-build pkg-config
     clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev
     libportaudio2 portaudio19-dev liblo-dev liblo-tools
     catch2 libfmt-dev libsndfile1-dev libcli11-dev
-    jackd2 sox
+    jackd2 libjack-jackd2-dev sox librtmidi-dev
 )
 missing=()
 for p in "${packages[@]}"; do
