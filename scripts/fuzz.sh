@@ -7,14 +7,14 @@
 # tests/test_fuzz_regressions.cpp replays it with the rest of the suite.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (default 45 s each; targets: osc patch_text graph
-#        graph_jit). The build directory is build/fuzz unless CHRONUS_FUZZ_BUILD says otherwise;
+#        graph_jit midi_file). The build directory is build/fuzz unless CHRONUS_FUZZ_BUILD says otherwise;
 #        it is configured and built here if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-45}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(osc patch_text graph graph_jit)
+[ ${#targets[@]} -gt 0 ] || targets=(osc patch_text graph graph_jit midi_file)
 build=${CHRONUS_FUZZ_BUILD:-build/fuzz}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then

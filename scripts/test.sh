@@ -55,7 +55,7 @@ done
 stage "asan-ubsan + libFuzzer (preset fuzz): build"
 cmake --preset fuzz -DCHRONUS_WERROR=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs" --target chronus "${asan_tests[@]}" \
-    fuzz_osc fuzz_patch_text fuzz_graph fuzz_graph_jit
+    fuzz_osc fuzz_patch_text fuzz_graph fuzz_graph_jit fuzz_midi_file
 stage "asan-ubsan: ctest"
 ctest --preset fuzz -j "$jobs" -E "^(($asan_skip)[:_]|format:)"
 stage "fuzzers"
