@@ -93,7 +93,7 @@ jit::ShapeCacheKey cacheKey(const TierPolicy& policy, const jit::FusionShape& sh
             lanes,     host.cpu(), host.features()};
 }
 
-/// Phase 3: shape `s` from the cache, if it has it: at the full level, else (a first tier) at the
+/// Phase 3: `shape` from the cache, if it has it: at the full level, else (a first tier) at the
 /// quick one, wide or narrow.
 jit::SharedShape findCached(const TierPolicy& policy, const jit::FusionShape& shape,
                             const jit::HostJit& host) {
@@ -166,12 +166,13 @@ std::unique_ptr<JitProgram> assembleProgram(const Schedule& schedule, const JitO
 Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
                                                  const JitOptions& options) {
     const auto t0 = Clock::now();
+    // 1. The request.
     if (Status s = validate(schedule, options); !s) return s.error();
     auto host = jit::HostJit::instance();
     if (!host) return host.error();
+    // 2. The tier policy, and the fusion plan it applies to.
     auto policy = choosePolicy(options, **host);
     if (!policy) return policy.error();
-
     JitTimings t;
     jit::FusionPlan plan = jit::planFusion(schedule);
     t.groups = static_cast<uint32_t>(plan.groups.size());
@@ -179,8 +180,8 @@ Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
     t.buffers = static_cast<uint32_t>(plan.buffers.size());
     t.lanes = policy->lanes >= 2 ? policy->lanes : 1;
 
-    // One context per compile and one target machine per thread: compiles may run on several
-    // threads.
+    // 3 and 4. Every shape from the cache or compiled now. One context per compile and one
+    // target machine per thread: compiles may run on several threads.
     auto tm = (*host)->threadTargetMachine(policy->level);
     if (!tm) return tm.error();
     jit::ShapeCompiler compiler(**host, **tm,
@@ -188,8 +189,10 @@ Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
     auto shapes = findOrCompileShapes(schedule, plan, *policy, **host, compiler, t);
     if (!shapes) return shapes.error();
 
+    // 5. What the program calls per block.
     jit::RenderPlan render = jit::planRender(schedule, plan, *shapes, policy->maxBlock);
     t.wideGroups = render.wideGroups;
+    // 6. The program.
     return assembleProgram(schedule, options, *policy, plan, shapes.take(), std::move(render), t,
                            t0);
 }
