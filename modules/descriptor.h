@@ -117,9 +117,6 @@ struct ModuleLayout {
 
     /// Length of the kernel's `in` array (module_abi.h): inputs first, then parameters.
     std::size_t kernelInCount() const { return inputs.size() + params.size(); }
-    /// The old name of kernelInCount(), kept only while compiler/jit/ and fuzz/target_graph.cpp
-    /// are being changed on other branches: remove once they call kernelInCount().
-    std::size_t slotCount() const { return kernelInCount(); }
 };
 
 ModuleLayout makeLayout(const ModuleDescriptor& desc, float createArg);

@@ -200,7 +200,7 @@ void ScalarLowering::groupFunction(const FusionGroup& g) {
         NodeValues& v = nv[i];
         v.kernelState = b.CreateConstInBoundsGEP1_64(
             b.getInt8Ty(), mem, n.kernelStateOffset - n.stateOffset, name + ".state");
-        v.inTy = ArrayType::get(f32_, std::max<size_t>(n.layout->slotCount(), 1));
+        v.inTy = ArrayType::get(f32_, std::max<size_t>(n.layout->kernelInCount(), 1));
         v.outTy = ArrayType::get(f32_, std::max<uint32_t>(n.outputCount(), 1));
         v.in = b.CreateAlloca(v.inTy, nullptr, name + ".in");
         v.out = b.CreateAlloca(v.outTy, nullptr, name + ".out");

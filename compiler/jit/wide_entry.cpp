@@ -258,9 +258,9 @@ void WideLowering::build() {
         const std::string name = irValueName(n, i);
         lanes.soa.push_back(makeArray(uint64_t{nodes_[i].words} * lanes_, name + ".lanes.state"));
         stage[i] = makeArray(uint64_t{nodes_[i].words} * lanes_, name + ".staging");
-        lanes.in.push_back(makeArray(n.layout->slotCount() * lanes_, name + ".lanes.in"));
+        lanes.in.push_back(makeArray(n.layout->kernelInCount() * lanes_, name + ".lanes.in"));
         lanes.out.push_back(makeArray(uint64_t{n.outputCount()} * lanes_, name + ".lanes.out"));
-        inS[i] = makeArray(n.layout->slotCount(), name + ".in");
+        inS[i] = makeArray(n.layout->kernelInCount(), name + ".in");
     }
     Value* paramStage = makeArray(uint64_t{paramTotal} * lanes_, "params.staging");
     Value* settledFlag = b.CreateAlloca(b.getInt1Ty(), nullptr, "settled");
