@@ -4,10 +4,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <thread>
 
 namespace chronus {
 
 namespace {
+/// How often a control-side handshake looks at the audio thread's progress.
+constexpr auto kPollInterval = std::chrono::microseconds(100);
+
 /// Heap order: the earliest sample (then the earliest arrival) on top.
 bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
     return a.sample != b.sample ? a.sample > b.sample : a.order > b.order;
@@ -20,6 +24,54 @@ AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames,
       eventCapacity_(eventCapacity), events_(eventCapacity), acks_(eventCapacity),
       scratch_(std::make_unique<float[]>(maxFrames)),
       heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
+
+// ---- control side -------------------------------------------------------------------------------
+
+AudioCore::Handshake AudioCore::requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
+                                                       const std::atomic<bool>& stop) {
+    SnapshotRequest req;
+    req.from = to.carryFrom;
+    req.to = &to;
+    snapshot_.store(&req, std::memory_order_release);
+    while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting) {
+        if (Clock::now() > deadline || stop.load()) {
+            SnapshotRequest* expected = &req;
+            if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel))
+                return Handshake::kTimedOut; // never started, never will be
+            while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
+                std::this_thread::yield(); // the audio thread is copying: microseconds
+            break;
+        }
+        std::this_thread::sleep_for(kPollInterval);
+    }
+    return req.result.load(std::memory_order_acquire) == SnapshotRequest::kDone
+               ? Handshake::kDone
+               : Handshake::kActiveChanged;
+}
+
+AudioCore::Handshake AudioCore::publishAndWaitForSwap(Slot& slot, Clock::time_point deadline,
+                                                      const std::atomic<bool>& stop,
+                                                      const std::function<void(Slot*)>& reclaim) {
+    published_.store(&slot, std::memory_order_release);
+    while (published_.load(std::memory_order_acquire) != nullptr) {
+        reclaimRetired(reclaim);
+        if (Clock::now() > deadline || stop.load()) {
+            Slot* expected = &slot;
+            if (published_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel))
+                return Handshake::kTimedOut;
+            break; // taken just now
+        }
+        std::this_thread::sleep_for(kPollInterval);
+    }
+    return Handshake::kDone;
+}
+
+void AudioCore::reclaimRetired(const std::function<void(Slot*)>& reclaim) {
+    Slot* s = nullptr;
+    while (retired_.tryPop(s)) reclaim(s);
+}
+
+// ---- audio thread -------------------------------------------------------------------------------
 
 void AudioCore::audioThreadService() noexcept {
     if (holding_ != nullptr && retire(holding_)) holding_ = nullptr;

@@ -2,7 +2,8 @@
 // carried over, optional crossfade), timed parameter events split into the block at their sample,
 // and the callback's own measurements. Everything here that the audio thread calls is
 // wait-free, allocation-free and lock-free; the control side talks to it only through atomics
-// and bounded SPSC rings.
+// and bounded SPSC rings, and the two handshakes (snapshot, publish and swap) are whole
+// control-side calls here, so no caller handles a memory order.
 #pragma once
 
 #include "runtime/load_histogram.h"
@@ -11,7 +12,9 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -33,43 +36,38 @@ struct EventAck {
     uint64_t appliedSeq = 0;
 };
 
-/// The compiler thread asks for the surviving modules' state of the playing slot `from` to be
-/// copied into `to` (by `to->carry`) at the next block boundary, race-free.
-struct SnapshotRequest {
-    enum : int { kWaiting = 0, kDone = 1, kActiveChanged = 2 };
-    const Slot* from = nullptr;
-    Slot* to = nullptr;
-    std::atomic<int> result{kWaiting};
-};
-
 class AudioCore {
 public:
     AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames, std::size_t eventCapacity);
 
     // ---- control side ------------------------------------------------------------------------
-    /// Hands `slot` to the audio thread, which swaps it in at its next block boundary. At most one
-    /// slot is published at a time.
-    void publish(Slot* slot) noexcept { published_.store(slot, std::memory_order_release); }
-    /// Takes `slot` back if the audio thread has not taken it yet (true: it never played).
-    bool withdraw(Slot* slot) noexcept {
-        return published_.compare_exchange_strong(slot, nullptr, std::memory_order_acq_rel);
-    }
-    bool isPublished() const noexcept {
-        return published_.load(std::memory_order_acquire) != nullptr;
-    }
-    /// A slot the audio thread has let go of, or null.
-    Slot* takeRetired() noexcept {
-        Slot* s = nullptr;
-        return retired_.tryPop(s) ? s : nullptr;
-    }
-    void requestSnapshot(SnapshotRequest* r) noexcept {
-        snapshot_.store(r, std::memory_order_release);
-    }
-    /// Takes the request back if the audio thread has not started it (true: it never will).
-    bool withdrawSnapshot(SnapshotRequest* r) noexcept {
-        return snapshot_.compare_exchange_strong(r, nullptr, std::memory_order_acq_rel);
-    }
-    /// Producer side of the timed-event ring (callers serialise, e.g. under the control mutex).
+    // The handshakes with the audio thread, whole: a caller names a deadline and a stop flag and
+    // gets an outcome; the atomics, memory orders and polling stay in this class.
+    using Clock = std::chrono::steady_clock;
+    enum class Handshake {
+        kDone,          ///< the audio thread did it
+        kTimedOut,      ///< deadline or stop came first; the request was taken back unserved
+        kActiveChanged, ///< snapshot only: the playing slot was no longer `carryFrom`
+    };
+    /// Control side (one caller at a time); blocks, polling every 100 µs. Has the audio thread
+    /// copy the surviving modules' state of the playing slot `to.carryFrom` into `to` (by
+    /// `to.carry`) at its next block boundary, and waits until it has, `deadline` passes or
+    /// `stop` is set. A request the audio thread has already started is waited for (it is a few
+    /// memcpys), so kDone can come after the deadline.
+    Handshake requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
+                                     const std::atomic<bool>& stop);
+    /// Control side (one caller at a time); blocks, polling every 100 µs. Publishes `slot` (at
+    /// most one is published at a time) and waits until the audio thread has swapped it in at a
+    /// block boundary. It swaps only once the slot it last retired is handed back, so every
+    /// retired slot is passed to `reclaim` meanwhile. On `deadline` or `stop` the slot is
+    /// withdrawn: kTimedOut means it never played.
+    Handshake publishAndWaitForSwap(Slot& slot, Clock::time_point deadline,
+                                    const std::atomic<bool>& stop,
+                                    const std::function<void(Slot*)>& reclaim);
+    /// Control side: passes every slot the audio thread has let go of to `reclaim` (to free it).
+    void reclaimRetired(const std::function<void(Slot*)>& reclaim);
+    /// Control side: the producer of the timed-event ring and the consumer of its acks (one
+    /// caller at a time: ParamStore, under its lock). Never blocks.
     bool pushEvent(const TimedEvent& e) noexcept { return events_.tryPush(e); }
     bool popAck(EventAck& a) noexcept { return acks_.tryPop(a); }
     std::size_t eventCapacity() const noexcept { return eventCapacity_; }
@@ -104,6 +102,15 @@ public:
     }
 
 private:
+    /// A snapshot asked for by requestSnapshotAndWait: the state of the playing slot `from`
+    /// copied into `to` (by `to->carry`) at the next block boundary, race-free.
+    struct SnapshotRequest {
+        enum : int { kWaiting = 0, kDone = 1, kActiveChanged = 2 };
+        const Slot* from = nullptr;
+        Slot* to = nullptr;
+        std::atomic<int> result{kWaiting};
+    };
+
     void drainEvents() noexcept;
     void applyEvent(const TimedEvent& e) noexcept;
     void renderSegment(float* out, uint32_t frames) noexcept;

@@ -55,8 +55,8 @@ struct Slot {
     /// Parameter key -> index into `params`, -1 where this program has no such parameter.
     std::vector<int32_t> keyParam;
 
-    /// Control side (control mutex held): parameter values from the schedule, key table, state
-    /// from initState.
+    /// Control side (the key table's owner's lock held: ParamStore's): parameter values from the
+    /// schedule, key table, state from initState.
     void prepare(ParamKeys& keys);
     /// Control side: plans `carry` from `from` (may be null): modules with the same id, the same
     /// descriptor and the same instance size survive.
