@@ -63,8 +63,8 @@ CHRONUS_FUZZ_BUILD=build/fuzz scripts/fuzz.sh "${CHRONUS_FUZZ_SECONDS:-25}"
 
 stage "tsan: build"
 tsan_tests=(test_engine_swap test_engine_timed test_engine_seeds test_engine_control
-    test_engine_realtime test_backend_null test_osc_server test_osc_e2e test_state_crash
-    test_jit_tiers)
+    test_engine_realtime test_engine_params test_backend_null test_osc_server test_osc_e2e
+    test_state_crash test_jit_tiers)
 cmake --preset tsan -DCHRONUS_WERROR=ON >/dev/null
 cmake --build --preset tsan -j "$jobs" --target chronus "${tsan_tests[@]}"
 stage "tsan: ctest"

@@ -2,6 +2,7 @@
 // param_store.cpp) with exactly the verdicts and words of PatchGraph::setParam, and values that
 // follow the patch's structure (a module deleted and made again starts from its defaults).
 #include "compiler/patch_graph.h"
+#include "modules/registry.h"
 #include "tests/test_engine_harness.h"
 
 #include <cmath>
