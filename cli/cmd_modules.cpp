@@ -33,9 +33,9 @@ void printModule(const ModuleDescriptor& d) {
                        ? fmt::format("(reads {} when unconnected)", p.unconnectedValue)
                        : std::string());
     if (d.variadic != nullptr)
-        fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N\n",
-                   d.variadic->inputPrefix, d.variadic->inputPrefix,
-                   d.variadic->paramTemplate.name);
+        fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N ({})\n",
+                   d.variadic->inputPrefix, d.variadic->inputPrefix, d.variadic->paramTemplate.name,
+                   changeNote(d.variadic->paramTemplate));
     for (const auto& p : d.outputs)
         fmt::print("  output      {:<10} {}\n", p.name,
                    p.delayed ? "(one sample late: closes feedback loops)" : "");
@@ -46,7 +46,7 @@ void printModule(const ModuleDescriptor& d) {
         if (!choices.empty()) choices += ")";
         const std::string range =
             fmt::format("[{}, {}] {}{}", p.minValue, p.maxValue, p.unit, choices);
-        fmt::print("  param       {:<10} default {:<8} {:<34} {}\n", p.name, p.defaultValue, range,
+        fmt::print("  param       {:<10} default {:<8} {:<44} {}\n", p.name, p.defaultValue, range,
                    changeNote(p));
     }
 }
