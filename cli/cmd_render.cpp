@@ -35,7 +35,9 @@ void warnUnheard(const PatchScript& script, const std::string& path, double seco
                    "chronus render: warning: {}:{}: @{:g} falls after the end of the render "
                    "({:g} s){}: applied but not heard (render longer with -s)\n",
                    path, first->line, first->time, seconds,
-                   late > 1 ? fmt::format(", and so do {} more lines", late - 1) : "");
+                   late > 1
+                       ? fmt::format(", and {} more line{} after it", late - 1, late > 2 ? "s" : "")
+                       : "");
 }
 
 struct RenderArgs {
