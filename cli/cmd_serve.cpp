@@ -36,7 +36,7 @@ struct ServeArgs {
     std::string patch;
     std::string record;
     std::string format = "float"; ///< --format of --record: float, 24 or 16
-    double xfadeMs = 0;
+    double xfadeMs = EngineOptions{}.xfadeMs;
     std::string engine{defaultEngineName()};
     std::string tiered = "on"; ///< --tiered on|off: quick first tier, optimised one after
     double seconds = 0;
@@ -333,7 +333,8 @@ void addServeCommand(CLI::App& app) {
                     "dither)")
         ->check(CLI::IsMember({"float", "24", "16"}))
         ->capture_default_str();
-    cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
+    cmd->add_option("--xfade-ms", args->xfadeMs,
+                    "crossfade at a commit that changes what is heard (0: hard swap)")
         ->check(CLI::Range(0.0, 1000.0))
         ->capture_default_str();
     cmd->add_option("--tiered", args->tiered,

@@ -1,14 +1,14 @@
 # ctest -R layers: fails on an include that crosses the layers (docs/architecture.md).
 #
 #   base <- modules <- compiler <- runtime <- osc <- cli        bench: runtime and below
-#                                              tests, fuzz: anything but cli
+#   base <- midi (runtime, osc, cli, bench may use it)          tests, fuzz: anything but cli
 #
 # Every quoted include is written from the one include root ("runtime/engine.h"). Rules:
 #   1. a folder includes only the folders below it (the table `allowed` here);
 #   2. osc/ sees runtime/'s control API only: nothing it includes reaches compiler/, however deep;
 #   3. LLVM headers only in compiler/jit/, PortAudio only in runtime/backend_portaudio.cpp, liblo
-#      only in osc/: the libraries stay behind the layer that owns them (tests may use any, e.g.
-#      liblo as an independent OSC client).
+#      only in osc/, RtMidi only in midi/: the libraries stay behind the layer that owns them
+#      (tests may use any, e.g. liblo as an independent OSC client, libjack as a MIDI writer).
 # cmake -DSOURCE_DIR=... -P CheckLayers.cmake
 cmake_minimum_required(VERSION 3.25)
 execute_process(COMMAND git ls-files -- "*.cpp" "*.h"
@@ -20,14 +20,15 @@ endif()
 string(REPLACE "\n" ";" files "${files}")
 
 set(allowed_base base)
+set(allowed_midi base midi)
 set(allowed_modules modules)
 set(allowed_compiler base modules compiler)
-set(allowed_runtime base modules compiler runtime)
-set(allowed_osc base runtime osc)
-set(allowed_bench base modules compiler runtime bench)
-set(allowed_cli base modules compiler runtime osc bench cli)
-set(allowed_fuzz base modules compiler runtime osc bench fuzz)
-set(allowed_tests base modules compiler runtime osc bench fuzz tests)
+set(allowed_runtime base midi modules compiler runtime)
+set(allowed_osc base midi runtime osc)
+set(allowed_bench base midi modules compiler runtime bench)
+set(allowed_cli base midi modules compiler runtime osc bench cli)
+set(allowed_fuzz base midi modules compiler runtime osc bench fuzz)
+set(allowed_tests base midi modules compiler runtime osc bench fuzz tests)
 
 set(bad)
 foreach(f ${files})
@@ -67,6 +68,10 @@ foreach(f ${files})
         elseif(line MATCHES "#[ \t]*include[ \t]*<lo/")
             if(NOT f MATCHES "^osc/")
                 list(APPEND bad "${f}: liblo belongs to osc/ only")
+            endif()
+        elseif(line MATCHES "#[ \t]*include[ \t]*<(rtmidi/)?RtMidi.h>")
+            if(NOT f MATCHES "^midi/")
+                list(APPEND bad "${f}: RtMidi belongs to midi/ only")
             endif()
         endif()
     endforeach()

@@ -16,7 +16,7 @@ public:
         const auto& nodes = sched_.nodes;
         // One pool for every buffer, carved up below; nothing is allocated after this.
         size_t buffers = 0;
-        for (const auto& n : nodes) buffers += n.outputCount() + n.layout->slotCount();
+        for (const auto& n : nodes) buffers += n.outputCount() + n.layout->kernelInCount();
         pool_.assign(buffers * block_, 0.0f);
         float* cursor = pool_.data();
         auto take = [&] {
@@ -34,7 +34,7 @@ public:
             auto& r = rt_[i];
             r.targets.assign(n.paramCount(), 0.0f);
             r.canPrepare = n.canPrepare();
-            for (uint32_t s = 0; s < n.layout->slotCount(); ++s) {
+            for (uint32_t s = 0; s < n.layout->kernelInCount(); ++s) {
                 float* own = take();
                 r.slot.push_back(own);
                 const auto& src = n.sources[s];
@@ -109,7 +109,7 @@ private:
         }
         auto* smoothers = reinterpret_cast<float*>(state + n.stateOffset);
         std::byte* kernelState = state + n.kernelStateOffset;
-        const auto slots = static_cast<uint32_t>(n.layout->slotCount());
+        const auto slots = static_cast<uint32_t>(n.layout->kernelInCount());
         if (!settled(n, r, smoothers)) {
             for (uint32_t p = 0; p < n.paramCount(); ++p) {
                 float* eff = r.slot[n.inputCount() + p];
@@ -123,7 +123,7 @@ private:
         }
         // Settled: every step of paramAt gives the same smoothed value, so an unmodulated
         // parameter is one value for the block. The results are the same bit for bit.
-        float prepared[kMaxKernelSlots] = {};
+        float prepared[kMaxKernelValues] = {};
         for (uint32_t p = 0; p < n.paramCount(); ++p) {
             const ParamDesc& d = n.layout->params[p].desc;
             const float s = d.smoothed ? smoothers[p] : r.targets[p];
@@ -150,8 +150,8 @@ private:
     }
 
     void runFeedbackStage(const Stage& st, std::byte* state, uint32_t frames) noexcept {
-        float inS[kMaxKernelSlots];
-        float outS[kMaxKernelSlots];
+        float inS[kMaxKernelValues];
+        float outS[kMaxKernelValues];
         for (uint32_t f = 0; f < frames; ++f) {
             for (uint32_t i = st.first; i < st.first + st.count; ++i) {
                 const ScheduledNode& n = sched_.nodes[i];

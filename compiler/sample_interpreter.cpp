@@ -38,21 +38,21 @@ public:
             r.paramIndex = n.paramIndex;
             r.firstValue = valueBase[i];
             r.outputs = n.outputCount();
-            r.firstSlot = static_cast<uint32_t>(slots_.size());
-            for (uint32_t s = 0; s < n.layout->slotCount(); ++s) {
-                Slot slot;
-                slot.firstSource = static_cast<uint32_t>(sources_.size());
-                for (const SignalRef& src : n.sources[s]) sources_.push_back(valueOf(src));
-                slot.sourceCount = static_cast<uint32_t>(n.sources[s].size());
-                if (s < n.inputCount()) {
-                    slot.unconnected = n.layout->inputs[s].unconnectedValue;
+            r.firstFeed = static_cast<uint32_t>(feeds_.size());
+            for (uint32_t k = 0; k < n.layout->kernelInCount(); ++k) {
+                InFeed feed;
+                feed.firstSource = static_cast<uint32_t>(sources_.size());
+                for (const SignalRef& src : n.sources[k]) sources_.push_back(valueOf(src));
+                feed.sourceCount = static_cast<uint32_t>(n.sources[k].size());
+                if (k < n.inputCount()) {
+                    feed.unconnected = n.layout->inputs[k].unconnectedValue;
                 } else {
-                    const ParamDesc& d = n.layout->params[s - n.inputCount()].desc;
-                    slot.smoothed = d.smoothed;
-                    slot.minValue = d.minValue;
-                    slot.maxValue = d.maxValue;
+                    const ParamDesc& d = n.layout->params[k - n.inputCount()].desc;
+                    feed.smoothed = d.smoothed;
+                    feed.minValue = d.minValue;
+                    feed.maxValue = d.maxValue;
                 }
-                slots_.push_back(slot);
+                feeds_.push_back(feed);
             }
             r.firstDelayed = static_cast<uint32_t>(delayed_.size());
             for (uint32_t o = 0; o < n.outputCount(); ++o)
@@ -86,8 +86,9 @@ public:
     }
 
 private:
-    /// One kernel `in` slot: an audio input or a parameter, with the signals summed into it.
-    struct Slot {
+    /// What feeds one value of a kernel's `in` array (an audio input or a parameter): the
+    /// signals summed into it, and its value with none or its smoothing and range.
+    struct InFeed {
         uint32_t firstSource = 0, sourceCount = 0; ///< into sources_
         float unconnected = 0;                     ///< inputs: the value with no source
         bool smoothed = false;                     ///< parameters: smoothing and clamp range
@@ -98,13 +99,13 @@ private:
         EmitFn emit = nullptr;
         uint32_t stateOffset = 0, kernelStateOffset = 0;
         uint32_t inputs = 0, params = 0, paramIndex = 0;
-        uint32_t firstSlot = 0;
+        uint32_t firstFeed = 0; ///< into feeds_
         uint32_t firstValue = 0, outputs = 0;
         uint32_t firstDelayed = 0, delayedCount = 0;     ///< into delayed_
         uint32_t firstImmediate = 0, immediateCount = 0; ///< into immediate_
     };
 
-    float sum(const Slot& s) const {
+    float sum(const InFeed& s) const {
         float v = values_[sources_[s.firstSource]];
         for (uint32_t k = 1; k < s.sourceCount; ++k) v += values_[sources_[s.firstSource + k]];
         return v;
@@ -112,8 +113,8 @@ private:
 
     /// Audio thread: the whole graph, one sample. Returns the output sample.
     float tickSample(std::byte* state) noexcept {
-        float inS[kMaxKernelSlots];
-        float outS[kMaxKernelSlots];
+        float inS[kMaxKernelValues];
+        float outS[kMaxKernelValues];
         // Delayed outputs depend on state only: all are emitted before any module ticks.
         for (uint32_t i : emitters_) {
             const NodeRun& r = nodes_[i];
@@ -125,12 +126,12 @@ private:
         }
         const float coef = sched_.smoothingCoef;
         for (const NodeRun& r : nodes_) {
-            const Slot* slots = &slots_[r.firstSlot];
-            for (uint32_t s = 0; s < r.inputs; ++s)
-                inS[s] = slots[s].sourceCount == 0 ? slots[s].unconnected : sum(slots[s]);
+            const InFeed* feeds = &feeds_[r.firstFeed];
+            for (uint32_t k = 0; k < r.inputs; ++k)
+                inS[k] = feeds[k].sourceCount == 0 ? feeds[k].unconnected : sum(feeds[k]);
             auto* smoothers = reinterpret_cast<float*>(state + r.stateOffset);
             for (uint32_t p = 0; p < r.params; ++p) {
-                const Slot& s = slots[r.inputs + p];
+                const InFeed& s = feeds[r.inputs + p];
                 const float target = targets_[r.paramIndex + p];
                 float& sm = smoothers[p];
                 sm = s.smoothed ? sm + coef * (target - sm) : target;
@@ -152,8 +153,8 @@ private:
     Schedule sched_;
     KernelContext ctx_{};
     std::vector<NodeRun> nodes_;    ///< schedule order
-    std::vector<Slot> slots_;       ///< every node's kernel slots, in order
-    std::vector<uint32_t> sources_; ///< value indices summed into slots
+    std::vector<InFeed> feeds_;     ///< every node's kernel `in` values, in order
+    std::vector<uint32_t> sources_; ///< value indices summed into feeds
     std::vector<uint32_t> delayed_; ///< output indices, per node
     std::vector<uint32_t> immediate_;
     std::vector<uint32_t> emitters_; ///< nodes with delayed outputs

@@ -175,7 +175,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         size_t kernelBytes = m.desc->stateSize(node.config);
         node.stateBytes = node.kernelStateOffset - stateCursor + align16(kernelBytes);
         stateCursor += node.stateBytes;
-        node.sources.resize(m.layout->slotCount());
+        node.sources.resize(m.layout->kernelInCount());
         node.initialParams = m.params;
         sched.nodes.push_back(std::move(node));
     }

@@ -8,7 +8,9 @@ patch_text: the example patches and a few lines at the edges of the format.
 graph:      byte strings for FuzzedDataProvider (the input decides each edit).
 
 The corpus is committed; rerun this only to change the seeds. libFuzzer adds what it finds to a
-scratch copy (scripts/fuzz.sh), never to this directory.
+scratch copy (scripts/fuzz.sh), never to this directory. What follows from the module descriptors
+(the dictionaries, a seed per module type) is written at build time by fuzz/make_fuzz_inputs.cpp,
+so that a new module type is fuzzed with no change here.
 """
 import os
 import random
@@ -139,38 +141,6 @@ PATCH_EDGES = """# edges of the patch-file format
 """
 
 
-# Words the fuzzers splice in (libFuzzer -dict): the vocabulary of the control namespace.
-WORDS = ["/patch/create", "/patch/delete", "/patch/connect", "/patch/disconnect", "/patch/commit",
-         "/patch/abort", "/patch/dump", "/patch/ir", "/engine/status", "/engine/quit", "/mod/",
-         "/gate/", "simple_sine", "sine", "saw", "square", "pulse", "triangle", "noise", "lfo", "adsr",
-         "biquad_filter", "biquad", "gain", "vca", "mix", "delay", "z1", "const", "output", "out",
-         "wet", "in", "in1", "in2", "freq", "gain", "width", "depth", "shape", "attack", "decay",
-         "sustain", "release", "gate", "cutoff", "q", "mode", "level", "level1", "time", "feedback",
-         "value", "lp", "hp", "bp", "notch", "lowered", "optimized", "asm", "osc1", "env1", "filt1",
-         ":", "@", "#"]
-OSC_WORDS = ["#bundle\0", ",s\0\0", ",ss\0", ",f\0\0", ",i\0\0", ",d\0\0", ",h\0\0", ",\0\0\0",
-             ",sss", ",b\0\0", ",[s]", "\0\0\0\0", "\0\0\0\x01"]
-
-
-def escape(word: str) -> str:
-    out = ""
-    for ch in word:
-        if ch == "\0":
-            out += "\\x00"
-        elif ch in "\\\"" or not (32 <= ord(ch) < 127):
-            out += "\\x%02x" % ord(ch)
-        else:
-            out += ch
-    return out
-
-
-def write_dict(target: str, words) -> None:
-    with open(os.path.join(ROOT, target + ".dict"), "w") as f:
-        f.write("# libFuzzer dictionary, written by fuzz/make_corpus.py\n")
-        for w in words:
-            f.write('"%s"\n' % escape(w))
-
-
 def write(target: str, name: str, data: bytes) -> None:
     d = os.path.join(ROOT, "corpus", target)
     os.makedirs(d, exist_ok=True)
@@ -189,8 +159,6 @@ def main() -> None:
             with open(os.path.join(examples, f), "rb") as src:
                 write("patch_text", f, src.read())
     write("patch_text", "edges.patch", PATCH_EDGES.encode())
-    write_dict("osc", [w + "\0" if w.startswith("/") else w for w in WORDS] + OSC_WORDS)
-    write_dict("patch_text", WORDS + [" ", "\n", "1e3", "-0", "0.5", "nan", "inf"])
     rng = random.Random(7)
     for i in range(12):
         write("graph", f"random_{i:02}", bytes(rng.randrange(256) for _ in range(64 + 48 * i)))

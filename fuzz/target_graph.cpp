@@ -68,10 +68,10 @@ std::string destinationRef(FuzzedDataProvider& in, const PatchGraph& g) {
         return m ? m->id : pickId(in);
     case 1:
     case 2:
-        if (m && m->layout->slotCount() > 0)
-            return PatchGraph::slotName(*m,
-                                        in.ConsumeIntegralInRange<uint32_t>(
-                                            0, static_cast<uint32_t>(m->layout->slotCount()) - 1));
+        if (m && m->layout->kernelInCount() > 0)
+            return PatchGraph::slotName(
+                *m, in.ConsumeIntegralInRange<uint32_t>(
+                        0, static_cast<uint32_t>(m->layout->kernelInCount()) - 1));
         return pickId(in);
     default:
         return in.ConsumeRandomLengthString(16);

@@ -31,6 +31,11 @@ int patchText(const uint8_t* data, std::size_t size);
 /// sample by sample.
 int graphEdits(const uint8_t* data, std::size_t size, bool jit);
 
+/// Bytes as a Standard MIDI File (midi/midi_file.h): refused with a message naming a byte offset,
+/// or read into events that are in time order, with valid fields, each note's off before its on
+/// at one time, and times that are the tempo map's.
+int midiFile(const uint8_t* data, std::size_t size);
+
 /// What a violated property does: prints `what` and aborts, or calls the installed handler.
 [[noreturn]] void fuzzFailure(const char* target, const char* what);
 using FailureHandler = void (*)(const char* target, const char* what); ///< must not return

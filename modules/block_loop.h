@@ -17,8 +17,8 @@ template <void (*Tick)(void*, const float*, float*, const KernelContext*),
           void (*Emit)(void*, float*, const KernelContext*) = nullptr>
 void blockLoop(void* state, const float* const* in, float* const* out, uint32_t nIn, uint32_t nOut,
                uint32_t frames, const KernelContext* ctx) {
-    float inS[kMaxKernelSlots];
-    float outS[kMaxKernelSlots];
+    float inS[kMaxKernelValues];
+    float outS[kMaxKernelValues];
     for (uint32_t f = 0; f < frames; ++f) {
         for (uint32_t i = 0; i < nIn; ++i) inS[i] = in[i][f];
         if constexpr (Emit != nullptr) Emit(state, outS, ctx);

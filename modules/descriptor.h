@@ -26,6 +26,16 @@ struct ParamDesc {
     /// Read by the kernel's prepare entry point (module_abi.h): while unmodulated and settled, the
     /// work that depends on it runs once per block instead of once per sample.
     bool prepared = false;
+    /// Not smoothed, but the kernel crossfades a change from the old value's sound to the new
+    /// one's over dsp::kChoiceFadeMs (modules/choice_fade.h): click-free like a smoothed value.
+    /// Every choice parameter is (tests/test_choice_fades.cpp holds each to it).
+    bool faded = false;
+    /// For a value neither smoothed nor faded: what a change does to the sound and when it is
+    /// click-free, shown by `chronus modules` (empty: the value steps, and so may the sound).
+    std::string_view onChange = {};
+
+    /// A change never steps the sound: smoothed by the engine or crossfaded by the kernel.
+    bool clickSafe() const { return smoothed || faded; }
 };
 
 struct PortDesc {
@@ -67,6 +77,11 @@ using InitFn = void (*)(void* state, const InstanceConfig&, const float* params)
 
 struct ModuleDescriptor {
     std::string_view type;
+    /// Place in allModules() and `chronus modules`: ascending, one number per type. A new type
+    /// takes the next number after the highest, never one between, so that no existing type's
+    /// index moves: fuzz inputs, their regressions and the seeded random patches of the tests
+    /// and benchmarks pick types by index.
+    uint32_t order = 0;
     std::span<const std::string_view> aliases;
     std::string_view summary;
     std::span<const PortDesc> inputs;
@@ -74,8 +89,10 @@ struct ModuleDescriptor {
     std::span<const ParamDesc> params;
     CreateArgDesc createArg = {};
     const VariadicDesc* variadic = nullptr; ///< count = createArg
-    bool isSink = false;     ///< an `output`: its outputs are the patch's output, never a source
-    std::string_view kernel; ///< chronus_<kernel>_tick / _emit in the bitcode
+    bool isSink = false; ///< an `output`: its outputs are the patch's output, never a source
+    /// Entry points chronus_<kernel>_tick, _emit, _prepare, _process in the bitcode, which the JIT
+    /// finds by this name (tests/test_module_jit.cpp links every descriptor's).
+    std::string_view kernel;
     StateSizeFn stateSize = nullptr;
     InitFn init = nullptr;
     TickFn tick = nullptr;
@@ -108,8 +125,8 @@ struct ModuleLayout {
     std::vector<Output> outputs;
     std::vector<Param> params;
 
-    /// Kernel `in` slots: inputs first, then parameters.
-    std::size_t slotCount() const { return inputs.size() + params.size(); }
+    /// Length of the kernel's `in` array (module_abi.h): inputs first, then parameters.
+    std::size_t kernelInCount() const { return inputs.size() + params.size(); }
 };
 
 ModuleLayout makeLayout(const ModuleDescriptor& desc, float createArg);

@@ -13,8 +13,8 @@ struct KernelContext {
     float invSampleRate;
 };
 
-/// Longest kernel `in`/`out` array any module uses (mix at its maximum input count).
-inline constexpr uint32_t kMaxKernelSlots = 160;
+/// Most values any kernel's `in` or `out` array holds (mix at its maximum input count).
+inline constexpr uint32_t kMaxKernelValues = 160;
 
 } // namespace chronus
 
@@ -22,8 +22,9 @@ inline constexpr uint32_t kMaxKernelSlots = 160;
 //
 //   void chronus_<kernel>_tick(void* state, const float* in, float* out, const KernelContext*)
 //       One sample. `in` holds the audio inputs in port order, then every parameter's effective
-//       value (smoothed target + modulation, clamped to range) in parameter order. `out` receives
-//       every output in port order (a module with delayed outputs leaves those alone here).
+//       value (smoothed target + modulation, clamped to range) in parameter order; a module file
+//       names these indices in its `enum In` (kIn, kCutoff, ...). `out` receives every output in
+//       port order (a module with delayed outputs leaves those alone here).
 //
 //   void chronus_<kernel>_emit(void* state, float* out, const KernelContext*)
 //       Only for modules with a delayed output (z1, delay:wet): writes those outputs from state
@@ -35,10 +36,10 @@ inline constexpr uint32_t kMaxKernelSlots = 160;
 //       parameters the descriptor marks `prepared` (a filter's cutoff, q and mode). When every
 //       prepared parameter of an instance is unmodulated and settled (its smoother at its fixed
 //       point), its effective value is the same for every sample of the block: then both engines
-//       call prepare once, before the block, with those values in their `in` slots (other slots
-//       are unspecified), and process instead of tick for each sample. Contract: for the same
-//       `in`, prepare followed by process leaves state and out bit-identical to tick, so which
-//       path runs never changes the sound (tick is typically prepare; process).
+//       call prepare once, before the block, with those values at their places in `in` (the
+//       other values are unspecified), and process instead of tick for each sample. Contract:
+//       for the same `in`, prepare followed by process leaves state and out bit-identical to
+//       tick, so which path runs never changes the sound (tick is typically prepare; process).
 //
 // Kernels are straight-line where they can be: selects, not data-dependent branches or libm calls
 // (dsp_math.h has the exact-enough forms), and no loops over state. The JIT then vectorizes a

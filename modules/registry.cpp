@@ -1,36 +1,34 @@
 #include "modules/registry.h"
 
+#include "modules/module_table.h"
+
+#include <algorithm>
+#include <vector>
+
 namespace chronus {
 
-// One line per module file; the descriptor lives beside its kernel.
-extern const ModuleDescriptor kSimpleSine;
-extern const ModuleDescriptor kSaw;
-extern const ModuleDescriptor kSquare;
-extern const ModuleDescriptor kTriangle;
-extern const ModuleDescriptor kNoise;
-extern const ModuleDescriptor kLfo;
-extern const ModuleDescriptor kAdsr;
-extern const ModuleDescriptor kBiquadFilter;
-extern const ModuleDescriptor kGain;
-extern const ModuleDescriptor kMix;
-extern const ModuleDescriptor kDelay;
-extern const ModuleDescriptor kZ1;
-extern const ModuleDescriptor kConst;
-extern const ModuleDescriptor kOutput;
-
 namespace {
-const ModuleDescriptor* const kAll[] = {
-    &kSimpleSine,   &kSaw,  &kSquare, &kTriangle, &kNoise, &kLfo,   &kAdsr,
-    &kBiquadFilter, &kGain, &kMix,    &kDelay,    &kZ1,    &kConst, &kOutput,
-};
+
+/// The folder's table in `order` (ties, which tests/test_modules.cpp refuses, by type name).
+std::vector<const ModuleDescriptor*> ordered() {
+    auto files = moduleTypeFiles();
+    std::vector<const ModuleDescriptor*> all(files.begin(), files.end());
+    std::sort(all.begin(), all.end(), [](const ModuleDescriptor* a, const ModuleDescriptor* b) {
+        return a->order != b->order ? a->order < b->order : a->type < b->type;
+    });
+    return all;
+}
+
 } // namespace
 
 std::span<const ModuleDescriptor* const> allModules() {
-    return kAll;
+    // Never destroyed: a thread still running at exit may still look a type up.
+    static const auto* const kAll = new std::vector<const ModuleDescriptor*>(ordered());
+    return *kAll;
 }
 
 const ModuleDescriptor* findModule(std::string_view name) {
-    for (const ModuleDescriptor* d : kAll) {
+    for (const ModuleDescriptor* d : allModules()) {
         if (d->type == name) return d;
         for (std::string_view alias : d->aliases)
             if (alias == name) return d;

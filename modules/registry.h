@@ -1,4 +1,5 @@
-// Every module type Chronus knows, in the order `chronus modules` lists them.
+// Every module type Chronus knows: one per file of modules/types/ (modules/CMakeLists.txt), in
+// the order of their descriptors' `order`, which is the order `chronus modules` lists them in.
 #pragma once
 
 #include "modules/descriptor.h"
@@ -8,7 +9,8 @@
 
 namespace chronus {
 
-/// All module types, each once.
+/// All module types, each once, by ascending `order`. Control thread (the first call builds the
+/// table).
 std::span<const ModuleDescriptor* const> allModules();
 
 /// The type named `name` (its type name or an alias), or nullptr.

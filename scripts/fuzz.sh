@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of the `fuzz` preset (ASan + UBSan, halting on the first error) for a
-# bounded time each, starting from the committed seed corpus (fuzz/corpus/<target>/) copied to a
-# scratch directory. A crash leaves its input in <build>/crashers/<target>/ and fails the script;
+# bounded time each, starting from the committed seed corpus (fuzz/corpus/<target>/) and the seeds
+# the build derives from the module descriptors (<build>/fuzz/generated/), copied to a scratch
+# directory. A crash leaves its input in <build>/crashers/<target>/ and fails the script;
 # once the bug is fixed, copy the input to fuzz/regressions/<target>/, where
 # tests/test_fuzz_regressions.cpp replays it with the rest of the suite.
 #
 # Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (default 45 s each; targets: osc patch_text graph
-#        graph_jit). The build directory is build/fuzz unless CHRONUS_FUZZ_BUILD says otherwise;
+#        graph_jit midi_file). The build directory is build/fuzz unless CHRONUS_FUZZ_BUILD says otherwise;
 #        it is configured and built here if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-45}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(osc patch_text graph graph_jit)
+[ ${#targets[@]} -gt 0 ] || targets=(osc patch_text graph graph_jit midi_file)
 build=${CHRONUS_FUZZ_BUILD:-build/fuzz}
 
 if [ ! -f "$build/CMakeCache.txt" ]; then
@@ -31,8 +32,11 @@ for t in "${targets[@]}"; do
     rm -rf "$work"
     mkdir -p "$work" "$crashes"
     cp "fuzz/corpus/${t%_jit}"/* "$work"/
+    # From the module descriptors, written by the build (fuzz/make_fuzz_inputs.cpp).
+    generated="$build/fuzz/generated"
+    [ -d "$generated/corpus/${t%_jit}" ] && cp "$generated/corpus/${t%_jit}"/* "$work"/
     dict=()
-    [ -f "fuzz/${t%_jit}.dict" ] && dict=(-dict="fuzz/${t%_jit}.dict")
+    [ -f "$generated/${t%_jit}.dict" ] && dict=(-dict="$generated/${t%_jit}.dict")
     start=$(date +%s)
     if "$build/fuzz/fuzz_$t" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 \
         "${dict[@]}" -print_final_stats=1 -artifact_prefix="$crashes/" "$work" >"$log" 2>&1; then

@@ -3,9 +3,10 @@
 set -euo pipefail
 # libclang-rt-19-dev: the ASan/UBSan/TSan runtimes, libFuzzer and its FuzzedDataProvider.h (fuzz/);
 # clang-format-19: the format check (ctest -R format); jackd2: the JACK dummy server of the JACK
-# tests and soak; liblo-tools: oscsend for the OSC tests; libgraphviz-dev: `chronus graph` draws
-# with libgvc; tmux: the test of `chronus top` on a terminal; libxml2-utils: xmllint checks the
-# SVG `chronus graph` writes.
+# tests and soak; liblo-tools: oscsend for the OSC tests; librtmidi-dev: live MIDI (midi/, JACK
+# and ALSA); libjack-jackd2-dev: the MIDI tests' own JACK client (named so apt never picks jack1);
+# libgraphviz-dev: `chronus graph` draws with libgvc; tmux: the test of `chronus top` on a
+# terminal; libxml2-utils: xmllint checks the SVG `chronus graph` writes.
 # CHRONUS_SETUP_BROWSER=1 also installs chromium (about 120 MB to download), with which the graph
 # test checks that a browser shows the SVG; without it that check is skipped with a message.
 packages=(
@@ -13,7 +14,7 @@ packages=(
     clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev
     libportaudio2 portaudio19-dev liblo-dev liblo-tools
     catch2 libfmt-dev libsndfile1-dev libcli11-dev libgraphviz-dev
-    jackd2 sox tmux libxml2-utils
+    jackd2 libjack-jackd2-dev sox librtmidi-dev tmux libxml2-utils
 )
 if [ "${CHRONUS_SETUP_BROWSER:-0}" = 1 ]; then
     packages+=(chromium)

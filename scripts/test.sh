@@ -55,7 +55,7 @@ done
 stage "asan-ubsan + libFuzzer (preset fuzz): build"
 cmake --preset fuzz -DCHRONUS_WERROR=ON >/dev/null
 cmake --build --preset fuzz -j "$jobs" --target chronus "${asan_tests[@]}" \
-    fuzz_osc fuzz_patch_text fuzz_graph fuzz_graph_jit
+    fuzz_osc fuzz_patch_text fuzz_graph fuzz_graph_jit fuzz_midi_file
 stage "asan-ubsan: ctest"
 ctest --preset fuzz -j "$jobs" -E "^(($asan_skip)[:_]|format:)"
 stage "fuzzers"
@@ -63,8 +63,8 @@ CHRONUS_FUZZ_BUILD=build/fuzz scripts/fuzz.sh "${CHRONUS_FUZZ_SECONDS:-25}"
 
 stage "tsan: build"
 tsan_tests=(test_engine_swap test_engine_timed test_engine_seeds test_engine_control
-    test_engine_realtime test_backend_null test_osc_server test_osc_e2e test_state_crash
-    test_jit_tiers)
+    test_engine_realtime test_engine_params test_backend_null test_osc_server test_osc_e2e
+    test_state_crash test_jit_tiers)
 cmake --preset tsan -DCHRONUS_WERROR=ON >/dev/null
 cmake --build --preset tsan -j "$jobs" --target chronus "${tsan_tests[@]}"
 stage "tsan: ctest"

@@ -26,7 +26,7 @@ TEST_CASE("--help shows the defaults", "[cli]") {
     CHECK_THAT(render.output, Catch::Contains("=48000"));
     CHECK_THAT(render.output, Catch::Contains("--format TEXT:{float,24,16}=float"));
     Run serve = run({CHRONUS_BINARY, "serve", "--help"}, tempPath("help", ".log"));
-    CHECK_THAT(serve.output, Catch::Contains("--xfade-ms FLOAT:FLOAT in [0 - 1000]=0"));
+    CHECK_THAT(serve.output, Catch::Contains("--xfade-ms FLOAT:FLOAT in [0 - 1000]=10"));
     CHECK_THAT(serve.output, Catch::Contains("--tiered TEXT:{on,off}=on"));
     CHECK_THAT(serve.output, Catch::Contains("=57130"));
     Run ir = run({CHRONUS_BINARY, "ir", "--help"}, tempPath("help", ".log"));

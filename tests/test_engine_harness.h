@@ -3,7 +3,6 @@
 #pragma once
 
 #include "compiler/interpreter.h"
-#include "modules/registry.h"
 #include "runtime/backend_offline.h"
 #include "runtime/engine.h"
 #include "runtime/engine_factory.h"
@@ -129,10 +128,6 @@ struct OfflineRig {
     std::unique_ptr<OfflineBackend> backend;
     std::vector<float> out;
 };
-
-inline bool haveModule(const char* type) {
-    return findModule(type) != nullptr;
-}
 
 /// Resident set size in bytes (Linux).
 inline size_t residentBytes() {

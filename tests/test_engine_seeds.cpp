@@ -37,10 +37,6 @@ TEST_CASE("seeds Test 1: a single oscillator sounds at once at 440 Hz", "[engine
 }
 
 TEST_CASE("seeds Test 2: oscillator + ADSR attacks, sustains and releases", "[engine][seeds]") {
-    if (!haveModule("adsr")) {
-        WARN("adsr is not built yet: skipped");
-        return;
-    }
     auto x = renderExample("test2_osc_adsr.patch", 3.0);
     const double full = 0.2 / std::sqrt(2.0);
     CHECK(rms(x.data(), 256) > 0.0);                                     // attack starts at once
@@ -50,10 +46,6 @@ TEST_CASE("seeds Test 2: oscillator + ADSR attacks, sustains and releases", "[en
 }
 
 TEST_CASE("seeds Test 3: the full chain is a filtered envelope tone", "[engine][seeds]") {
-    if (!haveModule("adsr") || !haveModule("biquad_filter")) {
-        WARN("adsr or biquad_filter is not built yet: skipped");
-        return;
-    }
     auto x = renderExample("test3_full_chain.patch", 3.0);
     CHECK(rms(x.data(), 256) > 0.0);
     CHECK(rms(window(x, 0.5, 1.9)) > 0.05);
@@ -63,10 +55,6 @@ TEST_CASE("seeds Test 3: the full chain is a filtered envelope tone", "[engine][
 
 TEST_CASE("seeds Test 4: each commit adds a module to the last one, with no silence",
           "[engine][seeds]") {
-    if (!haveModule("adsr") || !haveModule("biquad_filter")) {
-        WARN("adsr or biquad_filter is not built yet: skipped");
-        return;
-    }
     OfflineRig rig({.factory = defaultFactory()});
     rig.apply("/patch/create osc1 simple_sine\n/patch/commit\n");
     rig.renderSeconds(0.5);

@@ -1,6 +1,7 @@
-// The JIT against the interpreter, sample by sample: every example patch and a few hundred random
-// valid graphs (bench/random_patch.h), including parameter modulation and feedback
-// through delayed outputs, rendered in irregular block sizes with a parameter change mid-way.
+// The JIT against the interpreter, sample by sample: a few hundred random valid graphs
+// (bench/random_patch.h), including parameter modulation and feedback through delayed outputs,
+// rendered in irregular block sizes with a parameter change mid-way. The example patches:
+// test_examples.cpp; every module type alone: test_module_jit.cpp.
 //
 // Tolerance: max |jit - interp| <= 1e-6 * max(RMS(interp), 1e-3) over the render, and the same
 // samples non-finite in both. Both engines run the same kernels in the same order with the same
@@ -16,14 +17,11 @@
 #include "compiler/jit/jit.h"
 #include "compiler/param_block.h"
 #include "compiler/patch_graph.h"
-#include "compiler/program_factory.h"
 #include "runtime/denormals.h"
-#include "runtime/offline_render.h"
 #include "tests/support/render_program.h"
 #include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
-#include <filesystem>
 #include <functional>
 #include <optional>
 
@@ -110,37 +108,6 @@ Outcome differential(const Schedule& schedule, int optLevel, uint32_t frames, st
 }
 
 } // namespace
-
-TEST_CASE("every example patch sounds the same through the JIT and the interpreter",
-          "[jit][differential]") {
-    auto jit = programFactory("jit", 2);
-    REQUIRE(jit.ok());
-    int rendered = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(CHRONUS_SOURCE_DIR "/examples")) {
-        if (entry.path().extension() != ".patch") continue;
-        auto lines = readPatchFile(entry.path().string());
-        REQUIRE(lines.ok());
-        OfflineRenderOptions opts;
-        opts.seconds = 2.5;
-        opts.frames = 200; // not a divisor of the JIT's block, on purpose
-        auto ref = renderPatch(*lines, opts);
-        if (!ref) {
-            WARN(entry.path().filename().string()
-                 << " does not render yet: " << ref.error().message);
-            continue;
-        }
-        opts.factory = *jit;
-        auto got = renderPatch(*lines, opts);
-        INFO(entry.path().filename().string());
-        REQUIRE(got.ok());
-        Diff d = compare(*ref, *got);
-        INFO("max diff " << d.maxAbs << " at sample " << d.firstBad << ", rms " << d.scale);
-        CHECK(d.ok());
-        CHECK(test::rms(*ref) > 1e-4); // the examples make sound
-        ++rendered;
-    }
-    CHECK(rendered >= 1);
-}
 
 TEST_CASE("random graphs sound the same through the JIT and the interpreter",
           "[jit][differential]") {

@@ -139,6 +139,33 @@ TEST_CASE("identical voices share one compiled shape and run side by side", "[ji
     CHECK(count(*aloneIr, "  ; group ") == 11);
 }
 
+TEST_CASE("a quick first tier drops the settled path only where the wide entry runs",
+          "[jit][ir][tiers]") {
+    // The one-instance function of a shape that runs wide keeps only its general path (it is the
+    // fallback); a shape with fewer instances than lanes has no wide entry and keeps both.
+    auto quickGroup = [](int voices) {
+        trimShapeCache(); // the quick tier compiles only what the cache does not hold
+        JitOptions o;
+        o.quickFirst = true;
+        o.lanes = 4;
+        auto p = compileJit(chain(voices), o);
+        REQUIRE(p.ok());
+        CHECK_FALSE((*p)->finalTier());
+        auto ir = (*p)->ir("optimized");
+        REQUIRE(ir.ok());
+        return std::pair{functionBody(*ir, "chronus_group"), (*p)->timings().wideGroups};
+    };
+    auto [wideBody, wideGroups] = quickGroup(8);
+    CHECK(wideGroups == 8);
+    REQUIRE_FALSE(wideBody.empty());
+    CHECK_THAT(wideBody, !Catch::Contains("settled.sample:"));
+    CHECK_THAT(wideBody, Catch::Contains("\nsample:"));
+    auto [narrowBody, narrowGroups] = quickGroup(2);
+    CHECK(narrowGroups == 0);
+    CHECK_THAT(narrowBody, Catch::Contains("settled.sample:"));
+    CHECK_THAT(narrowBody, Catch::Contains("\nsample:"));
+}
+
 TEST_CASE("JIT failures arrive as messages", "[jit][ir][errors]") {
     Schedule s = chain();
 

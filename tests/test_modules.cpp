@@ -5,6 +5,7 @@
 #include "runtime/patch_file.h"
 #include "tests/support/signal_measure.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstddef>
@@ -224,6 +225,28 @@ TEST_CASE("every descriptor is consistent and its defaults lie inside its ranges
         CHECK(findModule(type) != nullptr);
 }
 
+TEST_CASE("module types have distinct orders, names and aliases, and keep their indices",
+          "[modules][registry]") {
+    const auto all = allModules();
+    std::vector<std::string_view> names;
+    for (size_t i = 0; i < all.size(); ++i) {
+        INFO(all[i]->type);
+        CHECK(all[i]->order > 0); // 0: the descriptor sets none (descriptor.h, `order`)
+        if (i > 0) CHECK(all[i - 1]->order < all[i]->order);
+        names.push_back(all[i]->type);
+        for (auto alias : all[i]->aliases) names.push_back(alias);
+    }
+    std::sort(names.begin(), names.end());
+    CHECK(std::adjacent_find(names.begin(), names.end()) == names.end());
+    // Fuzz inputs, their regressions and the seeded random patches of tests and benchmarks pick
+    // types by index: a new type is appended (descriptor.h, `order`), these never move.
+    const std::vector<std::string_view> first = {
+        "simple_sine",   "saw",  "square", "triangle", "noise", "lfo",   "adsr",
+        "biquad_filter", "gain", "mix",    "delay",    "z1",    "const", "output"};
+    REQUIRE(all.size() >= first.size());
+    for (size_t i = 0; i < first.size(); ++i) CHECK(all[i]->type == first[i]);
+}
+
 TEST_CASE("ticks leave delayed outputs alone and defaults give finite output", "[modules]") {
     for (const ModuleDescriptor* d : allModules()) {
         INFO(d->type);
@@ -233,7 +256,7 @@ TEST_CASE("ticks leave delayed outputs alone and defaults give finite output", "
         std::vector<float> params;
         for (const auto& p : layout.params) params.push_back(p.desc.defaultValue);
         d->init(state.data(), cfg, params.data());
-        std::vector<float> in(layout.slotCount());
+        std::vector<float> in(layout.kernelInCount());
         for (size_t i = 0; i < layout.inputs.size(); ++i) in[i] = 0.25f;
         for (size_t p = 0; p < params.size(); ++p) in[layout.inputs.size() + p] = params[p];
         const KernelContext ctx{48000, 1.0f / 48000};

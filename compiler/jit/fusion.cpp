@@ -230,7 +230,7 @@ FusionPlan planFusion(const Schedule& s) {
             // state size, both here) and the state (a seed, a length), which are per instance.
             fmt::format_to(fmt::appender(key), "[{}/{} k{} b{} s{}:", node.desc->type,
                            node.desc->kernel, node.kernelStateOffset - node.stateOffset,
-                           node.stateBytes, node.layout->slotCount());
+                           node.stateBytes, node.layout->kernelInCount());
             for (const auto& slot : node.sources) {
                 key.push_back('(');
                 for (const SignalRef& src : slot) {

@@ -1,24 +1,27 @@
 #include "compiler/jit/shape_cache.h"
 
-#include "compiler/jit/llvm_jit.h"
+#include "compiler/jit/host_jit.h"
+
+#include <fmt/format.h>
 
 namespace chronus::jit {
 
-CompiledShape::~CompiledShape() {
-    if (!tracker) return;
-    if (llvm::Error e = tracker->remove()) llvm::consumeError(std::move(e));
-    tracker.reset();
-    if (auto host = HostJit::instance()) (*host)->noteRemoved();
+std::string ShapeCacheKey::text() const {
+    return fmt::format("{}|O{}{}|x{}|{}|{}", shape, level, quick ? "q" : "", lanes, cpu, features);
 }
+
+CompiledShape::CompiledShape() = default;
+CompiledShape::~CompiledShape() = default; // `code` leaves the JIT
 
 ShapeCache& ShapeCache::instance() {
     static ShapeCache* cache = new ShapeCache(); // never destroyed: programs may outlive statics
     return *cache;
 }
 
-SharedShape ShapeCache::find(const std::string& key) {
+SharedShape ShapeCache::find(const ShapeCacheKey& key) {
+    const std::string text = key.text();
     std::lock_guard lock(mutex_);
-    auto it = entries_.find(key);
+    auto it = entries_.find(text);
     if (it == entries_.end()) {
         ++misses_;
         return nullptr;
@@ -95,3 +98,19 @@ void ShapeCache::trim() {
 }
 
 } // namespace chronus::jit
+
+namespace chronus {
+
+ShapeCacheStats shapeCacheStats() {
+    return jit::ShapeCache::instance().stats();
+}
+
+void setShapeCacheLimits(const ShapeCacheLimits& limits) {
+    jit::ShapeCache::instance().setLimits(limits);
+}
+
+void trimShapeCache() {
+    jit::ShapeCache::instance().trim();
+}
+
+} // namespace chronus

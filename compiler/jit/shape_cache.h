@@ -1,22 +1,21 @@
 // Compiled group shapes, shared across programs and commits. A shape's code depends only on its
-// key (module types and kernels, creation arguments, layout, wiring, sample rate and smoothing;
-// see fusion.h) and on the optimisation level and the host, so it is compiled once into its own
-// object under its own ORC ResourceTracker, named by a hash of the key, and every program whose
-// plan has that shape calls it. A commit that adds, removes or rewires voices of known shapes then
-// compiles only its small render function.
+// cache key (ShapeCacheKey: the fusion plan's shape key, the optimisation level and tier, the
+// lanes of its wide entry, the host), so it is compiled once into its own object under its own
+// ORC ResourceTracker (host_jit.h) and every program whose plan has that shape calls it. A commit
+// that adds, removes or rewires voices of known shapes then compiles nothing.
 //
 // Lifetime: programs hold their shapes (shared_ptr), and so does the cache while it keeps them.
 // A shape no program holds is idle; idle shapes are evicted least recently used first once the
 // cache holds more than its limits (count, object bytes), and a shape's code is removed from the
 // JIT when its last holder lets go. So memory stays bounded however many shapes come and go.
+// No LLVM here.
 #pragma once
 
 #include "compiler/jit/jit.h"
-#include "compiler/jit/lower.h"
+#include "compiler/jit/shape_abi.h"
 
 #include <cstdint>
 #include <list>
-#include <llvm/ExecutionEngine/Orc/Core.h>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,26 +23,42 @@
 
 namespace chronus::jit {
 
-/// One compiled shape: its symbols in the process-wide JIT and what made them.
+class LinkedCode;
+
+/// Everything a compiled shape's code depends on.
+struct ShapeCacheKey {
+    std::string shape;  ///< the fusion plan's shape key
+    int level = 2;      ///< optimisation level
+    bool quick = false; ///< made by a quick first tier (its code differs from a final one's)
+    uint32_t lanes = 1; ///< of its wide entry (1: it has none)
+    std::string cpu, features;
+
+    /// The key as the cache stores it: "<shape>|O<level>[q]|x<lanes>|<cpu>|<features>".
+    std::string text() const;
+};
+
+/// One compiled shape: its entry points in the process-wide JIT and what made them.
 struct CompiledShape {
-    std::string key;      ///< cache key: the shape key, the level, the host
-    std::string shapeKey; ///< the fusion plan's key alone
-    ShapeSymbols symbols;
-    ShapeEntryFn entry = nullptr;     ///< symbols.scalar, linked
-    ShapeEntryFn wideEntry = nullptr; ///< symbols.wide, linked; null when the shape does not widen
-    std::string notWide;              ///< why it does not, if it does not
-    bool wideAsked = false;           ///< a wide entry was tried (it may not widen)
+    std::string key;                  ///< ShapeCacheKey::text()
+    std::string shapeKey;             ///< the fusion plan's key alone
+    std::string entryName;            ///< symbol of the one-instance entry; names the shape in ir()
+    std::string wideName;             ///< symbol of the wide entry; empty when it has none
+    ShapeEntryFn entry = nullptr;     ///< one instance per call
+    ShapeEntryFn wideEntry = nullptr; ///< `lanes` instances per call; null when it has none
+    uint32_t lanes = 0;               ///< of wideEntry; 0 without one
+    uint32_t lanesTried = 0;          ///< the lanes its wide entry was tried with (0: not tried)
+    std::string notWide;              ///< why it has no wide entry, if it has none
     int optLevel = 0;
     bool quick = false;          ///< made as a quick first tier (jit.h, JitOptions::quickFirst)
     std::size_t objectBytes = 0; ///< size of the object file linked into the JIT
     std::string loweredIr;       ///< kept only when the compile asked for IR
     std::string optimizedIr;
-    llvm::orc::ResourceTrackerSP tracker;
+    std::unique_ptr<LinkedCode> code; ///< the machine code; leaves the JIT with the shape
 
-    CompiledShape() = default;
+    CompiledShape();
     CompiledShape(const CompiledShape&) = delete;
     CompiledShape& operator=(const CompiledShape&) = delete;
-    ~CompiledShape(); ///< removes the code from the JIT
+    ~CompiledShape();
 };
 
 using SharedShape = std::shared_ptr<const CompiledShape>;
@@ -55,7 +70,7 @@ public:
     static ShapeCache& instance();
 
     /// The shape for `key`, or null; a hit makes it the most recently used.
-    SharedShape find(const std::string& key);
+    SharedShape find(const ShapeCacheKey& key);
     /// Adds `shape` unless `shape->key` is already there (then returns that one instead), and
     /// evicts idle shapes beyond the limits.
     SharedShape insert(std::shared_ptr<CompiledShape> shape);

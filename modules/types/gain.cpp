@@ -1,0 +1,42 @@
+// gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude
+// envelopes.
+#include "modules/module_abi.h"
+
+namespace {
+enum In { kIn, kLevel };
+} // namespace
+
+CHRONUS_KERNEL void chronus_gain_tick(void*, const float* CHRONUS_RESTRICT in,
+                                      float* CHRONUS_RESTRICT out, const chronus::KernelContext*) {
+    out[0] = in[kIn] * in[kLevel];
+}
+
+#ifndef CHRONUS_BITCODE
+#include "modules/descriptor.h"
+
+namespace chronus {
+namespace {
+constexpr std::string_view kAliases[] = {"vca"};
+constexpr PortDesc kInputs[] = {{.name = "in"}};
+constexpr PortDesc kOutputs[] = {{.name = "out"}};
+constexpr ParamDesc kParams[] = {
+    {.name = "level", .defaultValue = 1, .minValue = 0, .maxValue = 4, .unit = ""},
+};
+} // namespace
+
+extern const ModuleDescriptor kGain = {
+    .type = "gain",
+    .order = 9,
+    .aliases = kAliases,
+    .summary = "multiplies its input by level",
+    .inputs = kInputs,
+    .outputs = kOutputs,
+    .params = kParams,
+    .kernel = "gain",
+    .stateSize = [](const InstanceConfig&) -> std::size_t { return 0; },
+    .init = [](void*, const InstanceConfig&, const float*) {},
+    .tick = chronus_gain_tick,
+    .block = blockLoop<chronus_gain_tick>,
+};
+} // namespace chronus
+#endif

@@ -1,0 +1,96 @@
+// The commit pipeline: the queue of commits and the compiler thread that runs them one at a time,
+// in order. A commit, step by step:
+//   compile (schedule + ProgramFactory) -> standby slot (parameter values: schedule, then every
+//   write since the commit copied the pending patch; fresh state; a carry plan against the
+//   playing slot) -> survivor snapshot (the audio thread copies the surviving modules' state in at
+//   a block boundary) -> warm-up on scratch memory, checked -> publish -> the audio thread swaps
+//   it in at a block boundary (carrying the state over again, exactly) -> report.
+// Between commits the same prime and swap installs a faster tier (TierUpgrader). The pipeline
+// owns every slot until it frees it: the ones the audio thread hands back, and failed ones.
+#pragma once
+
+#include "compiler/patch_graph.h"
+#include "runtime/engine.h"
+#include "runtime/engine_log.h"
+#include "runtime/tier_upgrader.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronus {
+
+class AudioCore;
+class CommitOutcomes;
+class ParamStore;
+class PatchVersions;
+struct Slot;
+
+class CommitPipeline {
+public:
+    /// `tiers` may be null (untiered engine).
+    CommitPipeline(const EngineOptions& options, const EngineLog& log, AudioCore& core,
+                   ParamStore& params, PatchVersions& versions, CommitOutcomes& outcomes,
+                   TierUpgrader* tiers);
+    ~CommitPipeline();
+
+    /// Any control thread: queues a commit of the pending patch; returns its sequence number.
+    uint64_t enqueue(CommitCallback done);
+
+    /// The compiler thread's body: runs commits (and tier upgrades between them) until stop().
+    void compilerThreadRun();
+    /// Any thread: compilerThreadRun returns soon; a prime waiting for the audio thread gives up.
+    void stop();
+    /// After the compiler thread has returned: reports every commit still queued, as failed.
+    void failQueued();
+    /// Tier thread: a tier build is ready (wakes the compiler thread).
+    void tierReady();
+
+    /// Control side: the IR of the playing program at `stage`, or why there is none.
+    Expected<std::string> playingIr(std::string_view stage) const;
+
+private:
+    /// One commit: the pending patch as it was, and where the write history stood just before.
+    struct Commit {
+        uint64_t seq = 0;
+        PatchGraph graph;
+        uint64_t writesSince = 0; ///< ParamStore::mark()
+        CommitCallback done;
+    };
+    CommitReport runCommit(Commit& commit, Slot*& out);
+    /// Takes the commit run off the queue and delivers its report.
+    void finishCommit(CommitReport& report, Slot* slot);
+    void runUpgrade(TierBuild& build);
+    /// Primes a slot for `program` and has the audio thread swap it in: the rest of a commit,
+    /// and all of a tier upgrade. `attach` fills its parameters and makes it a write target. On
+    /// failure the slot is gone and `r` says why; on success `out` is the slot now playing.
+    void primeAndSwap(CommitReport& r, std::unique_ptr<Program> program, uint32_t tier,
+                      const std::function<void(Slot&)>& attach, Slot*& out);
+    void discard(Slot* s); // mutex_ held
+
+    const EngineOptions& opts_;
+    const EngineLog& log_;
+    AudioCore& core_;
+    ParamStore& params_;
+    PatchVersions& versions_;
+    CommitOutcomes& outcomes_;
+    TierUpgrader* tiers_;
+    const uint32_t fadeFrames_; ///< a commit's crossfade (EngineOptions::xfadeMs) in samples
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;              ///< the compiler thread: a commit, a tier, or stop
+    std::deque<std::unique_ptr<Commit>> queue_; ///< queued and compiling, oldest first
+    std::vector<std::unique_ptr<Slot>> slots_;  ///< every slot not yet freed
+    Slot* newest_ = nullptr;                    ///< the slot last swapped in
+    uint64_t nextSeq_ = 1;
+    std::atomic<bool> stopping_{false};
+};
+
+} // namespace chronus

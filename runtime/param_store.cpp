@@ -1,0 +1,182 @@
+#include "runtime/param_store.h"
+
+#include "compiler/patch_graph.h"
+#include "runtime/audio_core.h"
+#include "runtime/patch_versions.h"
+#include "runtime/slot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+namespace chronus {
+
+namespace {
+
+// The words are PatchGraph::setParam's and setParamChoice's, so that a refusal reads the same
+// whichever of the two made it (tests/test_engine_params.cpp holds them to that).
+std::string rangeText(const ParamDesc& p) {
+    return fmt::format("[{}, {}]{}{}", p.minValue, p.maxValue, p.unit.empty() ? "" : " ", p.unit);
+}
+
+} // namespace
+
+ParamStore::ParamStore(PatchVersions& versions, AudioCore& core)
+    : versions_(versions), core_(core) {}
+
+ParamStore::Entry& ParamStore::entry(uint32_t key) {
+    if (key >= entries_.size()) entries_.resize(std::max<std::size_t>(keys_.size(), key + 1));
+    return entries_[key];
+}
+
+Expected<ParamStore::Resolved> ParamStore::resolve(std::string_view id, std::string_view param) {
+    if (auto key = keys_.find(id, param)) {
+        const Entry& e = entry(*key);
+        if (e.layout && e.resolved == versions_.version())
+            return Resolved{*key, e.resolved, e.layout.get(), e.param};
+    }
+    auto found = versions_.find(id);
+    if (!found) return makeError("unknown module id '{}'", id);
+    const auto& params = found->layout->params;
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        if (params[i].name != param) continue;
+        const uint32_t key = keys_.intern(id, param);
+        Entry& e = entry(key);
+        e.resolved = found->version;
+        e.layout = found->layout;
+        e.param = static_cast<uint32_t>(i);
+        return Resolved{key, e.resolved, e.layout.get(), e.param};
+    }
+    return makeError("{} ({}) has no parameter '{}'", id, found->desc->type, param);
+}
+
+Status ParamStore::check(const Resolved& r, std::string_view id, std::string_view param,
+                         float value) const {
+    const ParamDesc& p = r.layout->params[r.param].desc;
+    if (!std::isfinite(value)) return makeError("{}:{} must be finite, got {}", id, param, value);
+    if (value < p.minValue || value > p.maxValue)
+        return makeError("{}:{} = {} is outside {}", id, param, value, rangeText(p));
+    if (!p.choices.empty() && value != std::floor(value))
+        return makeError("{}:{} takes a whole number (0..{}), got {}", id, param,
+                         p.choices.size() - 1, value);
+    return {};
+}
+
+Status ParamStore::set(std::string_view id, std::string_view param, float value) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+    return setLocked(id, param, value);
+}
+
+Status ParamStore::setLocked(std::string_view id, std::string_view param, float value) {
+    for (;;) {
+        auto r = resolve(id, param);
+        if (!r) return r.error();
+        if (Status s = check(*r, id, param, value); !s) return s;
+        // The module was looked up at r->version; an edit since may have replaced it.
+        if (versions_.write({r->key, &keys_.id(r->key), &keys_.param(r->key), value}, r->version)) {
+            writeKey(r->key, value, 0);
+            return {};
+        }
+    }
+}
+
+Status ParamStore::setChoice(std::string_view id, std::string_view param, std::string_view choice) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+    auto r = resolve(id, param);
+    if (!r) return r.error();
+    const ParamDesc& d = r->layout->params[r->param].desc;
+    if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
+    std::string names;
+    for (std::size_t i = 0; i < d.choices.size(); ++i) {
+        if (d.choices[i] == choice) return setLocked(id, param, static_cast<float>(i));
+        names += (i ? ", " : "") + std::string(d.choices[i]);
+    }
+    return makeError("{}:{} has no choice '{}' ({})", id, param, choice, names);
+}
+
+Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_view param,
+                         float value) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+    auto r = resolve(id, param);
+    if (!r) return r.error();
+    if (Status s = check(*r, id, param, value); !s) return s;
+    if (eventsOut_ >= core_.eventCapacity())
+        return makeError(
+            "/mod/{}/{}: {} timed events are already waiting; try again once some have played", id,
+            param, eventsOut_);
+    if (!core_.pushEvent({atSample, eventOrder_++, r->key, value}))
+        return makeError("/mod/{}/{}: the timed-event queue is full", id, param);
+    ++eventsOut_;
+    return {};
+}
+
+void ParamStore::writeKey(uint32_t key, float value, uint64_t appliedSeq) {
+    Entry& e = entry(key);
+    e.value = value;
+    e.written = ++serial_;
+    for (Slot* slot : slots_) {
+        // Slots newer than the one the event played on need it, and so does a faster tier of
+        // that commit (same seq) that was not playing yet.
+        if (slot->seq < appliedSeq || (slot->seq == appliedSeq && slot->tier == 1)) continue;
+        if (int32_t i = slot->paramOf(key); i >= 0)
+            slot->params.store(static_cast<std::size_t>(i), value);
+    }
+}
+
+void ParamStore::drainAcks() {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+}
+
+void ParamStore::drainAcksLocked() {
+    EventAck a;
+    while (core_.popAck(a)) {
+        --eventsOut_;
+        // It played, so it is written whatever became of its module meanwhile, as a write is.
+        (void)versions_.write({a.key, &keys_.id(a.key), &keys_.param(a.key), a.value});
+        writeKey(a.key, a.value, a.appliedSeq);
+    }
+}
+
+uint64_t ParamStore::mark() const {
+    std::lock_guard lock(mutex_);
+    return serial_;
+}
+
+void ParamStore::attachCommit(Slot& slot, uint64_t since) {
+    std::lock_guard lock(mutex_);
+    slot.prepare(keys_);
+    for (uint32_t key = 0; key < entries_.size(); ++key)
+        if (entries_[key].written > since)
+            if (int32_t i = slot.paramOf(key); i >= 0)
+                slot.params.store(static_cast<std::size_t>(i), entries_[key].value);
+    slots_.push_back(&slot);
+}
+
+void ParamStore::attachTier(Slot& slot, const Slot& playing) {
+    std::lock_guard lock(mutex_);
+    slot.prepare(keys_);
+    // The same schedule: the same parameters at the same indices.
+    for (std::size_t i = 0; i < slot.params.size() && i < playing.params.size(); ++i)
+        slot.params.store(i, playing.params.load(i));
+    slots_.push_back(&slot);
+}
+
+void ParamStore::detach(const Slot& slot) {
+    std::lock_guard lock(mutex_);
+    std::erase(slots_, &slot);
+}
+
+void ParamStore::swappedIn(PatchGraph graph, uint64_t since) {
+    std::lock_guard lock(mutex_);
+    std::vector<ParamWrite> late;
+    for (uint32_t key = 0; key < entries_.size(); ++key)
+        if (entries_[key].written > since)
+            late.push_back({key, &keys_.id(key), &keys_.param(key), entries_[key].value});
+    versions_.swappedIn(std::move(graph), late);
+}
+
+} // namespace chronus

@@ -1,0 +1,94 @@
+// Parameter values on the control side: the key table, validation of id/param/value/choice by the
+// module's descriptor (range, finiteness, whole numbers and names for choices), and every write
+// carried everywhere the value lives: the patch versions (graphs), the commits in flight (they
+// read what was written since they copied the pending patch), the live slots (one atomic store
+// each, which the audio thread reads) and timed events through AudioCore's queue. A write costs
+// a hash look-up and a few stores, whatever the patch's size.
+//
+// Thread-safe (its own mutex; lock order: CommitPipeline -> ParamStore -> PatchVersions).
+#pragma once
+
+#include "base/expected.h"
+#include "runtime/param_keys.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chronus {
+
+class AudioCore;
+class PatchGraph;
+class PatchVersions;
+struct ModuleDescriptor;
+struct ModuleLayout;
+struct Slot;
+
+class ParamStore {
+public:
+    ParamStore(PatchVersions& versions, AudioCore& core);
+
+    // ---- any control thread --------------------------------------------------------------------
+    /// Sets id:param now (last value wins), or says why not and changes nothing.
+    Status set(std::string_view id, std::string_view param, float value);
+    /// Sets a choice parameter by the name of its value (`mode` = "hp").
+    Status setChoice(std::string_view id, std::string_view param, std::string_view choice);
+    /// Sets id:param at engine sample `atSample` (AudioCore applies it on that sample).
+    Status setAt(uint64_t atSample, std::string_view id, std::string_view param, float value);
+
+    // ---- the commit pipeline -------------------------------------------------------------------
+    /// Where the write history stands: a commit takes it before copying the pending patch and
+    /// later applies every value written after it.
+    uint64_t mark() const;
+    /// Fills `slot`'s parameters (schedule values, then those written since `since`) and makes
+    /// it a target of every later write, at once: no write falls between.
+    void attachCommit(Slot& slot, uint64_t since);
+    /// As attachCommit, for a faster tier of `playing`: its values, index for index.
+    void attachTier(Slot& slot, const Slot& playing);
+    /// `slot` is about to be freed: no write reaches it any more.
+    void detach(const Slot& slot);
+    /// Commit swapped in: `graph` becomes the playing patch, with the values written since `since`.
+    void swappedIn(PatchGraph graph, uint64_t since);
+    /// Records the timed events the audio thread has applied (their values, everywhere).
+    void drainAcks();
+
+private:
+    /// What a key's module and parameter were found to be, and the value history.
+    struct Entry {
+        float value = 0;
+        uint64_t written = 0;  ///< serial of the last write, 0: never written
+        uint64_t resolved = 0; ///< PatchVersions::version() at which `param` was looked up
+        std::shared_ptr<const ModuleLayout> layout;
+        uint32_t param = 0; ///< index into layout->params
+    };
+    struct Resolved {
+        uint32_t key = 0;
+        uint64_t version = 0;
+        const ModuleLayout* layout = nullptr; ///< kept alive by the key's Entry
+        uint32_t param = 0;
+    };
+    Expected<Resolved> resolve(std::string_view id, std::string_view param); // mutex held
+    Status check(const Resolved& r, std::string_view id, std::string_view param, float value) const;
+    Status setLocked(std::string_view id, std::string_view param, float value);
+    /// Writes `value` to the graphs (unchecked), the history, and every slot newer than
+    /// `appliedSeq` (0: every slot, the playing one included). Mutex held.
+    void writeKey(uint32_t key, float value, uint64_t appliedSeq);
+    void drainAcksLocked();
+    Entry& entry(uint32_t key);
+
+    PatchVersions& versions_;
+    AudioCore& core_;
+    mutable std::mutex mutex_;
+    ParamKeys keys_;
+    std::vector<Entry> entries_; ///< by key
+    uint64_t serial_ = 0;        ///< writes so far
+    std::vector<Slot*> slots_;   ///< every live slot (owned by the pipeline)
+    std::size_t eventsOut_ = 0;  ///< timed events pushed and not yet acknowledged
+    uint64_t eventOrder_ = 0;
+};
+
+} // namespace chronus
