@@ -1,5 +1,6 @@
 #include "compiler/patch_graph.h"
 
+#include "modules/choice_name.h"
 #include "modules/registry.h"
 
 #include <algorithm>
@@ -280,11 +281,11 @@ Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
     if (!idx) return idx.error();
     const ParamDesc& d = find(id)->layout->params[*idx].desc;
     if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
+    if (const int i = choiceIndex(d, choice); i >= 0)
+        return setParam(id, param, static_cast<float>(i));
     std::string names;
-    for (size_t i = 0; i < d.choices.size(); ++i) {
-        if (d.choices[i] == choice) return setParam(id, param, static_cast<float>(i));
+    for (size_t i = 0; i < d.choices.size(); ++i)
         names += (i ? ", " : "") + std::string(d.choices[i]);
-    }
     const std::vector<std::string_view> options(d.choices.begin(), d.choices.end());
     return makeError("{}:{} has no choice '{}'{} ({})", id, param, choice,
                      didYouMean(choice, options), names);

@@ -1,6 +1,7 @@
 #include "runtime/param_store.h"
 
 #include "compiler/patch_graph.h"
+#include "modules/choice_name.h"
 #include "runtime/audio_core.h"
 #include "runtime/patch_versions.h"
 #include "runtime/slot.h"
@@ -88,11 +89,11 @@ Status ParamStore::setChoice(std::string_view id, std::string_view param, std::s
     if (!r) return r.error();
     const ParamDesc& d = r->layout->params[r->param].desc;
     if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
+    if (const int i = choiceIndex(d, choice); i >= 0)
+        return setLocked(id, param, static_cast<float>(i));
     std::string names;
-    for (std::size_t i = 0; i < d.choices.size(); ++i) {
-        if (d.choices[i] == choice) return setLocked(id, param, static_cast<float>(i));
+    for (std::size_t i = 0; i < d.choices.size(); ++i)
         names += (i ? ", " : "") + std::string(d.choices[i]);
-    }
     return makeError("{}:{} has no choice '{}' ({})", id, param, choice, names);
 }
 

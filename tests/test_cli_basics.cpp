@@ -55,6 +55,9 @@ TEST_CASE("a misspelt type, id, port, parameter or choice gets the name that was
                Catch::Contains("no input or parameter 'cutof' (did you mean 'cutoff'?)"));
     CHECK_THAT(error(g.setParamChoice("filt1", "mode", "hpp")),
                Catch::Contains("no choice 'hpp' (did you mean 'hp'?)"));
+    // A choice in any letter case is the choice.
+    CHECK(g.setParamChoice("filt1", "mode", "HP").ok());
+    CHECK(g.setParamChoice("filt1", "mode", "Lp").ok());
     // One letter is too short to guess from.
     CHECK(error(g.setParam("osc1", "x", 1)).find("did you mean") == std::string::npos);
 }
