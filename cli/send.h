@@ -28,8 +28,8 @@ struct SendArgs {
 };
 
 inline SendClock::time_point after(double seconds) {
-    return SendClock::now() + std::chrono::duration_cast<SendClock::duration>(
-                                  std::chrono::duration<double>(seconds));
+    return SendClock::now() +
+           std::chrono::duration_cast<SendClock::duration>(std::chrono::duration<double>(seconds));
 }
 
 /// The replies: prints each as it arrives and keeps count of what the server still owes.
@@ -44,6 +44,7 @@ public:
         if (address == "/patch/ir") ++irs_;
         if (address == "/patch/dump") ++dumps_;
         if (address == "/engine/status") ++statuses_;
+        if (address == "/sync") ++syncs_; // answered after the commits before it
         if (address == "/engine/quit") quit_ = true;
     }
     /// The barrier was sent: the server handles one datagram after another, so its reply comes
@@ -72,13 +73,16 @@ public:
         if (irs_ > 0) parts.push_back(fmt::format("{} /patch/ir path(s)", irs_));
         if (dumps_ > 0) parts.push_back(fmt::format("{} /patch/dump(s)", dumps_));
         if (statuses_ > 0) parts.push_back(fmt::format("{} /engine/status", statuses_));
+        if (syncs_ > 0) parts.push_back(fmt::format("{} /synced", syncs_));
         if (quit_) parts.push_back("the /engine/quit reply");
         if (barrier_) parts.push_back("the answer to the messages sent");
         return fmt::format("{}", fmt::join(parts, ", "));
     }
 
 private:
-    bool owed() const { return commits_ + irs_ + dumps_ + statuses_ > 0 || quit_ || barrier_; }
+    bool owed() const {
+        return commits_ + irs_ + dumps_ + statuses_ + syncs_ > 0 || quit_ || barrier_;
+    }
 
     bool readOne(SendClock::time_point deadline) {
         osc::OscMessage m;
@@ -119,6 +123,7 @@ private:
             if (about == "/patch/ir" && irs_ > 0) --irs_;
             if (about == "/patch/dump" && dumps_ > 0) --dumps_;
             if (about == "/engine/status" && statuses_ > 0) --statuses_;
+            if (about == "/sync" && syncs_ > 0) --syncs_;
             return;
         }
         if (m.address == "/patch/committed" || m.address == "/patch/failed") {
@@ -148,13 +153,14 @@ private:
             return;
         }
         if (m.address == "/patch/ir" && irs_ > 0) --irs_;
+        if (m.address == "/synced" && syncs_ > 0) --syncs_;
         if (m.address == "/engine/quit") quit_ = false;
         print(m, m.address != "/done");
     }
 
     osc::OscClient& client_;
     bool quiet_;
-    int commits_ = 0, irs_ = 0, dumps_ = 0, statuses_ = 0;
+    int commits_ = 0, irs_ = 0, dumps_ = 0, statuses_ = 0, syncs_ = 0;
     bool quit_ = false, barrier_ = false;
     bool refused_ = false, gone_ = false;
     std::string dump_;

@@ -3,10 +3,12 @@
 #include "osc/dump_chunks.h"
 #include "osc/ir_file.h"
 #include "osc/osc_limits.h"
+#include "osc/server_messages.h"
 #include "osc/status_reply.h"
 #include "runtime/engine.h"
 
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <fmt/format.h>
 
@@ -35,7 +37,28 @@ std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
     return {};
 }
 
+constexpr std::size_t kMaxSubscribers = 16;
+
+bool sameEndpoint(const Endpoint& a, const Endpoint& b) {
+    return a.len == b.len && std::memcmp(&a.addr, &b.addr, a.len) == 0;
+}
+
 } // namespace
+
+void Dispatcher::Subscribers::send(const Replier& r, const Endpoint* except,
+                                   const std::string& address, const std::vector<ReplyArg>& args) {
+    std::lock_guard lock(mutex);
+    for (const Endpoint& e : list)
+        if (except == nullptr || !sameEndpoint(e, *except)) r.send(e, address, args);
+}
+
+void Dispatcher::watch() {
+    const uint64_t xruns = engine_.status().xruns;
+    if (xruns == xrunsSeen_) return;
+    subscribers_->send(replier_, nullptr, "/engine/xruns",
+                       {saturate32(xruns - xrunsSeen_), saturate32(xruns)});
+    xrunsSeen_ = xruns;
+}
 
 Dispatcher::Dispatcher(Engine& engine, Replier replier, const OscOptions& options)
     : engine_(engine), replier_(std::move(replier)), irDir_(options.irDir),
@@ -67,12 +90,21 @@ void Dispatcher::handlePacket(const Packet& packet, const Endpoint& from) {
             replier_.error(from, e.address, e.reason + bundleNote);
         return;
     }
+    if (packet.messages.size() == 1 && isServerMessage(packet.messages[0].address) &&
+        !packet.isBundle) {
+        serverMessage(packet.messages[0], from);
+        return;
+    }
     // Decode everything first: a bundle is applied whole or not at all.
     std::vector<Ready> ready;
     ready.reserve(packet.messages.size());
     std::vector<PacketError> errors;
     bool future = false;
     for (const InMessage& m : packet.messages) {
+        if (isServerMessage(m.address)) {
+            errors.push_back({m.address, "is answered alone, not inside a bundle"});
+            continue;
+        }
         auto cmd = decodeCommand(m.address, m.args);
         if (!cmd) {
             errors.push_back({m.address, cmd.error().message});
@@ -159,21 +191,81 @@ void Dispatcher::done(const Status& s, const Ready& r, const Endpoint& from,
 void Dispatcher::commit(const Endpoint& from) {
     // The engine compiles on its own thread and calls back from there; the reply goes from that
     // thread to whoever sent the commit. The callback holds only the socket and the address.
-    auto reply = [replier = replier_, from](const CommitReport& report) {
+    ++commitsStarted_;
+    auto reply = [replier = replier_, from, syncs = syncs_,
+                  subscribers = subscribers_](const CommitReport& report) {
         const auto seq = saturate32(report.seq);
         if (replier.verbose())
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
                        report.seq, report.ok ? "ok" : "failed", report.compileMs, report.primeRms,
                        report.ok ? "" : ": " + report.reason);
-        if (report.ok)
-            replier.send(from, "/patch/committed",
-                         {seq, static_cast<float>(report.compileMs),
-                          static_cast<float>(report.primeRms),
-                          std::string(report.silent ? "silent" : "ok")});
-        else
-            replier.send(from, "/patch/failed", {seq, report.reason});
+        const std::string address = report.ok ? "/patch/committed" : "/patch/failed";
+        const std::vector<ReplyArg> args =
+            report.ok ? std::vector<ReplyArg>{seq, static_cast<float>(report.compileMs),
+                                              static_cast<float>(report.primeRms),
+                                              std::string(report.silent ? "silent" : "ok")}
+                      : std::vector<ReplyArg>{seq, report.reason};
+        replier.send(from, address, args);
+        subscribers->send(replier, &from, address, args);
+        // After the outcome: a /sync sent after this commit is answered after its report.
+        std::lock_guard lock(syncs->mutex);
+        ++syncs->reported;
+        std::erase_if(syncs->waiting, [&](const Syncs::Waiting& w) {
+            if (w.commits > syncs->reported) return false;
+            replier.send(w.to, "/synced", {w.id});
+            return true;
+        });
     };
     (void)engine_.apply(CommitCommand{}, nullptr, std::move(reply));
+}
+
+void Dispatcher::serverMessage(const InMessage& m, const Endpoint& from) {
+    log(from, m, std::nullopt);
+    if (m.address == "/sync") {
+        const auto id = syncId(m.args);
+        if (!id) {
+            replier_.error(from, m.address,
+                           "takes one argument, a whole number (the id /synced "
+                           "answers with)");
+            return;
+        }
+        // Edits and writes before it are applied already (one datagram after another); commits
+        // are answered from the engine's thread: the sync waits for every one started so far.
+        std::lock_guard lock(syncs_->mutex);
+        if (syncs_->reported >= commitsStarted_)
+            replier_.send(from, "/synced", {*id});
+        else
+            syncs_->waiting.push_back({commitsStarted_, *id, from});
+        return;
+    }
+    if (m.address == "/notify") {
+        const auto on = syncId(m.args);
+        if (!on || (*on != 0 && *on != 1)) {
+            replier_.error(from, m.address, "takes one argument: 1 (subscribe) or 0 (stop)");
+            return;
+        }
+        std::lock_guard lock(subscribers_->mutex);
+        auto& list = subscribers_->list;
+        std::erase_if(list, [&](const Endpoint& e) { return sameEndpoint(e, from); });
+        if (*on == 1 && list.size() >= kMaxSubscribers) {
+            replier_.error(from, m.address,
+                           fmt::format("{} clients are subscribed already", kMaxSubscribers));
+            return;
+        }
+        if (*on == 1) list.push_back(from);
+        replier_.send(from, "/done", {m.address, *on});
+        return;
+    }
+    if (!m.args.empty()) {
+        replier_.error(from, m.address, fmt::format("takes no arguments, got {}", m.args.size()));
+        return;
+    }
+    if (m.address == "/version") {
+        replier_.send(from, "/version.reply", versionReply());
+        return;
+    }
+    replier_.send(from, "/status.reply",
+                  statusReply(engine_.status(), countModules(engine_.dump())));
 }
 
 void Dispatcher::query(const Ready& r, const Endpoint& from) {

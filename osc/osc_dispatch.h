@@ -13,7 +13,10 @@
 #include "runtime/control_command.h"
 
 #include <atomic>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <vector>
 
 namespace chronus::osc {
 
@@ -27,6 +30,9 @@ public:
                         const Endpoint& from) noexcept;
 
     bool quitRequested() const { return quit_.load(std::memory_order_acquire); }
+
+    /// OSC receive thread, a few times a second: tells `/notify` subscribers of new xruns.
+    void watch();
 
 private:
     struct Ready {
@@ -44,6 +50,9 @@ private:
     void query(const Ready& r, const Endpoint& from);
     void writeIr(const IrCommand& c, const Ready& r, const Endpoint& from);
 
+    /// `/version`, `/status`, `/sync id` (server_messages.h).
+    void serverMessage(const InMessage& m, const Endpoint& from);
+
     /// `/done address args...` on success, `/error address reason` otherwise.
     void done(const Status& s, const Ready& r, const Endpoint& from, std::vector<ReplyArg> args);
 
@@ -52,6 +61,31 @@ private:
     std::string irDir_;
     bool verbose_;
     std::atomic<bool> quit_{false};
+    /// `/sync`: commits started (OSC receive thread only) and reported (commit callbacks, on the
+    /// engine's thread), and the syncs waiting for a count of reports. Shared with the callbacks,
+    /// which may outlive the dispatcher.
+    struct Syncs {
+        std::mutex mutex;
+        uint64_t reported = 0;
+        struct Waiting {
+            uint64_t commits; ///< answered once this many commits have been reported
+            int32_t id;
+            Endpoint to;
+        };
+        std::vector<Waiting> waiting;
+    };
+    std::shared_ptr<Syncs> syncs_ = std::make_shared<Syncs>();
+    /// `/notify 1` subscribers (at most kMaxSubscribers); the commit callbacks read it too.
+    struct Subscribers {
+        std::mutex mutex;
+        std::vector<Endpoint> list;
+        /// Sends to every subscriber but `except` (who has the reply already).
+        void send(const Replier& r, const Endpoint* except, const std::string& address,
+                  const std::vector<ReplyArg>& args);
+    };
+    std::shared_ptr<Subscribers> subscribers_ = std::make_shared<Subscribers>();
+    uint64_t xrunsSeen_ = 0;
+    uint64_t commitsStarted_ = 0;
     SerialWorker worker_; ///< last: joined first, while everything it uses is alive
 };
 

@@ -39,11 +39,14 @@ struct OscServer::Impl {
         std::vector<std::byte> buffer(osc::kMaxPacketBytes);
         for (;;) {
             pollfd fds[2] = {{socket->fd(), POLLIN, 0}, {stopPipe[0], POLLIN, 0}};
-            if (::poll(fds, 2, -1) < 0) {
+            // Woken at least every 100 ms to tell /notify subscribers of new xruns.
+            const int ready = ::poll(fds, 2, 100);
+            if (ready < 0) {
                 if (errno == EINTR) continue;
                 return;
             }
             if (fds[1].revents != 0) return;
+            dispatcher->watch();
             for (int i = 0; i < 256; ++i) {
                 osc::Endpoint from;
                 auto size = socket->tryReceive(buffer.data(), buffer.size(), from);
