@@ -107,8 +107,9 @@ int main(int argc, char** argv) {
         CLI::App app{"chronus: a live modular-synthesis engine that JIT-compiles each patch"};
         app.require_subcommand(1);
         app.option_defaults()->always_capture_default();
-        chronus::cli::addSendCommand(app, [](chronus::osc::OscClient&,
-                                             const chronus::cli::SendArgs&) { return execEngine(); });
+        chronus::cli::addSendCommand(
+            app,
+            [](chronus::osc::OscClient&, const chronus::cli::SendArgs&) { return execEngine(); });
         chronus::cli::addTopCommand(app);
         CLI11_PARSE(app, argc, argv);
         return 0;

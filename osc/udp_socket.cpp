@@ -67,7 +67,6 @@ Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
     return UdpSocket(fd, actual > 0 ? actual : port);
 }
 
-
 Expected<UdpSocket> UdpSocket::adopt(int fd) {
     int type = 0;
     socklen_t len = sizeof type;
