@@ -1,5 +1,6 @@
 #include "compiler/patch_graph.h"
 
+#include "compiler/did_you_mean.h"
 #include "modules/choice_name.h"
 #include "modules/registry.h"
 
@@ -43,6 +44,8 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
     return prev[b.size()];
 }
 
+} // namespace
+
 /// " (did you mean 'freq'?)" for the closest of `names` to a misspelt `word`, or "" when none is
 /// close: at most two edits, and at most half the word (so a short word is not "corrected" into
 /// an unrelated one).
@@ -58,6 +61,8 @@ std::string didYouMean(std::string_view word, const std::vector<std::string_view
     }
     return best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best);
 }
+
+namespace {
 
 Error unknownId(const std::vector<Module>& modules, std::string_view id) {
     std::vector<std::string_view> ids;

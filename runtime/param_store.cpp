@@ -1,5 +1,6 @@
 #include "runtime/param_store.h"
 
+#include "compiler/did_you_mean.h"
 #include "compiler/patch_graph.h"
 #include "modules/choice_name.h"
 #include "runtime/audio_core.h"
@@ -48,7 +49,10 @@ Expected<ParamStore::Resolved> ParamStore::resolve(std::string_view id, std::str
         e.param = static_cast<uint32_t>(i);
         return Resolved{key, e.resolved, e.layout.get(), e.param};
     }
-    return makeError("{} ({}) has no parameter '{}'", id, found->desc->type, param);
+    std::vector<std::string_view> names;
+    for (const auto& p : params) names.push_back(p.name);
+    return makeError("{} ({}) has no parameter '{}'{}", id, found->desc->type, param,
+                     didYouMean(param, names));
 }
 
 Status ParamStore::check(const Resolved& r, std::string_view id, std::string_view param,
@@ -94,7 +98,9 @@ Status ParamStore::setChoice(std::string_view id, std::string_view param, std::s
     std::string names;
     for (std::size_t i = 0; i < d.choices.size(); ++i)
         names += (i ? ", " : "") + std::string(d.choices[i]);
-    return makeError("{}:{} has no choice '{}' ({})", id, param, choice, names);
+    const std::vector<std::string_view> options(d.choices.begin(), d.choices.end());
+    return makeError("{}:{} has no choice '{}'{} ({})", id, param, choice,
+                     didYouMean(choice, options), names);
 }
 
 Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_view param,
