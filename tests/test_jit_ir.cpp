@@ -327,5 +327,6 @@ TEST_CASE("fusion keeps each voice whole around a shared LFO and cuts at the mix
     for (size_t gi = 0; gi < plan.groups.size(); ++gi)
         for (uint32_t v : plan.groups[gi].nodes) groupOf[v] = gi;
     for (size_t gi = 0; gi < plan.groups.size(); ++gi)
-        for (const SignalRef& in : plan.groups[gi].inputs) CHECK(groupOf[in.node] < gi);
+        for (const jit::GroupInput& in : plan.groups[gi].inputs)
+            for (const SignalRef& signal : in.signals) CHECK(groupOf[signal.node] < gi);
 }

@@ -150,7 +150,7 @@ std::unique_ptr<JitProgram> assembleProgram(const Schedule& schedule, const JitO
     });
     parts.optLevel = parts.finalTier ? policy.fullLevel : policy.level;
     parts.maxBlock = policy.maxBlock;
-    parts.buffers = static_cast<uint32_t>(plan.buffers.size());
+    parts.buffers = plan.bufferCount;
     parts.planText = jit::describe(render, schedule, plan, shapes);
     parts.shapes = std::move(shapes);
     parts.render = std::move(render);
@@ -177,7 +177,7 @@ Expected<std::unique_ptr<JitProgram>> compileJit(const Schedule& schedule,
     jit::FusionPlan plan = jit::planFusion(schedule);
     t.groups = static_cast<uint32_t>(plan.groups.size());
     t.shapes = static_cast<uint32_t>(plan.shapes.size());
-    t.buffers = static_cast<uint32_t>(plan.buffers.size());
+    t.buffers = plan.bufferCount;
     t.lanes = policy->lanes >= 2 ? policy->lanes : 1;
 
     // 3 and 4. Every shape from the cache or compiled now. One context per compile and one

@@ -85,16 +85,11 @@ public:
             for (const RenderPlan::Call& c : plan.calls)
                 c.fn(p, state, scratch, plan.rows.data() + c.row, n);
             // The taps summed in order ((t0 + t1) + t2 ..., as the interpreter does).
-            if (plan.taps.empty()) {
+            if (plan.taps.empty())
                 std::fill(out, out + n, 0.0f);
-            } else {
-                const float* t0 = scratch + plan.taps[0];
-                std::copy(t0, t0 + n, out);
-                for (size_t t = 1; t < plan.taps.size(); ++t) {
-                    const float* tap = scratch + plan.taps[t];
-                    for (uint32_t f = 0; f < n; ++f) out[f] += tap[f];
-                }
-            }
+            else
+                sumBuffers(out, scratch, plan.taps.data(), static_cast<uint32_t>(plan.taps.size()),
+                           n);
             out += n;
             frames -= n;
         }
