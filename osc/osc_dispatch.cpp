@@ -164,11 +164,23 @@ void Dispatcher::commit(const Endpoint& from) {
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
                        report.seq, report.ok ? "ok" : "failed", report.compileMs, report.primeRms,
                        report.ok ? "" : ": " + report.reason);
-        if (report.ok)
+        // A commit replaced while it waited (runtime/commit_pipeline.h) is played, or not, by
+        // the newer commit that holds its edits: its reply says so and names that commit.
+        const bool superseded = report.carriedBy != 0;
+        if (report.ok && superseded)
+            replier.send(from, "/patch/committed",
+                         {seq, static_cast<float>(report.compileMs),
+                          static_cast<float>(report.primeRms), std::string("superseded"),
+                          saturate32(report.carriedBy)});
+        else if (report.ok)
             replier.send(from, "/patch/committed",
                          {seq, static_cast<float>(report.compileMs),
                           static_cast<float>(report.primeRms),
                           std::string(report.silent ? "silent" : "ok")});
+        else if (superseded)
+            replier.send(from, "/patch/failed",
+                         {seq, fmt::format("superseded by commit {}, which failed: {}",
+                                           report.carriedBy, report.reason)});
         else
             replier.send(from, "/patch/failed", {seq, report.reason});
     };
