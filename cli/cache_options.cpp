@@ -40,8 +40,8 @@ void finishCache(bool verbose, const char* command) {
                "chronus {}: JIT: {} shapes compiled, {} loaded from the code cache, {} reused; "
                "code cache {}: {} hits, {} misses, {} rejected, {} written{}\n",
                command, j.shapesCompiled, j.shapesLoaded, j.shapesReused,
-               d.directory.empty() ? std::string("off") : d.directory, d.hits, d.misses,
-               d.rejected, d.stored,
+               d.directory.empty() ? std::string("off") : d.directory, d.hits, d.misses, d.rejected,
+               d.stored,
                d.storeFailures > 0
                    ? fmt::format(", {} not written ({})", d.storeFailures, d.lastStoreFailure)
                    : std::string());

@@ -18,7 +18,6 @@ Expected<ProgramFactory> engineFactory(std::string_view name, bool tiered) {
     return jit ? jit : programFactory("interp");
 }
 
-
 namespace {
 
 std::string envText(const char* name) {

@@ -50,8 +50,7 @@ bool sameAsInterpreter(const Schedule& s, int level, bool quick) {
 
 } // namespace
 
-TEST_CASE("a long chain is cut into bounded groups that repeat one shape",
-          "[jit][fusion][chain]") {
+TEST_CASE("a long chain is cut into bounded groups that repeat one shape", "[jit][fusion][chain]") {
     auto s = buildSchedule(longChain(500)); // 1,001 modules
     REQUIRE(s.ok());
     const jit::FusionPlan plan = jit::planFusion(*s);

@@ -396,7 +396,7 @@ TEST_CASE("chronus ir --dir writes modules that llvm-as accepts", "[jit][ir][fil
     }
     std::filesystem::remove_all(dir);
     // A directory that is not there is refused before anything compiles.
-    const std::string missing = std::string(CHRONUS_BINARY) + " ir " + patch +
-                                " --dir /nonexistent/chronus-ir 2>/dev/null";
+    const std::string missing =
+        std::string(CHRONUS_BINARY) + " ir " + patch + " --dir /nonexistent/chronus-ir 2>/dev/null";
     CHECK(std::system(missing.c_str()) != 0);
 }

@@ -15,10 +15,10 @@
 #include "compiler/jit/shape_cache.h"
 #include "compiler/jit/shape_compiler.h"
 
-#include <llvm/Config/llvm-config.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <llvm/Config/llvm-config.h>
 #include <optional>
 
 namespace chronus {
@@ -57,13 +57,13 @@ uint32_t hostLanes(const std::string& cpu, const std::string& features) {
 
 /// Phase 2: how this compile makes its shapes (docs/jit.md, "Tiered compiles").
 struct TierPolicy {
-    int fullLevel = 2;       ///< options.optLevel: what a final program runs
-    int level = 2;           ///< what this compile makes new shapes at
-    bool quick = false;      ///< a quick first tier (level is then options.quickLevel)
-    bool cached = true;      ///< shapes come from and go to the shape cache
+    int fullLevel = 2;                ///< options.optLevel: what a final program runs
+    int level = 2;                    ///< what this compile makes new shapes at
+    bool quick = false;               ///< a quick first tier (level is then options.quickLevel)
+    bool cached = true;               ///< shapes come from and go to the shape cache
     jit::ObjectCache* disk = nullptr; ///< shapes come from and go to the disk too
-    bool keepIr = true;      ///< shapes keep their IR text
-    uint32_t lanes = 0;      ///< instances per wide call; < 2: no wide entries
+    bool keepIr = true;               ///< shapes keep their IR text
+    uint32_t lanes = 0;               ///< instances per wide call; < 2: no wide entries
     uint32_t maxBlock = 256; ///< frames per call, a multiple of 16 (64-byte aligned buffers)
     std::span<const unsigned char> bitcode;
 
@@ -144,9 +144,10 @@ Expected<jit::SharedShape> findCached(const TierPolicy& policy, const jit::Fusio
 
 /// Phases 3 and 4: every shape of `plan`, from a cache or compiled now at the policy's level
 /// (and offered to the caches), in plan order. A cancelled compile stops before the next shape.
-Expected<std::vector<jit::SharedShape>>
-findOrCompileShapes(const Schedule& schedule, const jit::FusionPlan& plan, const TierPolicy& policy,
-                    JitTimings& t) {
+Expected<std::vector<jit::SharedShape>> findOrCompileShapes(const Schedule& schedule,
+                                                            const jit::FusionPlan& plan,
+                                                            const TierPolicy& policy,
+                                                            JitTimings& t) {
     std::optional<jit::ShapeCompiler> compiler; // LLVM's context and target, if anything compiles
     std::vector<jit::SharedShape> shapes;
     for (uint32_t s = 0; s < plan.shapes.size(); ++s) {
@@ -160,10 +161,9 @@ findOrCompileShapes(const Schedule& schedule, const jit::FusionPlan& plan, const
             if (!compiler)
                 compiler.emplace(
                     jit::ShapeBuild{policy.level, policy.quick, policy.keepIr, policy.bitcode}, t);
-            auto made =
-                compiler->compile(schedule, plan, s, cacheKey(policy, shape, policy.level, lanes),
-                                  lanes, narrow ? "fewer instances than lanes" : "one lane asked for",
-                                  policy.disk);
+            auto made = compiler->compile(
+                schedule, plan, s, cacheKey(policy, shape, policy.level, lanes), lanes,
+                narrow ? "fewer instances than lanes" : "one lane asked for", policy.disk);
             if (!made) return made.error();
             ++t.shapesCompiled;
             *found = policy.cached ? jit::ShapeCache::instance().insert(made.take())

@@ -147,11 +147,11 @@ Expected<CachedObject> decode(const std::string& bytes, const std::string& key) 
     e.lanesTried = m.get<uint32_t>();
     if (!m.ok || !m.atEnd()) return makeError("metadata");
     if (e.key != key) return makeError("another key's entry"); // a SHA-256 collision, or forged
-    if (e.entryName.empty() || (e.wideName.empty() != (e.lanes == 0)))
-        return makeError("metadata");
+    if (e.entryName.empty() || (e.wideName.empty() != (e.lanes == 0))) return makeError("metadata");
     e.object = bytes.substr(kHeaderBytes + metaBytes);
-    if (e.object.size() < 4 || e.object.compare(0, 4, "\x7f"
-                                                     "ELF") != 0)
+    if (e.object.size() < 4 || e.object.compare(0, 4,
+                                                "\x7f"
+                                                "ELF") != 0)
         return makeError("not an object file");
     return e;
 }
@@ -192,8 +192,8 @@ int64_t nowSeconds() {
 }
 
 bool endsWith(const std::string& s, std::string_view suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                  suffix.data(), suffix.size()) == 0;
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix.data(), suffix.size()) == 0;
 }
 
 } // namespace
@@ -296,8 +296,8 @@ Status ObjectCache::write(const CachedObject& entry) {
     const std::string tmp = tempName(entry.key);
     const std::string bytes = encode(entry);
     auto create = [&] {
-        return ::openat(dirFd_, tmp.c_str(),
-                        O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return ::openat(dirFd_, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                        0600);
     };
     int fd = create();
     if (fd < 0 && errno == EEXIST) {

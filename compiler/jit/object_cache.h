@@ -31,10 +31,10 @@ namespace chronus::jit {
 
 /// A compiled shape as the disk keeps it: what CompiledShape needs besides its key.
 struct CachedObject {
-    std::string key;       ///< ShapeCacheKey::text(): the entry is found and checked by it
-    std::string entryName; ///< the one-instance entry's symbol
-    std::string wideName;  ///< the wide entry's symbol; empty without one
-    std::string notWide;   ///< why it has no wide entry
+    std::string key;         ///< ShapeCacheKey::text(): the entry is found and checked by it
+    std::string entryName;   ///< the one-instance entry's symbol
+    std::string wideName;    ///< the wide entry's symbol; empty without one
+    std::string notWide;     ///< why it has no wide entry
     uint32_t lanes = 0;      ///< of the wide entry; 0 without one
     uint32_t lanesTried = 0; ///< the lanes the wide entry was tried with (0: not tried)
     std::string object;      ///< the relocatable object file

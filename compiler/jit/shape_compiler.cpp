@@ -104,8 +104,7 @@ Expected<std::unique_ptr<llvm::MemoryBuffer>> ShapeCompiler::machineCode(ShapeMo
 namespace {
 
 /// Links `object` for `shape`'s entries and takes their addresses.
-Status linkShape(CompiledShape& shape, std::unique_ptr<llvm::MemoryBuffer> object,
-                 JitTimings& t) {
+Status linkShape(CompiledShape& shape, std::unique_ptr<llvm::MemoryBuffer> object, JitTimings& t) {
     auto t3 = Clock::now();
     auto host = HostJit::instance();
     if (!host) return host.error();
@@ -166,9 +165,8 @@ ShapeCompiler::compile(const Schedule& schedule, const FusionPlan& plan, uint32_
     return shape;
 }
 
-Expected<std::shared_ptr<CompiledShape>> linkCachedShape(CachedObject object,
-                                                         const ShapeCacheKey& key,
-                                                         JitTimings& timings) {
+Expected<std::shared_ptr<CompiledShape>>
+linkCachedShape(CachedObject object, const ShapeCacheKey& key, JitTimings& timings) {
     auto shape = newShape(key);
     shape->loaded = true;
     shape->entryName = std::move(object.entryName);

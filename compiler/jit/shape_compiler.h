@@ -80,8 +80,7 @@ private:
 std::string shapeSymbol(const ShapeCacheKey& key);
 
 /// A shape from the disk cache (`object` was made for `key`), linked as it is.
-Expected<std::shared_ptr<CompiledShape>> linkCachedShape(CachedObject object,
-                                                         const ShapeCacheKey& key,
-                                                         JitTimings& timings);
+Expected<std::shared_ptr<CompiledShape>>
+linkCachedShape(CachedObject object, const ShapeCacheKey& key, JitTimings& timings);
 
 } // namespace chronus::jit
