@@ -374,12 +374,17 @@ int runSoak(const SoakArgs& a) {
                outcomes.ok, outcomes.failed, issued, double(issued) / std::max(ran, 1e-9),
                percentile(outcomes.compileMs, 0.5), percentile(outcomes.compileMs, 0.99),
                percentile(outcomes.compileMs, 1.0));
-    fmt::print("  swaps                {} analysed; {} clicks (worst swap: second difference "
-               "{:.5f} at sample {} = {:.2f} x the steady state's {:.5f} over {:.1f} s; a click "
-               "is > {:g} x){}\n",
-               clicks.swaps, clicks.clicks, clicks.worstSwapPeak, clicks.worstSwapSample,
-               clicks.worstRatio(), clicks.steadyMax, double(clicks.steadySamples) / a.rate,
-               a.clickRatio, clicksJudged ? "" : " - not judged: under 1 s of steady state");
+    fmt::print(
+        "  swaps                {} analysed{}; {} clicks (worst swap: second difference "
+        "{:.5f} at sample {} = {:.2f} x the steady state's {:.5f} over {:.1f} s; a click "
+        "is > {:g} x){}\n",
+        clicks.swaps,
+        clicks.onsets
+            ? fmt::format(" (+{} from silence: the first sound's onset, not judged)", clicks.onsets)
+            : "",
+        clicks.clicks, clicks.worstSwapPeak, clicks.worstSwapSample, clicks.worstRatio(),
+        clicks.steadyMax, double(clicks.steadySamples) / a.rate, a.clickRatio,
+        clicksJudged ? "" : " - not judged: under 1 s of steady state");
     for (uint64_t at : clicks.clickSamples)
         fmt::print("    click at sample {} ({:.3f} s)\n", at, double(at) / double(a.rate));
     fmt::print("  dropouts             {} (10 ms of silence after the first sound); non-finite "

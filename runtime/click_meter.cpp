@@ -72,6 +72,7 @@ void ClickMeter::audio(const float* x, std::size_t n) {
         if (std::fabs(v) < opts_.silence) {
             if (sounded_ && ++silentRun_ == opts_.dropoutSamples) ++report_.dropouts;
         } else {
+            if (!sounded_) firstSound_ = received_;
             sounded_ = true;
             silentRun_ = 0;
         }
@@ -90,6 +91,12 @@ void ClickMeter::audio(const float* x, std::size_t n) {
 }
 
 void ClickMeter::close(const PendingSwap& p) {
+    // Closed once its window has passed, so the audio up to it is in: silence before the swap
+    // means it brought the first sound.
+    if (firstSound_ >= p.at) {
+        ++report_.onsets;
+        return;
+    }
     swapAt_.push_back(p.at);
     swapPeaks_.push_back(p.max);
 }

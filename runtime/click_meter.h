@@ -9,7 +9,9 @@
 //   (the tests' click checks).
 // - ClickMeter: every swap of a running engine, streaming, on the audio it played (`chronus
 //   soak`): the largest second difference in a window around each swap against the largest
-//   anywhere else (the steady state). Also counts dropouts (stretches of digital silence once
+//   anywhere else (the steady state). A swap with nothing but silence before it starts the first
+//   sound: that onset is the patch's (a tone without an envelope starts where it starts), so it
+//   is counted apart and not judged. Also counts dropouts (stretches of digital silence once
 //   sound started) and non-finite samples. Bounded: audio arrives in order on one thread (the
 //   recorder's writer), swap positions on another (the control thread), possibly later than the
 //   audio they refer to; a stretch of audio is judged once every swap that could touch it is
@@ -19,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -67,6 +70,7 @@ struct ClickMeterOptions {
 struct ClickReport {
     uint64_t samples = 0;       ///< audio analysed
     uint64_t swaps = 0;         ///< swaps whose window was analysed
+    uint64_t onsets = 0;        ///< swaps from silence into the first sound (not judged)
     uint64_t clicks = 0;        ///< swaps whose peak exceeded clickRatio x steadyMax
     double steadyMax = 0;       ///< largest second difference outside every swap window
     uint64_t steadySamples = 0; ///< audio outside every swap window (the reference's basis)
@@ -117,6 +121,7 @@ private:
     float segMax_ = 0;      ///< the segment being filled
     uint64_t silentRun_ = 0;
     bool sounded_ = false;
+    uint64_t firstSound_ = std::numeric_limits<uint64_t>::max(); ///< sample of the first sound
     // Results.
     std::vector<double> swapPeaks_;
     std::vector<uint64_t> swapAt_;

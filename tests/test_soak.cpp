@@ -105,6 +105,22 @@ TEST_CASE("the click meter finds a phase jump at a swap and nothing at a smooth 
     CHECK(kink.worstRatio() > 3);
 }
 
+TEST_CASE("the click meter leaves the first sound's onset to the patch, and judges what follows",
+          "[soak][click]") {
+    // Silence, then a sine from phase 0 at the first swap: its slope starts there (a second
+    // difference of A sin w, 17 x a 440 Hz sine's steady A w^2), as any tone without an envelope
+    // does. A later phase jump is still a click.
+    const std::vector<float> tone = sine(2.0, {48000}, M_PI / 2); // jumps 1 s after it starts
+    std::vector<float> x(24000, 0.0f);
+    x.insert(x.end(), tone.begin(), tone.end());
+    ClickReport r = meter(x, {24000, 48000, 72000}, 4096);
+    CHECK(r.onsets == 1);
+    CHECK(r.swaps == 2);
+    CHECK(r.clicks == 1);
+    REQUIRE(r.clickSamples.size() == 1);
+    CHECK(r.clickSamples[0] == 72000);
+}
+
 TEST_CASE("the click meter counts dropouts and non-finite samples", "[soak][click]") {
     std::vector<float> x = sine(1.0, {}, 0);
     std::fill(x.begin() + 20000, x.begin() + 21000, 0.0f); // 21 ms of silence: one dropout
