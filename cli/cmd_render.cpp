@@ -1,4 +1,7 @@
-// `chronus render PATCH -o OUT.wav`: offline, sample-exact, deterministic.
+// `chronus render PATCH -o OUT.wav`: offline, sample-exact, deterministic. No tiers offline: each
+// commit compiles once, at the level it plays, before it renders (nothing compiles on after it),
+// and its code comes from the code cache when an earlier run made it.
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "runtime/engine_factory.h"
 #include "runtime/offline_render.h"
@@ -7,6 +10,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <memory>
 
@@ -49,7 +53,14 @@ struct RenderArgs {
     std::string engine{defaultEngineName()};
     double xfadeMs = EngineOptions{}.xfadeMs;
     std::string format = "float";
+    CodeCacheRequest cache;
+    double cacheMaxMb = 256;
 };
+
+bool verboseEnv() {
+    const char* v = std::getenv("CHRONUS_VERBOSE");
+    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
+}
 
 int runRender(const RenderArgs& a) {
     // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
@@ -59,7 +70,8 @@ int runRender(const RenderArgs& a) {
         return 1;
     }
     warnUnheard(*script, a.patch, a.seconds, a.rate);
-    auto factory = engineFactory(a.engine);
+    if (!applyCacheOptions(a.cache, a.cacheMaxMb, "render")) return 1;
+    auto factory = engineFactory(a.engine, /*tiered=*/false);
     if (!factory) {
         fmt::print(stderr, "chronus render: {}\n", factory.error().message);
         return 1;
@@ -74,6 +86,7 @@ int runRender(const RenderArgs& a) {
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
     auto audio = renderPatch(script.take(), opts);
     if (opts.progress) fmt::print(stderr, "\n");
+    finishCache(verboseEnv(), "render");
     if (!audio) {
         fmt::print(stderr, "chronus render: {}\n", audio.error().message);
         return 1;
@@ -123,6 +136,7 @@ void addRenderCommand(CLI::App& app) {
                     "samples: float (32-bit), 24 (rounded) or 16 (rounded, with TPDF dither)")
         ->check(CLI::IsMember({"float", "24", "16"}))
         ->capture_default_str();
+    addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

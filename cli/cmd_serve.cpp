@@ -1,5 +1,6 @@
 // `chronus serve`: runs the engine on an audio backend (PortAudio, null clock or offline), with
 // an optional patch file applied at start, an optional recording, and the OSC server.
+#include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "osc/osc_server.h"
 #include "runtime/backend.h"
@@ -45,6 +46,8 @@ struct ServeArgs {
     std::string irDir;
     bool noOsc = false;
     std::string state; ///< --state FILE: restored at start, rewritten at each change
+    CodeCacheRequest cache;
+    double cacheMaxMb = 256;
 };
 
 volatile std::sig_atomic_t gSignal = 0;
@@ -176,6 +179,7 @@ int runServe(const ServeArgs& a) {
         if (!loaded) return fail(loaded.error().message);
         script = loaded.take();
     }
+    if (!applyCacheOptions(a.cache, a.cacheMaxMb, "serve")) return 1;
     auto factory = engineFactory(a.engine, a.tiered == "on");
     if (!factory) return fail(factory.error().message);
     EngineOptions eo;
@@ -304,6 +308,7 @@ int runServe(const ServeArgs& a) {
     fmt::print(stderr, "{}", exitSummary(st, backend->clockJitter(), a.rate));
     backend.reset();
     engine.reset();
+    finishCache(verbose, "serve");
     return rc;
 }
 
@@ -356,12 +361,21 @@ void addServeCommand(CLI::App& app) {
         ->capture_default_str()
         ->envname("CHRONUS_PORT");
     cmd->add_option("--ir-dir", args->irDir,
-                    "directory /patch/ir writes its dumps to (checked at start)");
+                    "directory /patch/ir writes its dumps to (checked at start)")
+        ->check(CLI::ExistingDirectory)
+        ->check(CLI::Validator(
+            [](std::string& dir) {
+                return ::access(dir.c_str(), W_OK | X_OK) == 0
+                           ? std::string()
+                           : "Directory is not writable: " + dir;
+            },
+            "WRITABLE"));
     cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
     cmd->add_option("--state", args->state,
                     "keep the committed patch and its parameter values in this file (written "
                     "atomically at each commit, parameter changes at most every 200 ms) and "
                     "restore it at start, instead of --patch, when it exists");
+    addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
     cmd->callback([args] {
         if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

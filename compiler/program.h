@@ -11,10 +11,17 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace chronus {
 
 class Program;
+
+/// One file of a program's IR (Program::irFiles): its name, never a path, and its text.
+struct IrFile {
+    std::string name;
+    std::string text;
+};
 
 /// Makes the next tier of a program (see Program::nextTier).
 using TierCompile = std::function<Expected<std::unique_ptr<Program>>()>;
@@ -41,6 +48,13 @@ public:
         return makeError("the {} engine has no {} IR; use the jit engine", kind(), stage);
     }
 
+    /// Control thread. The same code as files a tool can read: the render plan first
+    /// ("plan.txt"), then one module per compiled piece, each valid on its own ("<name>.ll",
+    /// which llvm-as reads; "<name>.s" for asm). Engines without IR return an error.
+    virtual Expected<std::vector<IrFile>> irFiles(std::string_view stage) const {
+        return makeError("the {} engine has no {} IR; use the jit engine", kind(), stage);
+    }
+
     /// Tiered compiles. False for a program compiled quickly that has a faster version to come.
     virtual bool finalTier() const { return true; }
     /// Control side: the compile of that faster version (empty for a final tier), to run on any
@@ -52,5 +66,23 @@ public:
 
 /// Builds a program for a schedule (control or compiler thread): the interpreter or the JIT.
 using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
+
+/// A compile made obsolete (a newer commit replaces the one it compiles for) stops early: a
+/// thread that runs a ProgramFactory or a TierCompile holds this scope around it, sets the flag
+/// from any thread, and the compile, checking it between its phases, gives up with an error whose
+/// message is kCompileCancelled, having freed what it made. Scopes nest (the inner flag counts).
+class CompileCancelScope {
+public:
+    explicit CompileCancelScope(const std::atomic<bool>& cancel);
+    ~CompileCancelScope();
+    CompileCancelScope(const CompileCancelScope&) = delete;
+    CompileCancelScope& operator=(const CompileCancelScope&) = delete;
+
+private:
+    const std::atomic<bool>* outer_;
+};
+/// True if the compile running on this thread has been cancelled.
+bool compileCancelled();
+inline constexpr std::string_view kCompileCancelled = "cancelled: a newer commit replaces it";
 
 } // namespace chronus

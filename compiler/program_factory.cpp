@@ -6,6 +6,22 @@
 
 namespace chronus {
 
+namespace {
+thread_local const std::atomic<bool>* tlCancel = nullptr;
+} // namespace
+
+CompileCancelScope::CompileCancelScope(const std::atomic<bool>& cancel) : outer_(tlCancel) {
+    tlCancel = &cancel;
+}
+
+CompileCancelScope::~CompileCancelScope() {
+    tlCancel = outer_;
+}
+
+bool compileCancelled() {
+    return tlCancel != nullptr && tlCancel->load(std::memory_order_relaxed);
+}
+
 Expected<ProgramFactory> programFactory(std::string_view engine, int optLevel, bool tiered) {
     if (engine == "interp") {
         return ProgramFactory([](const Schedule& s) -> Expected<std::unique_ptr<Program>> {

@@ -199,12 +199,22 @@ void Dispatcher::commit(const Endpoint& from) {
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
                        report.seq, report.ok ? "ok" : "failed", report.compileMs, report.primeRms,
                        report.ok ? "" : ": " + report.reason);
+        // A commit replaced while it waited (runtime/commit_pipeline.h) is played, or not, by
+        // the newer commit that holds its edits: its reply says so and names that commit.
+        const bool superseded = report.carriedBy != 0;
         const std::string address = report.ok ? "/patch/committed" : "/patch/failed";
-        const std::vector<ReplyArg> args =
-            report.ok ? std::vector<ReplyArg>{seq, static_cast<float>(report.compileMs),
-                                              static_cast<float>(report.primeRms),
-                                              std::string(report.silent ? "silent" : "ok")}
-                      : std::vector<ReplyArg>{seq, report.reason};
+        std::vector<ReplyArg> args;
+        if (report.ok && superseded)
+            args = {seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
+                    std::string("superseded"), saturate32(report.carriedBy)};
+        else if (report.ok)
+            args = {seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
+                    std::string(report.silent ? "silent" : "ok")};
+        else if (superseded)
+            args = {seq, fmt::format("superseded by commit {}, which failed: {}", report.carriedBy,
+                                     report.reason)};
+        else
+            args = {seq, report.reason};
         replier.send(from, address, args);
         subscribers->send(replier, &from, address, args);
         // After the outcome: a /sync sent after this commit is answered after its report.

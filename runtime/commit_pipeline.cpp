@@ -11,6 +11,9 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <fmt/format.h>
 #include <optional>
 
@@ -25,6 +28,14 @@ double msSince(Clock::time_point t) {
 }
 
 constexpr double kSilentRms = 0.001;
+
+/// A failed or cancelled compile has freed what it made: hand the pages back to the system too
+/// (glibc keeps freed heap otherwise), so a replaced 10,000-module compile leaves nothing behind.
+void releaseFreedMemory() {
+#if defined(__GLIBC__)
+    (void)malloc_trim(0);
+#endif
+}
 /// How long the compiler thread sleeps with nothing to do before it frees retired slots and
 /// records played timed events anyway.
 constexpr auto kIdleWake = std::chrono::milliseconds(20);
@@ -45,20 +56,38 @@ CommitPipeline::~CommitPipeline() {
 }
 
 uint64_t CommitPipeline::enqueue(CommitCallback done) {
-    uint64_t seq = 0;
+    uint64_t seq = 0, replaced = 0;
     {
         std::lock_guard lock(mutex_);
-        auto commit = std::make_unique<Commit>();
-        seq = commit->seq = nextSeq_++;
+        seq = nextSeq_++;
+        Commit* commit = nullptr;
+        if (queue_.size() >= 2) {
+            // One compiles, one waits: this one takes the waiting one's place and carries it.
+            commit = queue_.back().get();
+            replaced = commit->seq;
+            commit->carried.emplace_back(commit->seq, std::move(commit->done));
+        } else {
+            queue_.push_back(std::make_unique<Commit>());
+            commit = queue_.back().get();
+        }
+        commit->seq = seq;
         // The mark first: a write between the two is then both in the copy and after the mark,
         // and applying it twice is harmless (the last value wins either way).
         commit->writesSince = params_.mark();
         commit->graph = versions_.beginCommit();
         commit->done = std::move(done);
-        queue_.push_back(std::move(commit));
+        if (queue_.size() >= 2) {
+            Commit& compiling = *queue_.front();
+            if (compiling.carried.empty()) compiling.cancel = true;
+            // What plays is about to be replaced: its faster tier would not be heard.
+            if (tiers_ != nullptr) tiers_->cancel();
+        }
     }
     wake_.notify_one();
-    log_("commit {} queued", seq);
+    if (replaced != 0)
+        log_("commit {} queued, replacing commit {} (which it carries)", seq, replaced);
+    else
+        log_("commit {} queued", seq);
     return seq;
 }
 
@@ -83,9 +112,22 @@ void CommitPipeline::failQueued() {
         CommitReport r;
         r.seq = commit->seq;
         r.reason = "the engine stopped before this commit ran";
-        outcomes_.deliver(r, commit->done);
+        outcomes_.count(false);
+        deliverAll(*commit, r);
     }
     queue_.clear();
+}
+
+void CommitPipeline::deliverAll(Commit& commit, const CommitReport& report) {
+    for (auto& [seq, done] : commit.carried) {
+        CommitReport r = report;
+        r.seq = seq;
+        r.carriedBy = report.seq;
+        r.optimizing = false;
+        outcomes_.deliver(r, done);
+    }
+    commit.carried.clear();
+    outcomes_.deliver(report, commit.done);
 }
 
 void CommitPipeline::discard(Slot* s) {
@@ -95,12 +137,27 @@ void CommitPipeline::discard(Slot* s) {
 
 Expected<std::string> CommitPipeline::playingIr(std::string_view stage) const {
     std::lock_guard lock(mutex_); // slots are freed only under it
+    const Slot* playing = playingSlot();
+    if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
+    return playing->program->ir(stage);
+}
+
+Expected<std::pair<uint64_t, std::vector<IrFile>>>
+CommitPipeline::playingIrFiles(std::string_view stage) const {
+    std::lock_guard lock(mutex_);
+    const Slot* playing = playingSlot();
+    if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
+    auto files = playing->program->irFiles(stage);
+    if (!files) return files.error();
+    return std::pair{playing->seq, files.take()};
+}
+
+const Slot* CommitPipeline::playingSlot() const {
     const uint64_t active = core_.activeSeq();
     const Slot* playing = nullptr;
     for (const auto& slot : slots_)
         if (slot->seq == active) playing = slot.get();
-    if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
-    return playing->program->ir(stage);
+    return playing;
 }
 
 // ---- compiler thread ----------------------------------------------------------------------------
@@ -158,11 +215,16 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     if (!sched) return fail("schedule failed: " + sched.error().message);
     Expected<std::unique_ptr<Program>> program = makeError("no program");
     try {
+        CompileCancelScope cancellable(commit.cancel);
         program = opts_.factory(*sched);
     } catch (const std::exception& e) {
         return fail(fmt::format("compile failed: {}", e.what()));
     }
     r.compileMs = msSince(t0);
+    if (!program && commit.cancel && program.error().message == kCompileCancelled) {
+        commit.cancelled = true;
+        return fail(std::string(kCompileCancelled));
+    }
     if (!program) return fail("compile failed: " + program.error().message);
     if (*program == nullptr) return fail("compile failed: the factory returned no program");
 
@@ -174,18 +236,39 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
 
 void CommitPipeline::finishCommit(CommitReport& report, Slot* slot) {
     std::unique_ptr<Commit> commit;
+    const Slot* replay = nullptr; // after a failure, what plays wants its faster tier again
+    bool handedOver = false;
     {
         std::lock_guard lock(mutex_);
         commit = std::move(queue_.front());
         queue_.pop_front();
-        if (report.ok) {
+        if (commit->cancelled && !queue_.empty()) {
+            // The commit waiting holds every edit of this one: it carries it (and what it
+            // carried), and reports for it.
+            Commit& next = *queue_.front();
+            commit->carried.emplace_back(commit->seq, std::move(commit->done));
+            next.carried.insert(next.carried.begin(),
+                                std::make_move_iterator(commit->carried.begin()),
+                                std::make_move_iterator(commit->carried.end()));
+            handedOver = true;
+        } else if (report.ok) {
             params_.swappedIn(std::move(commit->graph), commit->writesSince); // dump() shows it
             newest_ = slot;
         } else if (queue_.empty()) {
             versions_.lastCommitFailed();
+            replay = newest_;
         }
     }
-    outcomes_.count(report.ok);
+    if (handedOver) {
+        log_("commit {} cancelled: the commit after it carries it", report.seq);
+        releaseFreedMemory();
+        return;
+    }
+    if (!report.ok) releaseFreedMemory();
+    if (replay != nullptr && tiers_ != nullptr && !replay->program->finalTier())
+        tiers_->request(*replay);
+    const auto reported = static_cast<uint64_t>(1 + commit->carried.size());
+    for (uint64_t k = 0; k < reported; ++k) outcomes_.count(report.ok);
     if (report.ok)
         log_("commit {} swapped in: compile {:.1f} ms, prime {:.1f} ms, rms {:.4f}{}", report.seq,
              report.compileMs, report.primeMs, report.primeRms, report.silent ? " (silent)" : "");
@@ -193,7 +276,7 @@ void CommitPipeline::finishCommit(CommitReport& report, Slot* slot) {
         log_("commit {} failed: {}", report.seq, report.reason);
     if (report.ok) outcomes_.observeSwap(report.seq); // serve --state: durable before reported
     report.optimizing = report.ok && tiers_ != nullptr && !slot->program->finalTier();
-    outcomes_.deliver(report, commit->done);
+    deliverAll(*commit, report);
     if (report.optimizing) tiers_->request(*slot);
 }
 

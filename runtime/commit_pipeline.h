@@ -7,6 +7,15 @@
 //   it in at a block boundary (carrying the state over again, exactly) -> report.
 // Between commits the same prime and swap installs a faster tier (TierUpgrader). The pipeline
 // owns every slot until it frees it: the ones the audio thread hands back, and failed ones.
+//
+// Bounded (issue 15): at most one commit compiles and one waits. A commit queued behind a waiting
+// one replaces it (its graph and write mark; every commit copies the whole pending patch, so the
+// newer holds all the older had) and carries its report: each commit still gets exactly one,
+// delivered in sequence order when the carrier's outcome is known, repeating it (carriedBy says
+// by whom). A newer commit also cancels the compile in progress, unless that compile is itself a
+// carrier (so a storm of commits cannot starve the speaker: at most every other compile is
+// cancelled), and the tier compile of what plays; a cancelled compile stops at its next phase,
+// frees its memory, and its commit is carried by the one waiting.
 #pragma once
 
 #include "compiler/patch_graph.h"
@@ -55,6 +64,8 @@ public:
 
     /// Control side: the IR of the playing program at `stage`, or why there is none.
     Expected<std::string> playingIr(std::string_view stage) const;
+    /// Control side: the same as files (Program::irFiles), with the playing commit's number.
+    Expected<std::pair<uint64_t, std::vector<IrFile>>> playingIrFiles(std::string_view stage) const;
 
 private:
     /// One commit: the pending patch as it was, and where the write history stood just before.
@@ -63,10 +74,17 @@ private:
         PatchGraph graph;
         uint64_t writesSince = 0; ///< ParamStore::mark()
         CommitCallback done;
+        /// Older commits this one carries (replaced while waiting, or cancelled), oldest first.
+        std::vector<std::pair<uint64_t, CommitCallback>> carried;
+        std::atomic<bool> cancel{false}; ///< a newer commit waits: stop compiling
+        bool cancelled = false;          ///< its compile stopped because of `cancel`
     };
     CommitReport runCommit(Commit& commit, Slot*& out);
-    /// Takes the commit run off the queue and delivers its report.
+    /// Takes the commit run off the queue and delivers its report (and its carried ones'); a
+    /// cancelled one is carried by the commit waiting instead.
     void finishCommit(CommitReport& report, Slot* slot);
+    /// Delivers `report` for `commit` and everything it carries, oldest first.
+    void deliverAll(Commit& commit, const CommitReport& report);
     void runUpgrade(TierBuild& build);
     /// Primes a slot for `program` and has the audio thread swap it in: the rest of a commit,
     /// and all of a tier upgrade. `attach` fills its parameters and makes it a write target. On
@@ -74,6 +92,8 @@ private:
     void primeAndSwap(CommitReport& r, std::unique_ptr<Program> program, uint32_t tier,
                       const std::function<void(Slot&)>& attach, Slot*& out);
     void discard(Slot* s); // mutex_ held
+    /// The slot of the commit the audio thread plays, or null (mutex_ held).
+    const Slot* playingSlot() const;
 
     const EngineOptions& opts_;
     const EngineLog& log_;
@@ -86,7 +106,7 @@ private:
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;              ///< the compiler thread: a commit, a tier, or stop
-    std::deque<std::unique_ptr<Commit>> queue_; ///< queued and compiling, oldest first
+    std::deque<std::unique_ptr<Commit>> queue_; ///< compiling (front), waiting: at most two
     std::vector<std::unique_ptr<Slot>> slots_;  ///< every slot not yet freed
     Slot* newest_ = nullptr;                    ///< the slot last swapped in
     uint64_t nextSeq_ = 1;

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chronus {
@@ -24,6 +25,7 @@ class AudioBackend;
 // it exposes nothing of compiler/ (cmake/CheckLayers.cmake holds osc/ to that).
 class Program;
 struct Schedule;
+struct IrFile; // compiler/program.h: a name and a text
 /// Builds a program for a schedule (compiler/program.h declares the same type).
 using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
 
@@ -39,6 +41,10 @@ struct CommitReport {
     /// Tiered compiles: what was swapped in is a quick first tier; its fully optimised version is
     /// compiling and will replace it (same state, same sound) without another report.
     bool optimizing = false;
+    /// Commits coalesce: a commit waiting behind a compile is replaced by a newer one, which holds
+    /// every edit it had. 0: this commit's own compile; else the commit that carried it, whose
+    /// outcome (ok, figures, reason) this report repeats, delivered just before that one's.
+    uint64_t carriedBy = 0;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
 
@@ -137,6 +143,9 @@ public:
     std::string dump() const;
     /// The IR of the playing program at `stage` (Program::ir), or why there is none.
     Expected<std::string> ir(std::string_view stage) const;
+    /// The same as files tools read (Program::irFiles): the render plan, then one module per
+    /// shape, each valid LLVM IR alone; with the sequence number of the commit they belong to.
+    Expected<std::pair<uint64_t, std::vector<IrFile>>> irFiles(std::string_view stage) const;
     EngineStatus status() const;
     const EngineOptions& options() const;
 

@@ -23,6 +23,7 @@ Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRender
     eo.frames = options.frames;
     eo.factory = options.factory;
     eo.xfadeMs = options.xfadeMs;
+    eo.prewarm = false; // its first commit comes at once: a warm-up would only delay it
     auto engine = Engine::create(eo);
     if (!engine) return engine.error();
     OfflineBackend backend(**engine, {});

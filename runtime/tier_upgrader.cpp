@@ -43,6 +43,15 @@ std::optional<TierBuild> TierUpgrader::takeReady() {
     return b;
 }
 
+void TierUpgrader::cancel() {
+    std::lock_guard lock(mutex_);
+    if (compiling_) compiling_->store(true);
+    if (wanted_) inFlight_.fetch_sub(1);
+    if (built_) inFlight_.fetch_sub(1);
+    wanted_.reset();
+    built_.reset();
+}
+
 void TierUpgrader::finished(Outcome outcome) {
     if (outcome == Outcome::kSwapped) upgrades_.fetch_add(1);
     if (outcome == Outcome::kFailed) failures_.fetch_add(1);
@@ -61,18 +70,31 @@ void TierUpgrader::tierThreadRun() {
             if (stopping_) return;
             work = std::move(wanted_);
             wanted_.reset();
+            compiling_ = work->cancel;
         }
         try {
+            CompileCancelScope cancellable(*work->cancel);
             work->program = work->compile();
         } catch (const std::exception& e) {
             work->program = makeError("{}", e.what());
         }
         work->compile = nullptr;
+        bool dropped = false;
         {
             std::lock_guard lock(mutex_);
+            compiling_.reset();
             if (stopping_) return;
-            if (built_) inFlight_.fetch_sub(1); // an older one never ran: dropped
-            built_ = std::move(work);
+            if (work->cancel->load()) {
+                dropped = true;
+                inFlight_.fetch_sub(1);
+            } else {
+                if (built_) inFlight_.fetch_sub(1); // an older one never ran: dropped
+                built_ = std::move(work);
+            }
+        }
+        if (dropped) {
+            work.reset(); // its program, or what its compile left, freed now
+            continue;
         }
         ready_();
     }

@@ -24,6 +24,8 @@ struct TierBuild {
     uint32_t tier = 0; ///< of the slot it would replace
     TierCompile compile;
     Expected<std::unique_ptr<Program>> program = makeError("not compiled");
+    /// Set by cancel(): the compile stops at its next phase (CompileCancelScope).
+    std::shared_ptr<std::atomic<bool>> cancel = std::make_shared<std::atomic<bool>>(false);
 };
 
 class TierUpgrader {
@@ -45,6 +47,9 @@ public:
     enum class Outcome { kSwapped, kFailed, kDropped };
     /// A build taken is done with: counted (kDropped: a newer commit replaced it, not a failure).
     void finished(Outcome outcome);
+    /// A newer commit is coming: the build compiling stops at its next phase and frees what it
+    /// made, and the builds asked for or ready are dropped (none of them would be heard).
+    void cancel();
 
     uint64_t upgrades() const { return upgrades_.load(); }
     uint64_t failures() const { return failures_.load(); }
@@ -57,6 +62,7 @@ private:
     std::condition_variable wake_; ///< the tier thread: work, or stop
     bool stopping_ = false;
     std::optional<TierBuild> wanted_, built_;
+    std::shared_ptr<std::atomic<bool>> compiling_; ///< the cancel flag of the build compiling
     std::atomic<uint64_t> upgrades_{0}, failures_{0};
     std::atomic<int> inFlight_{0}; ///< wanted, compiling or ready
 };

@@ -11,9 +11,13 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 using namespace chronus;
 
@@ -327,5 +331,72 @@ TEST_CASE("fusion keeps each voice whole around a shared LFO and cuts at the mix
     for (size_t gi = 0; gi < plan.groups.size(); ++gi)
         for (uint32_t v : plan.groups[gi].nodes) groupOf[v] = gi;
     for (size_t gi = 0; gi < plan.groups.size(); ++gi)
-        for (const SignalRef& in : plan.groups[gi].inputs) CHECK(groupOf[in.node] < gi);
+        for (const jit::GroupInput& in : plan.groups[gi].inputs)
+            for (const SignalRef& signal : in.signals) CHECK(groupOf[signal.node] < gi);
+}
+
+TEST_CASE("the IR comes as files tools read: the plan, then one valid module per shape",
+          "[jit][ir][files]") {
+    // Voices into one gain: two shapes, and a summed input in the plan.
+    PatchGraph g;
+    REQUIRE(g.create("master", "gain").ok());
+    for (int v = 0; v < 20; ++v) {
+        const std::string osc = "o" + std::to_string(v);
+        REQUIRE(g.create(osc, "saw").ok());
+        REQUIRE(g.connect(osc, "master").ok());
+    }
+    auto s = buildSchedule(g);
+    REQUIRE(s.ok());
+    auto p = compileJit(*s);
+    REQUIRE(p.ok());
+    for (const char* stage : {"lowered", "optimized", "asm"}) {
+        INFO(stage);
+        auto files = (*p)->irFiles(stage);
+        REQUIRE(files.ok());
+        REQUIRE(files->size() == 3);
+        CHECK((*files)[0].name == "plan.txt");
+        CHECK((*files)[0].text.find("sum 20 signals") != std::string::npos);
+        for (size_t k = 1; k < files->size(); ++k) {
+            const std::string& name = (*files)[k].name;
+            CHECK(name.find('/') == std::string::npos);
+            CHECK(name.starts_with("chronus_shape_"));
+            CHECK(name.ends_with(std::string(stage) == "asm" ? ".s" : ".ll"));
+        }
+    }
+    CHECK_FALSE((*p)->irFiles("bogus").ok());
+    auto interp = makeInterpreter(*s);
+    CHECK_FALSE(interp->irFiles("optimized").ok());
+}
+
+TEST_CASE("chronus ir --dir writes modules that llvm-as accepts", "[jit][ir][files][cli]") {
+    char dirTemplate[] = "/tmp/chronus-ir-XXXXXX";
+    REQUIRE(::mkdtemp(dirTemplate) != nullptr);
+    const std::string dir = dirTemplate;
+    const std::string patch = std::string(CHRONUS_SOURCE_DIR) + "/examples/test3_full_chain.patch";
+    for (const char* stage : {"lowered", "optimized"}) {
+        INFO(stage);
+        const std::string list = dir + "/list.txt";
+        const std::string cmd = std::string(CHRONUS_BINARY) + " ir " + patch + " --stage " + stage +
+                                " --dir " + dir + " > " + list;
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        std::ifstream in(list);
+        std::vector<std::string> modules;
+        bool plan = false;
+        for (std::string path; std::getline(in, path);) {
+            if (path.ends_with("/plan.txt")) plan = true;
+            if (path.ends_with(".ll")) modules.push_back(path);
+        }
+        CHECK(plan);
+        REQUIRE_FALSE(modules.empty());
+        for (const std::string& m : modules) {
+            INFO(m);
+            const std::string check = std::string(CHRONUS_LLVM_AS) + " -o /dev/null " + m;
+            CHECK(std::system(check.c_str()) == 0);
+        }
+    }
+    std::filesystem::remove_all(dir);
+    // A directory that is not there is refused before anything compiles.
+    const std::string missing =
+        std::string(CHRONUS_BINARY) + " ir " + patch + " --dir /nonexistent/chronus-ir 2>/dev/null";
+    CHECK(std::system(missing.c_str()) != 0);
 }

@@ -212,14 +212,12 @@ Expected<std::string> emitAssembly(llvm::Module& module, llvm::TargetMachine& tm
 }
 
 Expected<std::string> assemblyFromIrText(const std::string& irText, int optLevel) {
-    auto host = HostJit::instance();
-    if (!host) return host.error();
     llvm::LLVMContext ctx;
     DiagnosticLog log(ctx);
     llvm::SMDiagnostic diag;
     auto module = llvm::parseAssemblyString(irText, diag, ctx);
     if (!module) return makeError("JIT: cannot parse the kept IR: {}", diag.getMessage().str());
-    auto tm = (*host)->targetMachine(optLevel);
+    auto tm = makeTargetMachine(optLevel);
     if (!tm) return tm.error();
     return emitAssembly(*module, **tm);
 }

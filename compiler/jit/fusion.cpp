@@ -144,9 +144,21 @@ std::string floatKey(float v) {
 } // namespace
 
 int64_t FusionPlan::bufferOf(SignalRef s) const {
-    for (size_t b = 0; b < buffers.size(); ++b)
-        if (buffers[b] == s) return static_cast<int64_t>(b);
+    auto it = bufferIndex.find(uint64_t{s.node} << 32 | s.output);
+    return it == bufferIndex.end() ? -1 : int64_t{it->second};
+}
+
+int64_t FusionGroup::inputOf(SignalRef s) const {
+    for (size_t k = 0; k < inputs.size(); ++k)
+        if (!inputs[k].summed() && inputs[k].signals[0] == s) return static_cast<int64_t>(k);
     return -1;
+}
+
+SlotSources FusionGroup::slotSources(uint32_t v, uint32_t slot,
+                                     std::span<const SignalRef> sources) const {
+    for (const SummedSlot& sum : summed)
+        if (sum.node == v && sum.slot == slot) return {sum.input, sources.subspan(sum.sources)};
+    return {-1, sources};
 }
 
 FusionPlan planFusion(const Schedule& s) {
@@ -175,31 +187,57 @@ FusionPlan planFusion(const Schedule& s) {
     while (mergeGroupCycles(s, uf)) {
     }
 
-    // The groups, numbered by their first node for now.
-    std::map<uint32_t, uint32_t> groupOfRoot;
+    // 5. The groups, numbered by their first node for now; a set longer than kMaxGroupNodes is
+    // cut into runs of consecutive members, never inside a feedback stage. Within a set every
+    // edge goes forward in schedule order (a delayed one only inside a stage), and no path leaves
+    // a set and comes back (step 4): so the runs depend on each other in one direction only.
+    std::vector<uint32_t> stageOf(n);
+    for (uint32_t k = 0; k < s.stages.size(); ++k)
+        for (uint32_t i = s.stages[k].first; i < s.stages[k].first + s.stages[k].count; ++i)
+            stageOf[i] = k;
+    std::map<uint32_t, uint32_t> groupOfRoot; // set -> its last run so far
     std::vector<FusionGroup> groups;
     std::vector<uint32_t> groupOf(n);
     for (uint32_t v = 0; v < n; ++v) {
-        uint32_t r = uf.find(v);
-        auto [it, inserted] = groupOfRoot.try_emplace(r, static_cast<uint32_t>(groups.size()));
-        if (inserted) groups.emplace_back();
-        groups[it->second].nodes.push_back(v);
-        groupOf[v] = it->second;
+        const uint32_t r = uf.find(v);
+        auto it = groupOfRoot.find(r);
+        bool open = it == groupOfRoot.end();
+        if (!open) {
+            const FusionGroup& run = groups[it->second];
+            open = run.nodes.size() >= FusionPlan::kMaxGroupNodes &&
+                   stageOf[run.nodes.back()] != stageOf[v];
+        }
+        if (open) {
+            groupOfRoot[r] = static_cast<uint32_t>(groups.size());
+            groups.emplace_back();
+        }
+        groupOf[v] = groupOfRoot[r];
+        groups[groupOf[v]].nodes.push_back(v);
     }
     const auto gCount = static_cast<uint32_t>(groups.size());
 
-    // Inputs (first use) and exports (read by another group or the output) of every group.
+    // Inputs (first use) and exports (read by another group or the output) of every group. A
+    // slot's leading sources from other groups, two or more, are one summed input.
     std::vector<std::set<std::pair<uint32_t, uint32_t>>> exported(gCount);
     for (uint32_t gi = 0; gi < gCount; ++gi) {
         FusionGroup& g = groups[gi];
         for (uint32_t v : g.nodes)
-            for (const auto& slot : s.nodes[v].sources)
-                for (const SignalRef& src : slot) {
-                    if (groupOf[src.node] == gi) continue;
-                    if (std::find(g.inputs.begin(), g.inputs.end(), src) == g.inputs.end())
-                        g.inputs.push_back(src);
-                    exported[groupOf[src.node]].insert({src.node, src.output});
+            for (uint32_t slot = 0; slot < s.nodes[v].sources.size(); ++slot) {
+                const auto& sources = s.nodes[v].sources[slot];
+                uint32_t lead = 0;
+                while (lead < sources.size() && groupOf[sources[lead].node] != gi) ++lead;
+                if (lead >= 2) {
+                    g.summed.push_back({v, slot, static_cast<uint32_t>(g.inputs.size()), lead});
+                    g.inputs.push_back({{sources.begin(), sources.begin() + lead}, {}});
                 }
+                for (uint32_t k = 0; k < sources.size(); ++k) {
+                    const SignalRef& src = sources[k];
+                    if (groupOf[src.node] == gi) continue;
+                    exported[groupOf[src.node]].insert({src.node, src.output});
+                    if ((lead < 2 || k >= lead) && g.inputOf(src) < 0)
+                        g.inputs.push_back({{src}, {}});
+                }
+            }
     }
     for (const SignalRef& t : s.outputTaps) exported[groupOf[t.node]].insert({t.node, t.output});
     for (uint32_t gi = 0; gi < gCount; ++gi)
@@ -219,8 +257,7 @@ FusionPlan planFusion(const Schedule& s) {
             if (uint32_t local = localOf[src.node]; local != UINT32_MAX)
                 fmt::format_to(fmt::appender(key), "n{}.{}", local, src.output);
             else
-                fmt::format_to(fmt::appender(key), "x{}",
-                               std::find(g.inputs.begin(), g.inputs.end(), src) - g.inputs.begin());
+                fmt::format_to(fmt::appender(key), "x{}", g.inputOf(src));
         };
         key.clear();
         key.append(rateKey);
@@ -231,9 +268,13 @@ FusionPlan planFusion(const Schedule& s) {
             fmt::format_to(fmt::appender(key), "[{}/{} k{} b{} s{}:", node.desc->type,
                            node.desc->kernel, node.kernelStateOffset - node.stateOffset,
                            node.stateBytes, node.layout->kernelInCount());
-            for (const auto& slot : node.sources) {
+            for (uint32_t slot = 0; slot < node.sources.size(); ++slot) {
                 key.push_back('(');
-                for (const SignalRef& src : slot) {
+                // A summed input is one buffer however many sources it adds up.
+                const SlotSources sum = g.slotSources(v, slot, node.sources[slot]);
+                if (sum.summedInput >= 0)
+                    fmt::format_to(fmt::appender(key), "s{} ", sum.summedInput);
+                for (const SignalRef& src : sum.rest) {
                     signalKey(src);
                     key.push_back(' ');
                 }
@@ -291,13 +332,27 @@ FusionPlan planFusion(const Schedule& s) {
         const auto gi = static_cast<uint32_t>(plan.groups.size());
         plan.groups.push_back(std::move(groups[g]));
         FusionGroup& group = plan.groups.back();
-        for (const SignalRef& e : group.exports) plan.buffers.push_back(e);
+        for (const SignalRef& e : group.exports) {
+            const auto b = static_cast<uint32_t>(plan.buffers.size());
+            plan.bufferIndex.emplace(uint64_t{e.node} << 32 | e.output, b);
+            group.exportBuffers.push_back(b);
+            plan.buffers.push_back(e);
+        }
         auto [it, inserted] =
             shapeOfKind.try_emplace(kind[g], static_cast<uint32_t>(plan.shapes.size()));
         if (inserted) plan.shapes.push_back({keys[g], gi, 0});
         group.shape = it->second;
         ++plan.shapes[group.shape].instances;
     }
+    // Every export has its buffer: the inputs' buffers, summed ones after them.
+    auto next = static_cast<uint32_t>(plan.buffers.size());
+    for (FusionGroup& group : plan.groups)
+        for (GroupInput& in : group.inputs) {
+            for (const SignalRef& sig : in.signals)
+                in.signalBuffers.push_back(static_cast<uint32_t>(plan.bufferOf(sig)));
+            group.inputBuffers.push_back(in.summed() ? next++ : in.signalBuffers[0]);
+        }
+    plan.bufferCount = next;
     for (const SignalRef& t : s.outputTaps)
         plan.tapBuffers.push_back(static_cast<uint32_t>(plan.bufferOf(t)));
     return plan;

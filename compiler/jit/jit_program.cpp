@@ -85,51 +85,59 @@ public:
             for (const RenderPlan::Call& c : plan.calls)
                 c.fn(p, state, scratch, plan.rows.data() + c.row, n);
             // The taps summed in order ((t0 + t1) + t2 ..., as the interpreter does).
-            if (plan.taps.empty()) {
+            if (plan.taps.empty())
                 std::fill(out, out + n, 0.0f);
-            } else {
-                const float* t0 = scratch + plan.taps[0];
-                std::copy(t0, t0 + n, out);
-                for (size_t t = 1; t < plan.taps.size(); ++t) {
-                    const float* tap = scratch + plan.taps[t];
-                    for (uint32_t f = 0; f < n; ++f) out[f] += tap[f];
-                }
-            }
+            else
+                sumBuffers(out, scratch, plan.taps.data(), static_cast<uint32_t>(plan.taps.size()),
+                           n);
             out += n;
             frames -= n;
         }
     }
 
     Expected<std::string> ir(std::string_view stage) const override {
+        auto files = irFiles(stage);
+        if (!files) return files.error();
+        // The render plan, then each shape's module (shared with other programs).
+        const char* comment = stage == "asm" ? "#" : ";";
+        std::string text = (*files)[0].text;
+        if (stage == "asm") // the plan as assembler comments
+            for (size_t at = text.find(';'); at != std::string::npos; at = text.find("\n;", at))
+                text[at == 0 ? 0 : ++at] = '#';
+        for (size_t k = 0; k < p_.shapes.size(); ++k) {
+            const CompiledShape& shape = *p_.shapes[k];
+            text += fmt::format("\n{} ---- shape {} (O{}): {}\n", comment, shape.entryName,
+                                shape.optLevel, shape.shapeKey);
+            text += (*files)[k + 1].text;
+        }
+        return text;
+    }
+
+    Expected<std::vector<IrFile>> irFiles(std::string_view stage) const override {
         if (stage != "lowered" && stage != "optimized" && stage != "asm")
             return makeError("unknown IR stage '{}': use lowered, optimized or asm", stage);
         std::lock_guard lock(irMutex_);
         if (Status s = shapeTexts(); !s) return s.error();
-        // The render plan, then each shape's module (shared with other programs).
-        auto header = [](const CompiledShape& s, const char* comment) {
-            return fmt::format("\n{} ---- shape {} (O{}): {}\n", comment, s.entryName, s.optLevel,
-                               s.shapeKey);
-        };
         const auto& shapes = p_.shapes;
-        if (stage == "lowered" || stage == "optimized") {
-            const bool lowered = stage == "lowered";
-            std::string text = p_.planText;
-            for (size_t k = 0; k < shapes.size(); ++k)
-                text += header(*shapes[k], ";") + (lowered ? texts_[k].first : texts_[k].second);
-            return text;
-        }
-        if (asm_.empty()) {
-            std::string all = p_.planText; // as assembler comments
-            for (size_t at = all.find(';'); at != std::string::npos; at = all.find("\n;", at))
-                all[at == 0 ? 0 : ++at] = '#';
+        if (stage == "asm" && asm_.size() != shapes.size()) {
+            std::vector<std::string> made;
             for (size_t k = 0; k < shapes.size(); ++k) {
                 auto shapeAsm = assemblyFromIrText(texts_[k].second, shapes[k]->optLevel);
                 if (!shapeAsm) return shapeAsm.error();
-                all += header(*shapes[k], "#") + *shapeAsm;
+                made.push_back(shapeAsm.take());
             }
-            asm_ = std::move(all);
+            asm_ = std::move(made);
         }
-        return asm_;
+        std::vector<IrFile> files = {{"plan.txt", p_.planText}};
+        for (size_t k = 0; k < shapes.size(); ++k) {
+            const std::string& name = shapes[k]->entryName;
+            if (stage == "asm")
+                files.push_back({name + ".s", asm_[k]});
+            else
+                files.push_back(
+                    {name + ".ll", stage == "lowered" ? texts_[k].first : texts_[k].second});
+        }
+        return files;
     }
 
 private:
@@ -140,7 +148,7 @@ private:
     std::unique_ptr<float[], AlignedFloats> scratch_;
     mutable std::mutex irMutex_;
     mutable std::vector<std::pair<std::string, std::string>> texts_; ///< per shape: lowered, opt
-    mutable std::string asm_;
+    mutable std::vector<std::string> asm_; ///< per shape, made on the first ask
 };
 
 Status JitProgramImpl::shapeTexts() const {
@@ -157,17 +165,13 @@ Status JitProgramImpl::shapeTexts() const {
         while (index < plan->shapes.size() && plan->shapes[index].key != shape->shapeKey) ++index;
         if (index == plan->shapes.size())
             return makeError("internal: shape {} is not in the plan", shape->entryName);
-        auto host = HostJit::instance();
-        if (!host) return host.error();
-        auto tm = (*host)->threadTargetMachine(shape->optLevel);
-        if (!tm) return tm.error();
         JitTimings unused;
         ShapeBuild build;
         build.level = shape->optLevel;
         build.quick = shape->quick;
         build.bitcode =
             p_.options.kernelBitcode.empty() ? kernelBitcode() : p_.options.kernelBitcode;
-        ShapeCompiler compiler(**host, **tm, build, unused);
+        ShapeCompiler compiler(build, unused);
         auto& [lowered, optimized] = texts.emplace_back();
         if (Status s = compiler.irText(p_.schedule, *plan, index, *shape, lowered, optimized); !s)
             return s.error();

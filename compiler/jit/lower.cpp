@@ -96,8 +96,7 @@ public:
             return b_.CreateLoad(l_.f32_,
                                  b_.CreateConstInBoundsGEP2_32(v.outTy, v.out, 0, s.output));
         }
-        auto k = static_cast<uint32_t>(std::find(g_.inputs.begin(), g_.inputs.end(), s) -
-                                       g_.inputs.begin());
+        const auto k = static_cast<uint32_t>(s.node == kGroupInputNode ? s.output : g_.inputOf(s));
         return b_.CreateLoad(l_.f32_,
                              b_.CreateInBoundsGEP(l_.f32_, fn_->getArg(row_.input(k)), frame));
     }
@@ -187,7 +186,7 @@ void ScalarLowering::groupFunction(const FusionGroup& g) {
     auto* slowLoop = BasicBlock::Create(ctx_, "sample", fn);
     auto* exit = BasicBlock::Create(ctx_, "exit", fn);
     IRBuilder<> b(entry);
-    SlotLowering slots(b, sched_, f32_);
+    SlotLowering slots(b, sched_, g, f32_);
 
     // Once per block: targets, smoothers, and whether every smoother is settled.
     std::vector<NodeValues> nv(row.nodes);
@@ -343,17 +342,14 @@ llvm::FunctionType* shapeEntryType(llvm::LLVMContext& ctx) {
                              false);
 }
 
-std::vector<uint32_t> instanceRow(const Schedule& sched, const FusionPlan& plan,
-                                  const FusionGroup& g, uint32_t maxBlock) {
+std::vector<uint32_t> instanceRow(const Schedule& sched, const FusionGroup& g, uint32_t maxBlock) {
     std::vector<uint32_t> o;
     for (uint32_t v : g.nodes) {
         o.push_back(sched.nodes[v].paramIndex);
         o.push_back(sched.nodes[v].stateOffset);
     }
-    for (const SignalRef& s : g.inputs)
-        o.push_back(static_cast<uint32_t>(plan.bufferOf(s)) * maxBlock);
-    for (const SignalRef& s : g.exports)
-        o.push_back(static_cast<uint32_t>(plan.bufferOf(s)) * maxBlock);
+    for (uint32_t b : g.inputBuffers) o.push_back(b * maxBlock);
+    for (uint32_t b : g.exportBuffers) o.push_back(b * maxBlock);
     return o;
 }
 

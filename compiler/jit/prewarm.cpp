@@ -1,7 +1,6 @@
 // prewarm.cpp: prewarmJit, one small voice compiled and freed so that the first real commit finds
 // LLVM's code paged in. compiler/ knows no particular module: the voice is chosen from the
 // registry by the descriptors' properties.
-#include "compiler/jit/host_jit.h"
 #include "compiler/jit/jit.h"
 #include "compiler/patch_graph.h"
 #include "modules/registry.h"
@@ -55,7 +54,6 @@ std::vector<const ModuleDescriptor*> prewarmVoice() {
 void prewarmJit() {
     static std::atomic<bool> started{false}; // once per process: LLVM's start is process-wide
     if (started.exchange(true)) return;
-    if (!jit::HostJit::instance()) return;
     PatchGraph voice;
     std::string previous;
     for (const ModuleDescriptor* d : prewarmVoice()) {
@@ -70,6 +68,9 @@ void prewarmJit() {
     o.optLevel = 0; // the quick tier's pipeline and code generator
     o.keepIr = false;
     o.shapeCache = false; // nothing left behind: the program frees its code
+    // With the disk cache on, a process after the first finds the voice there and compiles
+    // nothing (only the JIT is created, to link it): such a process's commits mostly come from
+    // the disk too, and need no warmed compiler.
     (void)compileJit(*schedule, o);
 }
 

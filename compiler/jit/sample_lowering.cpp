@@ -37,31 +37,35 @@ Value* SlotLowering::blockParam(const ScheduledNode& n, uint32_t p, const ParamA
 
 Value* SlotLowering::settledParam(const ScheduledNode& n, uint32_t p, Value* block,
                                   SignalReader read) {
-    const auto& sources = n.sources[n.inputCount() + p];
-    if (sources.empty()) return block;
-    return clamp(b_.CreateFAdd(block, sourceSum(sources, read)), n.layout->params[p].desc);
+    const uint32_t slot = n.inputCount() + p;
+    if (n.sources[slot].empty()) return block;
+    return clamp(b_.CreateFAdd(block, sourceSum(n, slot, read)), n.layout->params[p].desc);
 }
 
 Value* SlotLowering::generalParam(const ScheduledNode& n, uint32_t p, const ParamAccess& a,
                                   SignalReader read) {
     const ParamDesc& d = n.layout->params[p].desc;
-    const auto& sources = n.sources[n.inputCount() + p];
+    const uint32_t slot = n.inputCount() + p;
     Value* s = a.target();
     if (d.smoothed) s = smoothingStep(a.smoother(), s);
     a.setSmoother(s);
-    return clamp(sources.empty() ? s : b_.CreateFAdd(s, sourceSum(sources, read)), d);
+    return clamp(n.sources[slot].empty() ? s : b_.CreateFAdd(s, sourceSum(n, slot, read)), d);
 }
 
 Value* SlotLowering::input(const ScheduledNode& n, uint32_t i, SignalReader read) {
-    const auto& sources = n.sources[i];
-    if (sources.empty()) return constant(n.layout->inputs[i].unconnectedValue);
-    return sourceSum(sources, read);
+    if (n.sources[i].empty()) return constant(n.layout->inputs[i].unconnectedValue);
+    return sourceSum(n, i, read);
 }
 
-Value* SlotLowering::sourceSum(std::span<const SignalRef> sources, SignalReader read) {
-    Value* v = read(sources[0]);
-    for (size_t k = 1; k < sources.size(); ++k) v = b_.CreateFAdd(v, read(sources[k]));
-    return v;
+Value* SlotLowering::sourceSum(const ScheduledNode& n, uint32_t slot, SignalReader read) {
+    const auto v = static_cast<uint32_t>(&n - sched_.nodes.data());
+    const SlotSources sum = group_.slotSources(v, slot, n.sources[slot]);
+    Value* total = sum.summedInput >= 0
+                       ? read(groupInputSignal(static_cast<uint32_t>(sum.summedInput)))
+                       : nullptr;
+    for (const SignalRef& src : sum.rest)
+        total = total ? b_.CreateFAdd(total, read(src)) : read(src);
+    return total;
 }
 
 Value* SlotLowering::clamp(Value* v, const ParamDesc& d) {

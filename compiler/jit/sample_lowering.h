@@ -30,8 +30,11 @@ struct ParamAccess {
 /// for lanes side by side.
 class SlotLowering {
 public:
-    SlotLowering(llvm::IRBuilder<>& b, const Schedule& schedule, llvm::Type* valueType)
-        : b_(b), coef_(schedule.smoothingCoef), type_(valueType) {}
+    /// For the nodes of `group`, whose summed inputs (fusion.h) the reader gives as
+    /// groupInputSignal(k).
+    SlotLowering(llvm::IRBuilder<>& b, const Schedule& schedule, const FusionGroup& group,
+                 llvm::Type* valueType)
+        : b_(b), sched_(schedule), group_(group), coef_(schedule.smoothingCoef), type_(valueType) {}
 
     /// One smoothing step: s + coef * (target - s), in that order (no contraction, as the
     /// interpreter computes it).
@@ -51,14 +54,18 @@ public:
                               SignalReader read);
     /// Audio input i: its sources summed in order, or its unconnected value.
     llvm::Value* input(const ScheduledNode& n, uint32_t i, SignalReader read);
-    /// The sum of `sources` in order ((s0 + s1) + s2 ...); `sources` is not empty.
-    llvm::Value* sourceSum(std::span<const SignalRef> sources, SignalReader read);
+    /// The sum of the sources of slot `slot` of `n` in order ((s0 + s1) + s2 ...), its leading
+    /// ones from other groups read as their summed input where the group has one; the slot has
+    /// sources. The one place a sum is lowered.
+    llvm::Value* sourceSum(const ScheduledNode& n, uint32_t slot, SignalReader read);
     /// fmin(fmax(v, min), max).
     llvm::Value* clamp(llvm::Value* v, const ParamDesc& d);
     llvm::Value* constant(float v) const;
 
 private:
     llvm::IRBuilder<>& b_;
+    const Schedule& sched_;
+    const FusionGroup& group_;
     float coef_;
     llvm::Type* type_;
 };

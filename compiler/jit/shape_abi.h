@@ -41,7 +41,7 @@ struct RowLayout {
 };
 
 /// The row of one group instance, laid out as RowLayout says; buffers are `maxBlock` floats each.
-std::vector<uint32_t> instanceRow(const Schedule& schedule, const FusionPlan& plan,
-                                  const FusionGroup& group, uint32_t maxBlock);
+std::vector<uint32_t> instanceRow(const Schedule& schedule, const FusionGroup& group,
+                                  uint32_t maxBlock);
 
 } // namespace chronus::jit

@@ -7,7 +7,8 @@
 namespace chronus::jit {
 
 std::string ShapeCacheKey::text() const {
-    return fmt::format("{}|O{}{}|x{}|{}|{}", shape, level, quick ? "q" : "", lanes, cpu, features);
+    return fmt::format("{}|O{}{}|x{}|{}|{}|llvm {}|code {}", shape, level, quick ? "q" : "", lanes,
+                       cpu, features, llvm, code);
 }
 
 CompiledShape::CompiledShape() = default;

@@ -25,15 +25,21 @@ namespace chronus::jit {
 
 class LinkedCode;
 
-/// Everything a compiled shape's code depends on.
+/// Everything a compiled shape's code depends on. The same key, in this process or another
+/// (the disk cache, object_cache.h), is the same machine code.
 struct ShapeCacheKey {
     std::string shape;  ///< the fusion plan's shape key
     int level = 2;      ///< optimisation level
     bool quick = false; ///< made by a quick first tier (its code differs from a final one's)
     uint32_t lanes = 1; ///< of its wide entry (1: it has none)
     std::string cpu, features;
+    std::string llvm; ///< the LLVM version that compiles it
+    /// The kernels' bitcode and the compiler that lowers them (kernelCodeHash(); custom
+    /// bitcode is never cached).
+    std::string code;
 
-    /// The key as the cache stores it: "<shape>|O<level>[q]|x<lanes>|<cpu>|<features>".
+    /// The key as the caches store it:
+    /// "<shape>|O<level>[q]|x<lanes>|<cpu>|<features>|llvm <version>|code <hash>".
     std::string text() const;
 };
 
@@ -50,10 +56,11 @@ struct CompiledShape {
     std::string notWide;              ///< why it has no wide entry, if it has none
     int optLevel = 0;
     bool quick = false;          ///< made as a quick first tier (jit.h, JitOptions::quickFirst)
+    bool loaded = false;         ///< from the disk cache, not compiled by this process
     std::size_t objectBytes = 0; ///< size of the object file linked into the JIT
     std::string loweredIr;       ///< kept only when the compile asked for IR
     std::string optimizedIr;
-    std::unique_ptr<LinkedCode> code; ///< the machine code; leaves the JIT with the shape
+    std::shared_ptr<LinkedCode> code; ///< the machine code; leaves the JIT with its last shape
 
     CompiledShape();
     CompiledShape(const CompiledShape&) = delete;

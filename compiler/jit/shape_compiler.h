@@ -1,7 +1,9 @@
 // One group shape from the fusion plan to machine code in the JIT: lowered (lower.h; the wide
 // entry where its kernels widen, wide_entry.h), the kernel bitcode linked in, optimised, code
-// generated (codegen.h) and linked (host_jit.h). One ShapeCompiler per compile: its LLVMContext
-// and the calling thread's TargetMachine serve every shape the compile makes.
+// generated (codegen.h), offered to the disk cache (object_cache.h) and linked (host_jit.h); or
+// an object from the disk cache linked as it is. One ShapeCompiler per compile: its LLVMContext
+// and the calling thread's TargetMachine, both made when the first shape is compiled, serve every
+// shape the compile makes.
 #pragma once
 
 #include "base/expected.h"
@@ -28,20 +30,24 @@ struct ShapeBuild {
     std::span<const unsigned char> bitcode; ///< the kernels
 };
 
+class ObjectCache;
+struct CachedObject;
+
 class ShapeCompiler {
 public:
     /// `timings` receives the optimisation, code generation, link and IR text times.
-    ShapeCompiler(HostJit& host, llvm::TargetMachine& tm, const ShapeBuild& build,
-                  JitTimings& timings);
+    ShapeCompiler(const ShapeBuild& build, JitTimings& timings);
     ShapeCompiler(const ShapeCompiler&) = delete;
     ShapeCompiler& operator=(const ShapeCompiler&) = delete;
+    ~ShapeCompiler();
 
     /// Shape `index` of `plan`, compiled and linked, stored under `key`, with a wide entry of
-    /// `lanes` instances unless that is below 2 (`notWide` then says why it has none).
+    /// `lanes` instances unless that is below 2 (`notWide` then says why it has none). Its object
+    /// goes to `disk` too, unless that is null.
     Expected<std::shared_ptr<CompiledShape>> compile(const Schedule& schedule,
                                                      const FusionPlan& plan, uint32_t index,
                                                      const ShapeCacheKey& key, uint32_t lanes,
-                                                     const char* notWide);
+                                                     const char* notWide, ObjectCache* disk);
 
     /// The IR text of `shape` (shape `index` of `plan`), compiled without keeping it, made again
     /// exactly as it was made (the compile is deterministic): `lowered` and `optimized`.
@@ -49,6 +55,8 @@ public:
                   const CompiledShape& shape, std::string& lowered, std::string& optimized);
 
 private:
+    /// The context and target machine, made on first use.
+    Status ready();
     /// The shape's module with its entry named `entryName`, the kernels linked, and the wide
     /// entry added where they widen (else `notWide` says why); `loweredIr`, if given, receives
     /// the IR text before linking.
@@ -60,12 +68,19 @@ private:
                                                               std::string* optimizedIr);
     LowerOptions lowerOptions() const;
 
-    HostJit& host_;
-    llvm::TargetMachine& tm_;
     ShapeBuild build_;
     JitTimings& t_;
+    llvm::TargetMachine* tm_ = nullptr;
     std::unique_ptr<llvm::LLVMContext> context_;
-    DiagnosticLog log_;
+    std::unique_ptr<DiagnosticLog> log_;
 };
+
+/// The symbol of the one-instance entry of the shape with `key`: named by the key, so that the
+/// same key makes the same object in every process (the disk cache stores them as they are).
+std::string shapeSymbol(const ShapeCacheKey& key);
+
+/// A shape from the disk cache (`object` was made for `key`), linked as it is.
+Expected<std::shared_ptr<CompiledShape>>
+linkCachedShape(CachedObject object, const ShapeCacheKey& key, JitTimings& timings);
 
 } // namespace chronus::jit

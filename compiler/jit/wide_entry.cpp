@@ -179,8 +179,8 @@ public:
         if (auto it = local_.find(s.node); it != local_.end())
             return b_.CreateAlignedLoad(
                 w_.fv_, w_.lanesAt(b_, lanes_.out[it->second], 4 * s.output), llvm::Align(4));
-        auto k = static_cast<uint32_t>(std::find(w_.g_.inputs.begin(), w_.g_.inputs.end(), s) -
-                                       w_.g_.inputs.begin());
+        const auto k =
+            static_cast<uint32_t>(s.node == kGroupInputNode ? s.output : w_.g_.inputOf(s));
         std::vector<Value*> values;
         for (unsigned l = 0; l < w_.lanes_; ++l)
             values.push_back(
@@ -238,8 +238,8 @@ void WideLowering::build() {
     auto* entry = BasicBlock::Create(ctx_, "entry", fn);
     auto* done = BasicBlock::Create(ctx_, "done", fn);
     IRBuilder<> b(entry);
-    SlotLowering lane(b, sched_, f32_); // one lane at a time, block rate
-    SlotLowering all(b, sched_, fv_);   // every lane at once, per sample
+    SlotLowering lane(b, sched_, g_, f32_); // one lane at a time, block rate
+    SlotLowering all(b, sched_, g_, fv_);   // every lane at once, per sample
 
     // Allocas first (entry block, fixed size). Per node: its lanes' kernel state, `in` and
     // `out`, structure of arrays and only ever addressed by constants (so they become vector
