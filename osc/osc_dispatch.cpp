@@ -26,6 +26,12 @@ std::string argsText(const std::vector<PatchArg>& args) {
 }
 
 /// What `/done` names after an edit: the ids and ports as decoded.
+/// Whose timed events these are (ParamStore's per-client quota): the sender's address and port,
+/// never 0 (the engine's own patch player).
+uint64_t clientKey(const Endpoint& from) {
+    return std::hash<std::string>{}(from.text()) | 1;
+}
+
 std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
     if (const auto* c = std::get_if<CreateCommand>(&cmd)) return {c->id};
     if (const auto* d = std::get_if<DeleteCommand>(&cmd)) return {d->id};
@@ -122,7 +128,8 @@ void Dispatcher::apply(const Ready& r, const Endpoint& from) {
         return;
     case CommandKind::write: {
         // Errors only: a flood of writes gets no flood of replies.
-        const Status s = r.atSample ? engine_.applyAt(*r.atSample, cmd) : engine_.apply(cmd);
+        const Status s =
+            r.atSample ? engine_.applyAt(*r.atSample, cmd, clientKey(from)) : engine_.apply(cmd);
         if (!s) replier_.error(from, r.message->address, s.message());
         return;
     }
@@ -158,18 +165,22 @@ void Dispatcher::done(const Status& s, const Ready& r, const Endpoint& from,
 void Dispatcher::commit(const Endpoint& from) {
     // The engine compiles on its own thread and calls back from there; the reply goes from that
     // thread to whoever sent the commit. The callback holds only the socket and the address.
-    auto reply = [replier = replier_, from](const CommitReport& report) {
+    auto reply = [replier = replier_, from,
+                  frames = engine_.options().frames](const CommitReport& report) {
         const auto seq = saturate32(report.seq);
         if (replier.verbose())
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
                        report.seq, report.ok ? "ok" : "failed", report.compileMs, report.primeRms,
                        report.ok ? "" : ": " + report.reason);
-        if (report.ok)
-            replier.send(from, "/patch/committed",
-                         {seq, static_cast<float>(report.compileMs),
-                          static_cast<float>(report.primeRms),
-                          std::string(report.silent ? "silent" : "ok")});
-        else
+        if (report.ok) {
+            // The first four as they always were; then the prime load and any notes (README).
+            std::vector<ReplyArg> args{
+                seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
+                std::string(report.silent ? "silent" : "ok"), static_cast<float>(report.primeLoad)};
+            for (std::string& note : commitNotes(report, frames))
+                args.emplace_back(std::move(note));
+            replier.send(from, "/patch/committed", args);
+        } else
             replier.send(from, "/patch/failed", {seq, report.reason});
     };
     (void)engine_.apply(CommitCommand{}, nullptr, std::move(reply));
@@ -188,7 +199,9 @@ void Dispatcher::query(const Ready& r, const Endpoint& from) {
                        saturate32(st.callbacks), saturate32(st.xruns),
                        static_cast<float>(st.loadP50), static_cast<float>(st.loadP99),
                        saturate32(st.commits), saturate32(st.failures), saturate32(st.overruns),
-                       static_cast<float>(st.loadMax), static_cast<int64_t>(st.samplePosition)});
+                       static_cast<float>(st.loadMax), static_cast<int64_t>(st.samplePosition),
+                       saturate32(st.guardTrips),
+                       st.guardCause.empty() ? std::string("none") : st.guardCause});
         return;
     }
     std::string text; // the dump

@@ -22,7 +22,7 @@ AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames,
                      std::size_t eventCapacity)
     : sampleRate_(sampleRate), maxFrames_(maxFrames), fadeFrames_(fadeFrames),
       eventCapacity_(eventCapacity), events_(eventCapacity), acks_(eventCapacity),
-      scratch_(std::make_unique<float[]>(maxFrames)),
+      guard_(sampleRate), scratch_(std::make_unique<float[]>(maxFrames)),
       heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
 
 // ---- control side -------------------------------------------------------------------------------
@@ -71,6 +71,15 @@ void AudioCore::reclaimRetired(const std::function<void(Slot*)>& reclaim) {
     while (retired_.tryPop(s)) reclaim(s);
 }
 
+bool AudioCore::requestDrop(std::vector<uint32_t> keys) {
+    if (dropOwned_ && !dropOwned_->done.load(std::memory_order_acquire)) return false;
+    std::sort(keys.begin(), keys.end());
+    dropOwned_ = std::make_unique<DropRequest>();
+    dropOwned_->keys = std::move(keys);
+    drop_.store(dropOwned_.get(), std::memory_order_release);
+    return true;
+}
+
 // ---- audio thread -------------------------------------------------------------------------------
 
 void AudioCore::audioThreadService() noexcept {
@@ -82,7 +91,14 @@ void AudioCore::audioThreadService() noexcept {
         published_.load(std::memory_order_acquire) != nullptr) {
         if (Slot* next = published_.exchange(nullptr, std::memory_order_acq_rel)) {
             Slot* old = active_;
-            if (old != nullptr && next->carryFrom == old) next->audioThreadCarryFrom(*old);
+            const bool fade = fadeFrames_ > 0 && !next->seamless;
+            // The carry may take the old slot's state buffer over: it fades out only if it still
+            // has state of its own (slot.h).
+            bool oldKeepsState = true;
+            if (old != nullptr && next->carryFrom == old) {
+                if (old->audioThreadPoisoned) guard_.audioThreadFreshSlot();
+                oldKeepsState = next->audioThreadCarryFrom(*old, fade);
+            }
             active_ = next;
             // Metrics: where this swap landed (the log entry first, then the count that
             // publishes it).
@@ -91,7 +107,7 @@ void AudioCore::audioThreadService() noexcept {
             swaps_.store(n, std::memory_order_release);
             activeSeq_.store(next->seq, std::memory_order_release);
             if (old != nullptr) {
-                if (fadeFrames_ > 0 && !next->seamless) {
+                if (fade && oldKeepsState) {
                     fading_ = old;
                     fadePos_ = 0;
                 } else if (!retire(old)) {
@@ -104,7 +120,7 @@ void AudioCore::audioThreadService() noexcept {
     if (snapshot_.load(std::memory_order_acquire) != nullptr) {
         if (SnapshotRequest* r = snapshot_.exchange(nullptr, std::memory_order_acq_rel)) {
             if (r->from == active_ && active_ != nullptr) {
-                r->to->audioThreadCarryFrom(*active_);
+                r->to->audioThreadSnapshotFrom(*active_);
                 r->result.store(SnapshotRequest::kDone, std::memory_order_release);
             } else {
                 r->result.store(SnapshotRequest::kActiveChanged, std::memory_order_release);
@@ -121,6 +137,26 @@ void AudioCore::drainEvents() noexcept {
     }
 }
 
+void AudioCore::serveDrop() noexcept {
+    if (drop_.load(std::memory_order_acquire) == nullptr) return;
+    DropRequest* r = drop_.exchange(nullptr, std::memory_order_acq_rel);
+    if (r == nullptr) return;
+    // Every event waiting is in the heap: the control side never has more out than it holds.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < heapSize_; ++i) {
+        const TimedEvent& e = heap_[i];
+        if (std::binary_search(r->keys.begin(), r->keys.end(), e.key))
+            (void)acks_.tryPush({e.key, e.value, 0, e.client, true});
+        else
+            heap_[kept++] = e;
+    }
+    if (kept != heapSize_) {
+        heapSize_ = kept;
+        std::make_heap(heap_.get(), heap_.get() + heapSize_, later);
+    }
+    r->done.store(true, std::memory_order_release);
+}
+
 void AudioCore::applyEvent(const TimedEvent& e) noexcept {
     for (Slot* s : {active_, fading_}) {
         if (s == nullptr) continue;
@@ -128,7 +164,19 @@ void AudioCore::applyEvent(const TimedEvent& e) noexcept {
             s->params.store(static_cast<std::size_t>(i), e.value);
     }
     // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity.
-    (void)acks_.tryPush({e.key, e.value, active_ != nullptr ? active_->seq : 0});
+    (void)acks_.tryPush({e.key, e.value, active_ != nullptr ? active_->seq : 0, e.client, false});
+}
+
+void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept {
+    const auto v =
+        guard_.audioThreadCheck(out, frames, begin, active_ != nullptr ? active_->seq : 0);
+    if (v.poison)
+        for (Slot* s : {active_, fading_})
+            if (s != nullptr) s->audioThreadPoisoned = true;
+    if (v.reset && active_ != nullptr && active_->audioThreadPoisoned) {
+        active_->audioThreadResetState();
+        active_->audioThreadPoisoned = false;
+    }
 }
 
 void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
@@ -156,6 +204,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     audioThreadService();
     drainEvents();
+    serveDrop();
     const uint64_t begin = now_;
     const uint64_t end = begin + frames;
     uint64_t pos = begin;
@@ -169,6 +218,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
         renderSegment(out + (pos - begin), static_cast<uint32_t>(stop - pos));
         pos = stop;
     }
+    guardBlock(out, frames, begin);
     now_ = end;
     position_.store(end, std::memory_order_release);
     bump(callbacks_);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "runtime/load_histogram.h"
+#include "runtime/output_guard.h"
 #include "runtime/slot.h"
 #include "runtime/spsc_ring.h"
 
@@ -17,6 +18,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace chronus {
 
@@ -26,6 +28,7 @@ struct TimedEvent {
     uint64_t order = 0;
     uint32_t key = 0;
     float value = 0;
+    uint64_t client = 0; ///< who sent it (ParamStore's per-client quota)
 };
 
 /// A timed event the audio thread has applied, handed back so the control side can record the
@@ -34,6 +37,8 @@ struct EventAck {
     uint32_t key = 0;
     float value = 0;
     uint64_t appliedSeq = 0;
+    uint64_t client = 0;
+    bool dropped = false; ///< never applied: dropped by requestDrop (its module is gone)
 };
 
 class AudioCore {
@@ -51,9 +56,9 @@ public:
     };
     /// Control side (one caller at a time); blocks, polling every 100 µs. Has the audio thread
     /// copy the surviving modules' state of the playing slot `to.carryFrom` into `to` (by
-    /// `to.carry`) at its next block boundary, and waits until it has, `deadline` passes or
-    /// `stop` is set. A request the audio thread has already started is waited for (it is a few
-    /// memcpys), so kDone can come after the deadline.
+    /// `to.snapshot`: at most kSnapshotBytes) at its next block boundary, and waits until it has,
+    /// `deadline` passes or `stop` is set. A request the audio thread has already started is
+    /// waited for (a bounded copy), so kDone can come after the deadline.
     Handshake requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
                                      const std::atomic<bool>& stop);
     /// Control side (one caller at a time); blocks, polling every 100 µs. Publishes `slot` (at
@@ -71,6 +76,11 @@ public:
     bool pushEvent(const TimedEvent& e) noexcept { return events_.tryPush(e); }
     bool popAck(EventAck& a) noexcept { return acks_.tryPop(a); }
     std::size_t eventCapacity() const noexcept { return eventCapacity_; }
+    /// Control side (the event ring's producer, under its lock). Never blocks: has the audio
+    /// thread drop every waiting timed event whose key is in `keys` at its next block boundary,
+    /// each handed back as a dropped ack. False (nothing asked) while an earlier request is still
+    /// being served: ask again later.
+    bool requestDrop(std::vector<uint32_t> keys);
 
     uint64_t activeSeq() const noexcept { return activeSeq_.load(std::memory_order_acquire); }
     uint64_t callbacks() const noexcept { return callbacks_.load(std::memory_order_relaxed); }
@@ -89,6 +99,7 @@ public:
         return swapAt_[n % kSwapLog].load(std::memory_order_relaxed);
     }
     LoadSummary load() const { return load_.summary(); }
+    const OutputGuard& guard() const noexcept { return guard_; }
 
     // ---- audio thread ------------------------------------------------------------------------
     /// Audio thread; wait-free. Renders `frames` samples (any count) into `out`.
@@ -111,8 +122,18 @@ private:
         std::atomic<int> result{kWaiting};
     };
 
+    /// Timed events dropped at the control side's request (requestDrop), sorted keys.
+    struct DropRequest {
+        std::vector<uint32_t> keys;
+        std::atomic<bool> done{false};
+    };
+
     void drainEvents() noexcept;
+    void serveDrop() noexcept;
     void applyEvent(const TimedEvent& e) noexcept;
+    /// The output guard on the block about to be played (output_guard.h), and what it asks of the
+    /// slots that played it.
+    void guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept;
     void renderSegment(float* out, uint32_t frames) noexcept;
     bool retire(Slot* s) noexcept { return retired_.tryPush(s); }
     static void bump(std::atomic<uint64_t>& c) noexcept {
@@ -134,6 +155,9 @@ private:
         swaps_{0};
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
     LoadHistogram load_;
+    OutputGuard guard_;
+    std::atomic<DropRequest*> drop_{nullptr};
+    std::unique_ptr<DropRequest> dropOwned_; ///< control side: the request last made
 
     // Audio thread only.
     Slot* active_ = nullptr;

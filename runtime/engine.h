@@ -39,8 +39,20 @@ struct CommitReport {
     /// Tiered compiles: what was swapped in is a quick first tier; its fully optimised version is
     /// compiling and will replace it (same state, same sound) without another report.
     bool optimizing = false;
+    /// Warm-up render time per block over the block's duration (the median block, the compiler
+    /// thread's CPU time): above 1 the patch cannot render in real time at this block size. Such
+    /// a commit plays all the same, with a warning (commitNotes).
+    double primeLoad = 0;
+    /// `serve --state`: why this commit, which plays, is not on disk; empty: it is (or no state
+    /// is kept).
+    std::string notSaved;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
+
+/// What a client is told about a commit that played beyond its numbers, one sentence each:
+/// "not saved: <why>" and, when its prime load is above 1, an overload warning (the block size
+/// `frames` named). `/patch/committed` sends them after its numbers; `serve` prints them.
+std::vector<std::string> commitNotes(const CommitReport& report, uint32_t frames);
 
 struct EngineStatus {
     float sampleRate = 0;
@@ -60,6 +72,12 @@ struct EngineStatus {
     // Reliability (soak, serve --state):
     uint64_t swaps = 0;   ///< slots the audio thread has swapped in (see swapSamples)
     uint64_t changes = 0; ///< grows whenever dump() may have changed (a swap, a parameter value)
+    // The output guard (output_guard.h): blocks silenced because the output was non-finite or ran
+    // away (a parameter made a stable patch unstable), and the last such trip.
+    uint64_t guardTrips = 0;
+    std::string guardCause;       ///< the last trip's: "non-finite" or "runaway"; "" before any
+    uint64_t guardLastSeq = 0;    ///< the commit that played then
+    uint64_t guardLastSample = 0; ///< the engine sample its block began at
 };
 
 /// Where swap number `index` (1: the first) landed: the first engine sample the new slot rendered.
@@ -86,6 +104,11 @@ struct EngineOptions {
     /// turns it off. It runs on the engine's own thread (joined by ~Engine), never past the end
     /// of the process.
     bool prewarm = true;
+    /// Timed events (setParamAt, future bundles) that may wait at once: in all, and from one
+    /// client (applyAt's `client`; client 0, the engine's own patch player, has no quota of its
+    /// own), so that one client's far-future events cannot fill the queue for everyone.
+    std::size_t timedEventCapacity = 4096;
+    std::size_t timedEventsPerClient = 1024;
 };
 
 class Engine {
@@ -113,6 +136,10 @@ public:
     /// timed patch-file line). A time already past applies at the next block.
     Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
                       float value);
+    /// setParamAt on behalf of `client` (an OSC sender), within its quota
+    /// (EngineOptions::timedEventsPerClient).
+    Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
+                      float value, uint64_t client);
 
     /// Starts a commit of the pending patch and returns its sequence number at once; `done` is
     /// called exactly once, from an engine thread, with the outcome.
@@ -125,6 +152,8 @@ public:
     /// sample `atSample` exactly, as setParamAt does; any other command is refused (it has no
     /// exact sample: apply it when it is due).
     Status applyAt(uint64_t atSample, const ControlCommand& cmd);
+    /// applyAt on behalf of `client` (setParamAt's).
+    Status applyAt(uint64_t atSample, const ControlCommand& cmd, uint64_t client);
 
     /// The committed patch as patch-file text.
     std::string dump() const;
@@ -158,6 +187,10 @@ public:
     /// shows it), before the commit is reported; `serve --state` makes the patch durable there,
     /// so a commit reported is never lost. Empty removes it, waiting for a call in progress.
     void setSwapObserver(std::function<void(uint64_t seq)> observer);
+    /// Control side: setSwapObserver for an observer that makes the commit durable: an error it
+    /// returns goes into the commit's report (CommitReport::notSaved), and so to the client.
+    /// Replaces any swap observer; empty removes it.
+    void setSwapSaver(std::function<Status(uint64_t seq)> saver);
 
 private:
     Engine();

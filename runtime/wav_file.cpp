@@ -21,6 +21,23 @@ Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, i
     return w;
 }
 
+Expected<WavWriter> WavWriter::createForFrames(const std::string& path, int sampleRate,
+                                               int channels, uint64_t frames) {
+    constexpr uint64_t kWavLimit = 0xFFFFFFFFull - 4096; // 32-bit sizes, less room for the header
+    if (frames * uint64_t(channels) * sizeof(float) <= kWavLimit)
+        return create(path, sampleRate, channels);
+    SF_INFO info{};
+    info.samplerate = sampleRate;
+    info.channels = channels;
+    info.format = SF_FORMAT_RF64 | SF_FORMAT_FLOAT;
+    SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+    if (f == nullptr) return makeError("cannot write '{}': {}", path, sf_strerror(nullptr));
+    WavWriter w;
+    w.file_.reset(f);
+    w.path_ = path;
+    return w;
+}
+
 Status WavWriter::write(const float* interleaved, uint64_t frames) {
     auto* f = static_cast<SNDFILE*>(file_.get());
     if (f == nullptr) return makeError("'{}' is closed", path_);

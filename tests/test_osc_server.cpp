@@ -201,7 +201,7 @@ TEST_CASE("seeds' Test 1 over OSC: a single oscillator plays 440 Hz", "[osc][see
     Rig rig;
     rig.edit("/patch/create", {"osc1", "simple_sine"});
     OscReply c = rig.commit();
-    CHECK(c.types == "iffs");
+    CHECK(c.types == "iffsf"); // seq, compile ms, prime RMS, "ok", prime load; no notes
     CHECK(c.num(0) == 1);
     CHECK(c.num(1) >= 0);
     CHECK(c.str(3) == "ok");
