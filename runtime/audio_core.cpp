@@ -169,7 +169,8 @@ void AudioCore::applyEvent(const TimedEvent& e) noexcept {
 
 void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept {
     const auto v =
-        guard_.audioThreadCheck(out, frames, begin, active_ != nullptr ? active_->seq : 0);
+        guard_.audioThreadCheck(out, frames, begin, active_ != nullptr ? active_->seq : 0,
+                                paramWrites_.load(std::memory_order_relaxed));
     if (v.poison)
         for (Slot* s : {active_, fading_})
             if (s != nullptr) s->audioThreadPoisoned = true;

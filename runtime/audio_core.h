@@ -100,6 +100,9 @@ public:
     }
     LoadSummary load() const { return load_.summary(); }
     const OutputGuard& guard() const noexcept { return guard_; }
+    /// Control side (ParamStore), any thread; wait-free: a parameter value was written (the
+    /// output guard ends a hold-off early on one, output_guard.h).
+    void noteParamWrite() noexcept { paramWrites_.fetch_add(1, std::memory_order_relaxed); }
 
     // ---- audio thread ------------------------------------------------------------------------
     /// Audio thread; wait-free. Renders `frames` samples (any count) into `out`.
@@ -156,6 +159,7 @@ private:
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
     LoadHistogram load_;
     OutputGuard guard_;
+    std::atomic<uint64_t> paramWrites_{0};
     std::atomic<DropRequest*> drop_{nullptr};
     std::unique_ptr<DropRequest> dropOwned_; ///< control side: the request last made
 

@@ -82,8 +82,8 @@ struct Engine::Impl {
             const OutputGuard& g = core.guard();
             const uint64_t trips = g.trips();
             if (trips == seen) continue;
-            log("output guard: {} block(s) silenced ({} in all); the last, commit {} at sample {}, "
-                "was {}: its state is reset after a hold-off",
+            log("output guard: silenced the output {} time(s) ({} in all); the last, commit {} at "
+                "sample {}, was {}: its state is reset after a hold-off",
                 trips - seen, trips, g.lastSeq(), g.lastSample(), guardCauseName(g.lastCause()));
             seen = trips;
         }

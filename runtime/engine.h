@@ -72,8 +72,8 @@ struct EngineStatus {
     // Reliability (soak, serve --state):
     uint64_t swaps = 0;   ///< slots the audio thread has swapped in (see swapSamples)
     uint64_t changes = 0; ///< grows whenever dump() may have changed (a swap, a parameter value)
-    // The output guard (output_guard.h): blocks silenced because the output was non-finite or ran
-    // away (a parameter made a stable patch unstable), and the last such trip.
+    // The output guard (output_guard.h): times it silenced the output because a block was
+    // non-finite or ran away (a parameter made a stable patch unstable), and the last such trip.
     uint64_t guardTrips = 0;
     std::string guardCause;       ///< the last trip's: "non-finite" or "runaway"; "" before any
     uint64_t guardLastSeq = 0;    ///< the commit that played then

@@ -35,7 +35,7 @@ void OutputGuard::audioThreadFreshSlot() noexcept {
 }
 
 OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, uint64_t sample,
-                                                   uint64_t seq) noexcept {
+                                                   uint64_t seq, uint64_t writes) noexcept {
     Verdict v;
     // One comparison per sample: NaN and both infinities fail `<=` as a runaway does.
     bool bad = false;
@@ -45,6 +45,8 @@ OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, 
         std::fill(out, out + frames, 0.0f);
         v.poison = bad;
         holdoff_ -= std::min<uint64_t>(holdoff_, frames);
+        held_ += frames;
+        if (held_ >= minHoldoff_ && writes != writesAtTrip_) holdoff_ = 0; // maybe the fix
         if (holdoff_ == 0) {
             v.reset = true;
             fadeIn_ = true;
@@ -63,6 +65,8 @@ OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, 
         lastSample_.store(sample, std::memory_order_relaxed);
         trips_.store(trips_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
         holdoff_ = std::max<uint64_t>(backoff_, 1);
+        held_ = 0;
+        writesAtTrip_ = writes;
         backoff_ = std::min(backoff_ * 2, maxHoldoff_);
         fadeIn_ = false;
         v.poison = true;

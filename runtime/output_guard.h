@@ -7,8 +7,9 @@
 // After a trip the output stays silent for a hold-off (50 ms, doubling while the patch keeps
 // tripping, up to 1 s; back to 50 ms after a second without one), rendering on but muted; then
 // the state is reset (at most once per hold-off, since a reset costs as much as the state is
-// large) and the output fades in over one block. So a patch that stays unstable is heard as
-// silence, never as bursts, and costs one reset a second at most.
+// large) and the output fades in over one block. A parameter written during a hold-off ends it
+// early, once 50 ms have passed: the write may be the fix. So a patch that stays unstable is heard
+// as silence, never as bursts, and costs at most one reset a second while nothing changes.
 #pragma once
 
 #include <atomic>
@@ -31,8 +32,9 @@ public:
     };
     /// Audio thread; wait-free, allocation-free, O(frames). Checks (and, when bad or held off,
     /// silences or fades in) the block `out` about to be played, which began at engine sample
-    /// `sample` while commit `seq` played.
-    Verdict audioThreadCheck(float* out, uint32_t frames, uint64_t sample, uint64_t seq) noexcept;
+    /// `sample` while commit `seq` played; `writes` counts the parameter writes made so far.
+    Verdict audioThreadCheck(float* out, uint32_t frames, uint64_t sample, uint64_t seq,
+                             uint64_t writes) noexcept;
     /// Audio thread; wait-free: a slot with fresh state (nothing poisoned carried into it) now
     /// plays, so a hold-off in progress ends and the next block fades in.
     void audioThreadFreshSlot() noexcept;
@@ -50,8 +52,10 @@ private:
 
     // Audio thread only.
     uint64_t holdoff_ = 0; ///< samples still to silence
-    uint64_t backoff_;     ///< the next hold-off's length
-    uint64_t clean_ = 0;   ///< samples played clean since the last hold-off ended
+    uint64_t held_ = 0;    ///< samples silenced in this hold-off so far
+    uint64_t writesAtTrip_ = 0;
+    uint64_t backoff_;   ///< the next hold-off's length
+    uint64_t clean_ = 0; ///< samples played clean since the last hold-off ended
     bool fadeIn_ = false;
 
     // Written by the audio thread (the details first, then the count that publishes them).

@@ -146,6 +146,7 @@ void ParamStore::writeKey(uint32_t key, float value, uint64_t appliedSeq) {
     Entry& e = entry(key);
     e.value = value;
     e.written = ++serial_;
+    core_.noteParamWrite();
     for (Slot* slot : slots_) {
         // Slots newer than the one the event played on need it, and so does a faster tier of
         // that commit (same seq) that was not playing yet.

@@ -15,6 +15,9 @@ namespace chronus {
 
 namespace {
 
+/// After a failed write, how long the writer waits before trying again (a commit does at once).
+constexpr double kRetryMs = 1000;
+
 double nowMs() {
     return std::chrono::duration<double, std::milli>(
                std::chrono::steady_clock::now().time_since_epoch())
@@ -174,6 +177,8 @@ Status PatchStateWriter::step(bool force) {
     if (st.changes == writtenChanges_ && st.commits == writtenCommits_) return {};
     const bool newCommit = st.commits != writtenCommits_;
     if (!force && !newCommit && nowMs() - lastWriteMs_ < opts_.debounceMs) return {};
+    // A disk that is full stays so for a while: retried once a second, and at each commit.
+    if (!force && failing_ && nowMs() - lastFailMs_ < kRetryMs) return {};
     std::string text = fmt::format("{}{}{}", kStateHeader, engine_.dump(), kStateFooter);
     if (text != writtenText_) {
         if (Status s = writeFileAtomically(path_, text); !s) {
@@ -181,6 +186,7 @@ Status PatchStateWriter::step(bool force) {
             failed_.fetch_add(1, std::memory_order_relaxed);
             if (!failing_) fmt::print(stderr, "chronus serve: --state: {}\n", s.message());
             failing_ = true;
+            lastFailMs_ = nowMs();
             return s;
         }
         if (failing_) fmt::print(stderr, "chronus serve: --state: '{}' written again\n", path_);

@@ -93,7 +93,8 @@ private:
     uint64_t writtenChanges_ = 0, writtenCommits_ = 0;
     std::string writtenText_;
     double lastWriteMs_ = -1e12; ///< steady clock, ms
-    bool failing_ = false;       ///< the last write failed (reported once per streak)
+    double lastFailMs_ = -1e12;
+    bool failing_ = false; ///< the last write failed (reported once per streak)
     std::atomic<uint64_t> writes_{0}, failed_{0};
     std::thread thread_;
 };
