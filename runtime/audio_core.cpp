@@ -97,7 +97,9 @@ void AudioCore::audioThreadService() noexcept {
             bool oldKeepsState = true;
             if (old != nullptr && next->carryFrom == old) {
                 if (old->audioThreadPoisoned) guard_.audioThreadFreshSlot();
-                oldKeepsState = next->audioThreadCarryFrom(*old, fade);
+                const Slot::Carried c = next->audioThreadCarryFrom(*old, fade);
+                oldKeepsState = c.fromKeepsState;
+                noteStateCopy(c.copiedBytes);
             }
             active_ = next;
             // Metrics: where this swap landed (the log entry first, then the count that
@@ -120,7 +122,7 @@ void AudioCore::audioThreadService() noexcept {
     if (snapshot_.load(std::memory_order_acquire) != nullptr) {
         if (SnapshotRequest* r = snapshot_.exchange(nullptr, std::memory_order_acq_rel)) {
             if (r->from == active_ && active_ != nullptr) {
-                r->to->audioThreadSnapshotFrom(*active_);
+                noteStateCopy(r->to->audioThreadSnapshotFrom(*active_));
                 r->result.store(SnapshotRequest::kDone, std::memory_order_release);
             } else {
                 r->result.store(SnapshotRequest::kActiveChanged, std::memory_order_release);

@@ -99,6 +99,11 @@ public:
         return swapAt_[n % kSwapLog].load(std::memory_order_relaxed);
     }
     LoadSummary load() const { return load_.summary(); }
+    /// The most state the audio thread has copied in one block (a swap's carry, a warm-up's
+    /// snapshot): bounded by kSnapshotBytes and kFadeCopyBytes whatever the delay lines hold.
+    uint64_t stateCopyMaxBytes() const noexcept {
+        return stateCopyMax_.load(std::memory_order_relaxed);
+    }
     const OutputGuard& guard() const noexcept { return guard_; }
     /// Control side (ParamStore), any thread; wait-free: a parameter value was written (the
     /// output guard ends a hold-off early on one, output_guard.h).
@@ -139,6 +144,10 @@ private:
     void guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept;
     void renderSegment(float* out, uint32_t frames) noexcept;
     bool retire(Slot* s) noexcept { return retired_.tryPush(s); }
+    void noteStateCopy(std::size_t bytes) noexcept {
+        if (bytes > stateCopyMax_.load(std::memory_order_relaxed))
+            stateCopyMax_.store(bytes, std::memory_order_relaxed);
+    }
     static void bump(std::atomic<uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
@@ -155,7 +164,7 @@ private:
     SpscRing<TimedEvent> events_;
     SpscRing<EventAck> acks_;
     std::atomic<uint64_t> activeSeq_{0}, callbacks_{0}, xruns_{0}, overruns_{0}, position_{0},
-        swaps_{0};
+        swaps_{0}, stateCopyMax_{0};
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
     LoadHistogram load_;
     OutputGuard guard_;

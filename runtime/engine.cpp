@@ -254,6 +254,7 @@ EngineStatus Engine::status() const {
     }
     s.swaps = m.core.swaps();
     s.changes = m.versions.changes();
+    s.stateCopyMaxBytes = m.core.stateCopyMaxBytes();
     const OutputGuard& guard = m.core.guard();
     s.guardTrips = guard.trips(); // acquire: the details below belong to this count or a later one
     s.guardCause = guardCauseName(guard.lastCause());

@@ -72,6 +72,9 @@ struct EngineStatus {
     // Reliability (soak, serve --state):
     uint64_t swaps = 0;   ///< slots the audio thread has swapped in (see swapSamples)
     uint64_t changes = 0; ///< grows whenever dump() may have changed (a swap, a parameter value)
+    /// The most surviving state the audio thread copied in one block (at a swap, or for a
+    /// warm-up's snapshot): bounded, however long the delay lines (slot.h).
+    uint64_t stateCopyMaxBytes = 0;
     // The output guard (output_guard.h): times it silenced the output because a block was
     // non-finite or ran away (a parameter made a stable patch unstable), and the last such trip.
     uint64_t guardTrips = 0;

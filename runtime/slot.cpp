@@ -130,27 +130,34 @@ void Slot::planCarry(Slot* from) {
         std::memset(state.data() + state.size(), 0, oldBytes - state.size());
 }
 
-void Slot::audioThreadSnapshotFrom(const Slot& from) noexcept {
-    if (from.audioThreadPoisoned) return;
-    for (const StateCopy& c : snapshot)
+std::size_t Slot::audioThreadSnapshotFrom(const Slot& from) noexcept {
+    if (from.audioThreadPoisoned) return 0;
+    std::size_t copied = 0;
+    for (const StateCopy& c : snapshot) {
         std::memcpy(state.data() + c.dst, from.state.data() + c.src, c.bytes);
+        copied += c.bytes;
+    }
+    return copied;
 }
 
-bool Slot::audioThreadCarryFrom(Slot& from, bool fromWillFade) noexcept {
-    if (from.audioThreadPoisoned) return false;
+Slot::Carried Slot::audioThreadCarryFrom(Slot& from, bool fromWillFade) noexcept {
+    if (from.audioThreadPoisoned) return {false, 0};
     if (!adopt) {
-        for (const StateCopy& c : carry)
+        std::size_t copied = 0;
+        for (const StateCopy& c : carry) {
             std::memcpy(state.data() + c.dst, from.state.data() + c.src, c.bytes);
-        return true;
+            copied += c.bytes;
+        }
+        return {true, copied};
     }
     const std::size_t mine = program->schedule().stateBytes;
     const std::size_t theirs = from.program->schedule().stateBytes;
     std::swap(state, from.state);
     state.setSize(mine);
     from.state.setSize(theirs);
-    if (!fadeCopy || !fromWillFade) return false;
+    if (!fadeCopy || !fromWillFade) return {false, 0};
     std::memcpy(from.state.data(), state.data(), theirs);
-    return true;
+    return {true, theirs};
 }
 
 void Slot::audioThreadResetState() noexcept {

@@ -96,14 +96,18 @@ struct Slot {
         return key < keyParam.size() ? keyParam[key] : -1;
     }
     /// Audio thread; wait-free, bounded (kSnapshotBytes): copies the `snapshot` survivors' state
-    /// from `from` (which must be `carryFrom`) into this slot, for the warm-up.
-    void audioThreadSnapshotFrom(const Slot& from) noexcept;
+    /// from `from` (which must be `carryFrom`) into this slot, for the warm-up. The bytes copied.
+    std::size_t audioThreadSnapshotFrom(const Slot& from) noexcept;
     /// Audio thread, at the swap; wait-free: carries the survivors' state from `from` (which must
     /// be `carryFrom`): by taking its buffer (O(1); `from` gets this slot's, with a copy of its
     /// state when `fadeCopy` and `fromWillFade`), else by the `carry` copies. Nothing is carried
     /// from a poisoned slot (this one starts from its initial state). True if `from` still has its
-    /// own state, so a crossfade may render it.
-    bool audioThreadCarryFrom(Slot& from, bool fromWillFade = false) noexcept;
+    /// own state, so a crossfade may render it, and the bytes copied on the way.
+    struct Carried {
+        bool fromKeepsState = true;
+        std::size_t copiedBytes = 0;
+    };
+    Carried audioThreadCarryFrom(Slot& from, bool fromWillFade = false) noexcept;
     /// Audio thread; wait-free, bounded by this slot's state size: every module's state back to
     /// its initial value (as prepare() made it), smoothers at the current targets. The output
     /// guard's reset of a patch that blew up.
