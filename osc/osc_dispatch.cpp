@@ -25,13 +25,13 @@ std::string argsText(const std::vector<PatchArg>& args) {
     return s;
 }
 
-/// What `/done` names after an edit: the ids and ports as decoded.
 /// Whose timed events these are (ParamStore's per-client quota): the sender's address and port,
 /// never 0 (the engine's own patch player).
 uint64_t clientKey(const Endpoint& from) {
     return std::hash<std::string>{}(from.text()) | 1;
 }
 
+/// What `/done` names after an edit: the ids and ports as decoded.
 std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
     if (const auto* c = std::get_if<CreateCommand>(&cmd)) return {c->id};
     if (const auto* d = std::get_if<DeleteCommand>(&cmd)) return {d->id};
