@@ -52,17 +52,23 @@ struct StateCopy {
 inline constexpr std::size_t kSnapshotBytes = 256 * 1024;
 /// A swap that takes over the playing slot's buffer lets the old slot crossfade out on a copy of
 /// its state only up to this size (copied on the audio thread at the swap); a larger one swaps
-/// hard, so the swap never costs more than this however long the delay lines are.
-inline constexpr std::size_t kFadeCopyBytes = 256 * 1024;
+/// hard, so the swap never costs more than this however long the delay lines are. 1 MiB (about
+/// 0.1 ms of memcpy) keeps the crossfade for a patch with a delay line or two of 2 s.
+inline constexpr std::size_t kFadeCopyBytes = 1024 * 1024;
 
 struct Slot {
     Slot(uint64_t seq, std::unique_ptr<Program> program);
 
     uint64_t seq;
     uint32_t tier = 1; ///< 1: as its commit compiled it; 2, ...: faster versions (same seq)
-    /// Renders exactly what the slot it replaces renders (a faster tier of the same commit): the
-    /// swap needs no crossfade.
+    /// Renders exactly what the slot it replaces renders: a faster tier of the same commit, or a
+    /// commit whose patch plays like the one playing (rendersAlike). Its swap is hard, its state
+    /// carried.
     bool seamless = false;
+    /// Samples of crossfade from the slot it replaces into this one (0: a hard swap), decided
+    /// before it is published: 0 when seamless, else the engine's crossfade. The audio thread
+    /// reads it at the swap.
+    uint32_t fadeFrames = 0;
     std::unique_ptr<Program> program;
     ParamBlock params;
     StateBuffer state;
@@ -113,6 +119,13 @@ struct Slot {
     /// guard's reset of a patch that blew up.
     void audioThreadResetState() noexcept;
 };
+
+/// True when `b` plays `a`'s patch again: the same modules in the same order (id, type,
+/// creation argument), wired alike (every input's and parameter's sources, the output taps). Then
+/// every module survives with its state and `b` renders what `a` would have, sample for sample:
+/// a commit that changes nothing audible. Parameter values are not compared: a write reaches
+/// every live slot alike, so they never differ between two slots.
+bool rendersAlike(const Schedule& a, const Schedule& b);
 
 /// What the warm-up blocks came to.
 struct PrimeCheck {
