@@ -122,6 +122,7 @@ void AudioCore::audioThreadService() noexcept {
                 noteStateCopy(c.copiedBytes);
             }
             install(next, oldKeepsState);
+            swappedThisCallback_ = true;
             // Metrics: where this swap landed (the log entry first, then the count that
             // publishes it).
             const uint64_t n = swaps_.load(std::memory_order_relaxed) + 1;
@@ -234,6 +235,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     fadedThisCallback_ = false;
+    swappedThisCallback_ = false;
     audioThreadService();
     drainEvents();
     serveDrop();
@@ -259,6 +261,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     const double load = took.count() * double(sampleRate_) / double(frames);
     load_.audioThreadAdd(load);
     if (fadedThisCallback_) fadeLoad_.audioThreadAdd(load);
+    if (swappedThisCallback_) swapLoad_.audioThreadAdd(load);
     if (load > 1.0) bump(overruns_);
 }
 

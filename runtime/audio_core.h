@@ -111,6 +111,8 @@ public:
     LoadSummary load() const { return load_.summary(); }
     /// The callbacks that crossfaded (two programs rendering), also counted in load().
     LoadSummary fadeLoad() const { return fadeLoad_.summary(); }
+    /// The callbacks that swapped a slot in, also counted in load(): what a swap costs.
+    LoadSummary swapLoad() const { return swapLoad_.summary(); }
     uint64_t crossfades() const noexcept { return crossfades_.load(std::memory_order_relaxed); }
     /// The most state the audio thread has copied in one block (a swap's carry, a warm-up's
     /// snapshot): bounded by kSnapshotBytes and kFadeCopyBytes whatever the delay lines hold.
@@ -195,7 +197,7 @@ private:
     std::atomic<uint64_t> activeSeq_{0}, callbacks_{0}, xruns_{0}, overruns_{0}, position_{0},
         swaps_{0}, crossfades_{0}, stateCopyMax_{0};
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
-    LoadHistogram load_, fadeLoad_;
+    LoadHistogram load_, fadeLoad_, swapLoad_;
     OutputGuard guard_;
     std::atomic<uint64_t> paramWrites_{0};
     std::atomic<DropRequest*> drop_{nullptr};
@@ -209,6 +211,7 @@ private:
     std::array<Slot*, kMaxLayers + 1> holding_{};
     std::size_t holdingCount_ = 0;
     bool fadedThisCallback_ = false;
+    bool swappedThisCallback_ = false;
     uint64_t now_ = 0;                   ///< engine sample at the start of the next block
     std::unique_ptr<float[]> scratch_;   ///< a layer's output, maxFrames_
     std::unique_ptr<TimedEvent[]> heap_; ///< due events, earliest first (a binary heap)

@@ -244,6 +244,7 @@ EngineStatus Engine::status() const {
     s.fadeLoadP50 = fadeLoad.p50;
     s.fadeLoadP99 = fadeLoad.p99;
     s.fadeLoadMax = fadeLoad.max;
+    s.swapLoadMax = m.core.swapLoad().max;
     s.commits = m.outcomes.commits();
     s.failures = m.outcomes.failures();
     s.samplePosition = m.core.samplePosition();

@@ -65,6 +65,8 @@ struct EngineStatus {
     uint64_t crossfades = 0; ///< swaps that crossfaded (EngineOptions::xfadeMs)
     /// The load of the callbacks that crossfaded (two programs rendering), also in loadP50...
     double fadeLoadP50 = 0, fadeLoadP99 = 0, fadeLoadMax = 0;
+    double swapLoadMax = 0; ///< the load of the callbacks that swapped a slot in, the worst
+
     uint64_t commits = 0;
     uint64_t failures = 0;
     uint64_t samplePosition = 0; ///< samples rendered so far (the engine's clock)

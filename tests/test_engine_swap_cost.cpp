@@ -190,9 +190,9 @@ TEST_CASE("measure: callback load at a swap that keeps 200 delay lines of 2 s", 
     std::sort(took.begin(), took.end());
     const double block = double(o.frames) / double(o.sampleRate);
     WARN("200 delays of 2 s, 256 frames: callback load max "
-         << steady.loadMax << " before the swaps, " << after.loadMax << " after 5 swaps ("
-         << after.overruns << " overruns, " << after.stateCopyMaxBytes
-         << " bytes copied at most); main's "
-            "copy of the survivors: "
-         << took[2] / block << " blocks");
+         << steady.loadMax << " before the swaps, " << after.loadMax << " after 5 swaps; at the "
+         << after.swaps - steady.swaps << " swaps: " << after.swapLoadMax << " at most ("
+         << after.overruns << " overruns in all, " << after.stateCopyMaxBytes
+         << " bytes copied at most); main's copy of the survivors alone: " << took[2] / block
+         << " blocks");
 }
