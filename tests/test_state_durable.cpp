@@ -326,8 +326,9 @@ TEST_CASE("serve --state refuses a directory, a symlink or an unwritable directo
     ::chmod(ro.path.c_str(), 0755);
 }
 
-TEST_CASE("serve --state: a file that does not restore whole is kept; --state-reset sets it aside",
-          "[state][serve][e2e]") {
+TEST_CASE(
+    "serve --state: a file that does not restore whole is kept, and --state-reset sets it aside",
+    "[state][serve][e2e]") {
     TempDir dir("not-whole");
     const std::string log = dir.file("serve.log");
     const std::string state = dir.file("live.patch");
