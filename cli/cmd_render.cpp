@@ -84,28 +84,30 @@ int runRender(const RenderArgs& a) {
     opts.frames = a.frames;
     if (a.seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
-    auto audio = renderPatch(script.take(), opts);
-    if (opts.progress) fmt::print(stderr, "\n");
-    finishCache(verboseEnv(), "render");
-    if (!audio) {
-        fmt::print(stderr, "chronus render: {}\n", audio.error().message);
-        return 1;
-    }
     auto format = parseWavFormat(a.format);
     if (!format) {
         fmt::print(stderr, "chronus render: {}\n", format.error().message);
         return 1;
     }
-    auto wav = WavWriter::create(a.out, static_cast<int>(a.rate), 1, *format);
+    // Written as it renders (memory stays flat whatever the length); a render that fails leaves
+    // no file behind.
+    const auto frames = static_cast<uint64_t>(std::llround(a.seconds * a.rate));
+    auto wav = WavWriter::createForFrames(a.out, static_cast<int>(a.rate), 1, frames, *format);
     if (!wav) {
         fmt::print(stderr, "chronus render: {}\n", wav.error().message);
         return 1;
     }
-    if (Status s = wav->write(audio->data(), audio->size()); !s) {
+    Status s = renderPatchTo(script.take(), opts, [&](const float* samples, std::size_t n) {
+        return wav->write(samples, n);
+    });
+    if (opts.progress) fmt::print(stderr, "\n");
+    finishCache(verboseEnv(), "render");
+    if (Status closed = wav->close(); s && !closed) s = closed;
+    if (!s) {
+        std::remove(a.out.c_str());
         fmt::print(stderr, "chronus render: {}\n", s.message());
         return 1;
     }
-    (void)wav->close();
     return 0;
 }
 

@@ -45,7 +45,10 @@ struct ServeArgs {
     int port = kDefaultOscPort;
     std::string irDir;
     bool noOsc = false;
-    std::string state; ///< --state FILE: restored at start, rewritten at each change
+    std::string state;       ///< --state FILE: restored at start, rewritten at each change
+    bool stateReset = false; ///< --state-reset: a FILE that does not restore whole is set aside
+    std::size_t timedEvents = EngineOptions{}.timedEventCapacity;
+    std::size_t timedEventsPerClient = EngineOptions{}.timedEventsPerClient;
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
 };
@@ -60,7 +63,7 @@ bool verboseEnv() {
     return v != nullptr && *v != '\0' && std::string_view(v) != "0";
 }
 
-void reportCommit(const CommitReport& r, bool verbose) {
+void reportCommit(const CommitReport& r, bool verbose, uint32_t frames) {
     if (!r.ok)
         fmt::print(stderr, "chronus serve: commit {} failed: {}\n", r.seq, r.reason);
     else if (verbose || r.silent)
@@ -68,6 +71,26 @@ void reportCommit(const CommitReport& r, bool verbose) {
             stderr,
             "chronus serve: commit {} playing (compile {:.1f} ms, prime {:.1f} ms, rms {:.3f}{})\n",
             r.seq, r.compileMs, r.primeMs, r.primeRms, r.silent ? ", silent" : "");
+    for (const std::string& note : commitNotes(r, frames))
+        fmt::print(stderr, "chronus serve: commit {} plays, but {}\n", r.seq, note);
+}
+
+/// A --state FILE that does not restore whole (`why`) is never overwritten: without --state-reset
+/// `serve` stops and leaves it as it is; with it, the file is set aside and `serve` starts afresh.
+Status stateNotRestored(const ServeArgs& a, const std::string& why) {
+    if (!a.stateReset)
+        return makeError("{}\nchronus serve: {} does not restore whole, so it is left as it is: "
+                         "fix it, or start with --state-reset to set it aside as {}.bad-<time> "
+                         "and start afresh",
+                         why, a.state, a.state);
+    fmt::print(stderr, "chronus serve: {}\n", why);
+    auto aside = setAsideStateFile(a.state);
+    if (!aside) return aside.error();
+    fmt::print(stderr,
+               "chronus serve: --state-reset: {} does not restore whole; set aside as {}, "
+               "starting afresh{}\n",
+               a.state, *aside, a.patch.empty() ? "" : " with --patch");
+    return {};
 }
 
 /// What `serve` prints when it stops: each counter with what it means.
@@ -164,9 +187,11 @@ int runServe(const ServeArgs& a) {
     std::optional<PatchScript> script;
     bool restoring = false;
     if (!a.state.empty()) {
+        if (Status s = checkStatePath(a.state); !s) return fail(s.message());
         auto st = readStateFile(a.state);
-        if (!st) return fail(st.error().message + " (move it away to start afresh)");
-        if (*st) {
+        if (!st) {
+            if (Status s = stateNotRestored(a, st.error().message); !s) return fail(s.message());
+        } else if (*st) {
             script = std::move(**st);
             restoring = true;
             if (!a.patch.empty())
@@ -189,6 +214,8 @@ int runServe(const ServeArgs& a) {
     eo.factory = factory.take();
     eo.xfadeMs = a.xfadeMs;
     eo.verbose = verbose;
+    eo.timedEventCapacity = a.timedEvents;
+    eo.timedEventsPerClient = a.timedEventsPerClient;
     auto engineOr = Engine::create(eo);
     if (!engineOr) return fail(engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
@@ -231,16 +258,22 @@ int runServe(const ServeArgs& a) {
     // as the engine's clock reaches them. Offline, the first commit is driven in before rendering
     // starts, so it lands on sample 0.
     std::optional<PatchPlayer> player;
-    if (script) {
+    // What the first commit came to: --state restores whole only if its lines apply and it plays.
+    auto firstReport = std::make_shared<std::optional<CommitReport>>();
+    auto play = [&](PatchScript played) {
         PatchPlayerOptions po;
-        po.onCommit = [verbose](const CommitReport& r) { reportCommit(r, verbose); };
-        player.emplace(*engine, std::move(*script), std::move(po));
-    }
+        po.onCommit = [verbose, firstReport, frames = a.frames](const CommitReport& r) {
+            if (!firstReport->has_value()) *firstReport = r;
+            reportCommit(r, verbose, frames);
+        };
+        player.emplace(*engine, std::move(played), std::move(po));
+    };
+    if (script) play(std::move(*script));
+    Status started;
     auto first = [&]() -> uint64_t {
         if (!player) return 0;
-        if (Status s = player->start(engine->status().samplePosition); !s)
-            fmt::print(stderr, "chronus serve: {}\n", s.message());
-        if (restoring) fmt::print(stderr, "chronus serve: restored the patch of {}\n", a.state);
+        started = player->start(engine->status().samplePosition);
+        if (!started) fmt::print(stderr, "chronus serve: {}\n", started.message());
         return player->lastCommit();
     };
     if (offline) {
@@ -250,6 +283,32 @@ int runServe(const ServeArgs& a) {
     if (Status s = backend->start(); !s) return fail(s.message());
     if (!offline) {
         if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
+    }
+    if (restoring) {
+        std::string why;
+        if (!started)
+            why = fmt::format("{}: a line was refused: {}", a.state, started.message());
+        else if (!firstReport->has_value())
+            why = fmt::format("{}: its commit did not finish", a.state);
+        else if (!(*firstReport)->ok)
+            why = fmt::format("{}: its commit failed: {}", a.state, (*firstReport)->reason);
+        if (!why.empty()) {
+            if (Status s = stateNotRestored(a, why); !s) {
+                backend->stop();
+                if (recorder) (void)recorder->finish();
+                return fail(s.message());
+            }
+            engine->abort(); // the pending edits of the file, which never played
+            player.reset();
+            if (!a.patch.empty()) {
+                auto loaded = loadPatchFile(a.patch);
+                if (!loaded) return fail(loaded.error().message);
+                play(loaded.take());
+                if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
+            }
+        } else {
+            fmt::print(stderr, "chronus serve: restored the patch of {}\n", a.state);
+        }
     }
     std::unique_ptr<PatchStateWriter> stateWriter;
     if (!a.state.empty()) {
@@ -373,8 +432,20 @@ void addServeCommand(CLI::App& app) {
     cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
     cmd->add_option("--state", args->state,
                     "keep the committed patch and its parameter values in this file (written "
-                    "atomically at each commit, parameter changes at most every 200 ms) and "
-                    "restore it at start, instead of --patch, when it exists");
+                    "atomically at each commit, before it is acknowledged; parameter changes at "
+                    "most every 200 ms) and restore it at start, instead of --patch, when it "
+                    "exists");
+    cmd->add_flag("--state-reset", args->stateReset,
+                  "when the --state file does not restore whole, set it aside as "
+                  "FILE.bad-<time> and start afresh (with --patch if given) instead of stopping");
+    cmd->add_option("--timed-events", args->timedEvents,
+                    "timed events (future bundles) that may wait at once, from all clients")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->capture_default_str();
+    cmd->add_option("--timed-events-per-client", args->timedEventsPerClient,
+                    "timed events one OSC client may have waiting at once")
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+        ->capture_default_str();
     addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
     cmd->callback([args] {
         if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);

@@ -1,7 +1,8 @@
 #include "osc/ir_file.h"
 
+#include "runtime/atomic_file.h"
+
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 
 namespace chronus::osc {
@@ -20,20 +21,9 @@ Expected<std::string> writeIrFile(const std::string& dir, uint64_t seq, const st
     if (!fs::is_directory(dir, ec))
         return makeError("the IR directory '{}' does not exist or is not a directory", dir);
     const fs::path path = fs::path(dir) / irFileName(seq, stage);
-    fs::path tmp = path;
-    tmp += ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) return makeError("cannot write '{}'", tmp.string());
-        out.write(text.data(), static_cast<std::streamsize>(text.size()));
-        out.close();
-        if (!out) return makeError("cannot write '{}'", tmp.string());
-    }
-    fs::rename(tmp, path, ec);
-    if (ec) {
-        fs::remove(tmp, ec);
-        return makeError("cannot write '{}': {}", path.string(), ec.message());
-    }
+    // A fresh temporary file (never one planted there) renamed over the name: a symlink in the
+    // directory is replaced, never written through.
+    if (Status s = writeFileAtomically(path.string(), text); !s) return s.error();
     return path.string();
 }
 

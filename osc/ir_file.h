@@ -13,8 +13,9 @@ namespace chronus::osc {
 /// `commit-7-optimized.ll`; an empty stage means optimized.
 std::string irFileName(uint64_t seq, const std::string& stage);
 
-/// Writes `text` to `dir`/irFileName(seq, stage) (via a temporary file and a rename, so a reader
-/// never sees half a file) and returns the path written.
+/// Writes `text` to `dir`/irFileName(seq, stage) atomically (runtime/atomic_file.h: a fresh
+/// temporary file, never one planted there, renamed over the name, so a reader never sees half a
+/// file and nothing follows a symlink out of `dir`) and returns the path written.
 Expected<std::string> writeIrFile(const std::string& dir, uint64_t seq, const std::string& stage,
                                   const std::string& text);
 

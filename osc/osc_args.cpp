@@ -54,7 +54,10 @@ Expected<PatchArg> convertNumber(double v, size_t index, char type) {
                          v);
     if (std::fabs(v) > static_cast<double>(FLT_MAX))
         return makeError("argument {} ({}) is out of range: {}", index + 1, oscTypeName(type), v);
-    return PatchArg{static_cast<float>(v)};
+    auto f = patchNumber(v); // a whole number stays the one sent, or is refused
+    if (!f)
+        return makeError("argument {} ({}): {}", index + 1, oscTypeName(type), f.error().message);
+    return PatchArg{*f};
 }
 
 /// An argument's value, read byte-wise: liblo's argv points into the message data, which OSC
@@ -78,11 +81,14 @@ Expected<std::vector<PatchArg>> convertArgs(const char* types, lo_arg** argv, in
         const lo_arg* a = argv[i];
         switch (type) {
         case LO_INT32:
-            out.emplace_back(static_cast<float>(argValue<int32_t>(a)));
+        case LO_INT64: {
+            auto v = convertNumber(type == LO_INT32 ? static_cast<double>(argValue<int32_t>(a))
+                                                    : static_cast<double>(argValue<int64_t>(a)),
+                                   index, type);
+            if (!v) return v.error();
+            out.push_back(v.take());
             break;
-        case LO_INT64:
-            out.emplace_back(static_cast<float>(argValue<int64_t>(a)));
-            break;
+        }
         case LO_FLOAT:
         case LO_DOUBLE: {
             auto v = convertNumber(type == LO_FLOAT ? static_cast<double>(argValue<float>(a))

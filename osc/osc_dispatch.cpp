@@ -28,6 +28,12 @@ std::string argsText(const std::vector<PatchArg>& args) {
     return s;
 }
 
+/// Whose timed events these are (ParamStore's per-client quota): the sender's address and port,
+/// never 0 (the engine's own patch player).
+uint64_t clientKey(const Endpoint& from) {
+    return std::hash<std::string>{}(from.text()) | 1;
+}
+
 /// What `/done` names after an edit: the ids and ports as decoded.
 std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
     if (const auto* c = std::get_if<CreateCommand>(&cmd)) return {c->id};
@@ -53,11 +59,19 @@ void Dispatcher::Subscribers::send(const Replier& r, const Endpoint* except,
 }
 
 void Dispatcher::watch() {
-    const uint64_t xruns = engine_.status().xruns;
-    if (xruns == xrunsSeen_) return;
-    subscribers_->send(replier_, nullptr, "/engine/xruns",
-                       {saturate32(xruns - xrunsSeen_), saturate32(xruns)});
-    xrunsSeen_ = xruns;
+    const EngineStatus st = engine_.status();
+    if (st.xruns != xrunsSeen_) {
+        subscribers_->send(replier_, nullptr, "/engine/xruns",
+                           {saturate32(st.xruns - xrunsSeen_), saturate32(st.xruns)});
+        xrunsSeen_ = st.xruns;
+    }
+    if (st.guardTrips != guardTripsSeen_) {
+        subscribers_->send(replier_, nullptr, "/engine/guard",
+                           {saturate32(st.guardTrips - guardTripsSeen_),
+                            saturate32(st.guardTrips),
+                            st.guardCause.empty() ? std::string("none") : st.guardCause});
+        guardTripsSeen_ = st.guardTrips;
+    }
 }
 
 Dispatcher::Dispatcher(Engine& engine, Replier replier, const OscOptions& options)
@@ -155,7 +169,8 @@ void Dispatcher::apply(const Ready& r, const Endpoint& from) {
         return;
     case CommandKind::write: {
         // Errors only: a flood of writes gets no flood of replies.
-        const Status s = r.atSample ? engine_.applyAt(*r.atSample, cmd) : engine_.apply(cmd);
+        const Status s =
+            r.atSample ? engine_.applyAt(*r.atSample, cmd, clientKey(from)) : engine_.apply(cmd);
         if (!s) replier_.error(from, r.message->address, s.message());
         return;
     }
@@ -192,8 +207,8 @@ void Dispatcher::commit(const Endpoint& from) {
     // The engine compiles on its own thread and calls back from there; the reply goes from that
     // thread to whoever sent the commit. The callback holds only the socket and the address.
     ++commitsStarted_;
-    auto reply = [replier = replier_, from, syncs = syncs_,
-                  subscribers = subscribers_](const CommitReport& report) {
+    auto reply = [replier = replier_, from, syncs = syncs_, subscribers = subscribers_,
+                  frames = engine_.options().frames](const CommitReport& report) {
         const auto seq = saturate32(report.seq);
         if (replier.verbose())
             fmt::print(stderr, "[osc] commit {} {}: {:.1f} ms compile, prime RMS {:.4f}{}\n",
@@ -204,17 +219,21 @@ void Dispatcher::commit(const Endpoint& from) {
         const bool superseded = report.carriedBy != 0;
         const std::string address = report.ok ? "/patch/committed" : "/patch/failed";
         std::vector<ReplyArg> args;
-        if (report.ok && superseded)
+        if (report.ok) {
+            // The first four as they always were; then the prime load and any notes (README).
             args = {seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
-                    std::string("superseded"), saturate32(report.carriedBy)};
-        else if (report.ok)
-            args = {seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
-                    std::string(report.silent ? "silent" : "ok")};
-        else if (superseded)
+                    std::string(superseded ? "superseded" : report.silent ? "silent" : "ok"),
+                    static_cast<float>(report.primeLoad)};
+            if (superseded)
+                args.emplace_back(fmt::format("superseded by commit {}", report.carriedBy));
+            for (std::string& note : commitNotes(report, frames))
+                args.emplace_back(std::move(note));
+        } else if (superseded) {
             args = {seq, fmt::format("superseded by commit {}, which failed: {}", report.carriedBy,
                                      report.reason)};
-        else
+        } else {
             args = {seq, report.reason};
+        }
         replier.send(from, address, args);
         subscribers->send(replier, &from, address, args);
         // After the outcome: a /sync sent after this commit is answered after its report.

@@ -85,6 +85,7 @@ private:
     };
     std::shared_ptr<Subscribers> subscribers_ = std::make_shared<Subscribers>();
     uint64_t xrunsSeen_ = 0;
+    uint64_t guardTripsSeen_ = 0; ///< output-guard trips already notified
     uint64_t commitsStarted_ = 0;
     SerialWorker worker_; ///< last: joined first, while everything it uses is alive
 };

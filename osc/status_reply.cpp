@@ -17,7 +17,9 @@ std::vector<OscValue> encodeStatus(const EngineStatus& st) {
             saturate32(st.failures),
             saturate32(st.overruns),
             static_cast<float>(st.loadMax),
-            static_cast<int64_t>(st.samplePosition)};
+            static_cast<int64_t>(st.samplePosition),
+            saturate32(st.guardTrips),
+            st.guardCause.empty() ? std::string("none") : st.guardCause};
 }
 
 Expected<EngineStatus> decodeStatus(const OscMessage& reply) {
@@ -26,7 +28,7 @@ Expected<EngineStatus> decodeStatus(const OscMessage& reply) {
     if (reply.args.size() < kStatusFields.size())
         return makeError("/engine/status has {} arguments, expected {}", reply.args.size(),
                          kStatusFields.size());
-    std::array<double, kStatusFields.size()> v{};
+    std::array<double, kStatusNumbers> v{};
     for (std::size_t i = 0; i < v.size(); ++i) {
         auto n = reply.number(i);
         if (!n)
@@ -48,6 +50,9 @@ Expected<EngineStatus> decodeStatus(const OscMessage& reply) {
     st.overruns = count(v[9]);
     st.loadMax = v[10];
     st.samplePosition = count(v[11]);
+    st.guardTrips = count(v[12]);
+    if (const auto* cause = std::get_if<std::string>(&reply.args[kStatusNumbers]))
+        st.guardCause = *cause == "none" ? std::string() : *cause;
     return st;
 }
 

@@ -21,7 +21,8 @@ bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
 
 AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapacity)
     : sampleRate_(sampleRate), maxFrames_(maxFrames), eventCapacity_(eventCapacity),
-      events_(eventCapacity), acks_(eventCapacity), scratch_(std::make_unique<float[]>(maxFrames)),
+      events_(eventCapacity), acks_(eventCapacity), guard_(sampleRate),
+      scratch_(std::make_unique<float[]>(maxFrames)),
       heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
 
 // ---- control side -------------------------------------------------------------------------------
@@ -70,22 +71,32 @@ void AudioCore::reclaimRetired(const std::function<void(Slot*)>& reclaim) {
     while (retired_.tryPop(s)) reclaim(s);
 }
 
+bool AudioCore::requestDrop(std::vector<uint32_t> keys) {
+    if (dropOwned_ && !dropOwned_->done.load(std::memory_order_acquire)) return false;
+    std::sort(keys.begin(), keys.end());
+    dropOwned_ = std::make_unique<DropRequest>();
+    dropOwned_->keys = std::move(keys);
+    drop_.store(dropOwned_.get(), std::memory_order_release);
+    return true;
+}
+
 // ---- audio thread -------------------------------------------------------------------------------
 
 void AudioCore::letGo(Slot* s) noexcept {
     if (!retired_.tryPush(s)) holding_[holdingCount_++] = s;
 }
 
-void AudioCore::install(Slot* next) noexcept {
+void AudioCore::install(Slot* next, bool topKeepsState) noexcept {
     if (layerCount_ == 0) {
         layers_[0] = {next, 0, 0};
         layerCount_ = 1;
         return;
     }
-    if (next->fadeFrames > 0) bump(crossfades_);
+    const bool fade = next->fadeFrames > 0 && topKeepsState;
+    if (fade) bump(crossfades_);
     Layer& top = layers_[layerCount_ - 1];
     const bool unheard = layerCount_ > 1 && top.fadePos == 0;
-    if (next->fadeFrames == 0 || unheard || layerCount_ == kMaxLayers) {
+    if (!fade || unheard || layerCount_ == kMaxLayers) {
         letGo(top.slot); // a hard swap keeps the top's place and fade; an unheard top takes ours
         top.slot = next;
         if (unheard && next->fadeFrames > 0) top.fadeFrames = next->fadeFrames;
@@ -101,8 +112,17 @@ void AudioCore::audioThreadService() noexcept {
     if (holdingCount_ == 0 && published_.load(std::memory_order_acquire) != nullptr) {
         if (Slot* next = published_.exchange(nullptr, std::memory_order_acq_rel)) {
             Slot* old = active();
-            if (old != nullptr && next->carryFrom == old) next->audioThreadCarryFrom(*old);
-            install(next);
+            // The carry may take the old slot's state buffer over: it fades out only if it still
+            // has state of its own (slot.h).
+            bool oldKeepsState = true;
+            if (old != nullptr && next->carryFrom == old) {
+                if (old->audioThreadPoisoned) guard_.audioThreadFreshSlot();
+                const Slot::Carried c = next->audioThreadCarryFrom(*old, next->fadeFrames > 0);
+                oldKeepsState = c.fromKeepsState;
+                noteStateCopy(c.copiedBytes);
+            }
+            install(next, oldKeepsState);
+            swappedThisCallback_ = true;
             // Metrics: where this swap landed (the log entry first, then the count that
             // publishes it).
             const uint64_t n = swaps_.load(std::memory_order_relaxed) + 1;
@@ -115,7 +135,7 @@ void AudioCore::audioThreadService() noexcept {
     if (snapshot_.load(std::memory_order_acquire) != nullptr) {
         if (SnapshotRequest* r = snapshot_.exchange(nullptr, std::memory_order_acq_rel)) {
             if (r->from == active() && r->from != nullptr) {
-                r->to->audioThreadCarryFrom(*active());
+                noteStateCopy(r->to->audioThreadSnapshotFrom(*active()));
                 r->result.store(SnapshotRequest::kDone, std::memory_order_release);
             } else {
                 r->result.store(SnapshotRequest::kActiveChanged, std::memory_order_release);
@@ -132,6 +152,26 @@ void AudioCore::drainEvents() noexcept {
     }
 }
 
+void AudioCore::serveDrop() noexcept {
+    if (drop_.load(std::memory_order_acquire) == nullptr) return;
+    DropRequest* r = drop_.exchange(nullptr, std::memory_order_acq_rel);
+    if (r == nullptr) return;
+    // Every event waiting is in the heap: the control side never has more out than it holds.
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < heapSize_; ++i) {
+        const TimedEvent& e = heap_[i];
+        if (std::binary_search(r->keys.begin(), r->keys.end(), e.key))
+            (void)acks_.tryPush({e.key, e.value, 0, e.client, true});
+        else
+            heap_[kept++] = e;
+    }
+    if (kept != heapSize_) {
+        heapSize_ = kept;
+        std::make_heap(heap_.get(), heap_.get() + heapSize_, later);
+    }
+    r->done.store(true, std::memory_order_release);
+}
+
 void AudioCore::applyEvent(const TimedEvent& e) noexcept {
     for (std::size_t k = 0; k < layerCount_; ++k) {
         Slot* s = layers_[k].slot;
@@ -140,7 +180,20 @@ void AudioCore::applyEvent(const TimedEvent& e) noexcept {
     }
     // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity.
     Slot* playing = active();
-    (void)acks_.tryPush({e.key, e.value, playing != nullptr ? playing->seq : 0});
+    (void)acks_.tryPush({e.key, e.value, playing != nullptr ? playing->seq : 0, e.client, false});
+}
+
+void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept {
+    Slot* playing = active();
+    const auto v =
+        guard_.audioThreadCheck(out, frames, begin, playing != nullptr ? playing->seq : 0,
+                                paramWrites_.load(std::memory_order_relaxed));
+    if (v.poison)
+        for (std::size_t k = 0; k < layerCount_; ++k) layers_[k].slot->audioThreadPoisoned = true;
+    if (v.reset && playing != nullptr && playing->audioThreadPoisoned) {
+        playing->audioThreadResetState();
+        playing->audioThreadPoisoned = false;
+    }
 }
 
 void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
@@ -182,8 +235,10 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     fadedThisCallback_ = false;
+    swappedThisCallback_ = false;
     audioThreadService();
     drainEvents();
+    serveDrop();
     const uint64_t begin = now_;
     const uint64_t end = begin + frames;
     uint64_t pos = begin;
@@ -197,6 +252,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
         renderSegment(out + (pos - begin), static_cast<uint32_t>(stop - pos));
         pos = stop;
     }
+    guardBlock(out, frames, begin);
     now_ = end;
     position_.store(end, std::memory_order_release);
     bump(callbacks_);
@@ -205,6 +261,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     const double load = took.count() * double(sampleRate_) / double(frames);
     load_.audioThreadAdd(load);
     if (fadedThisCallback_) fadeLoad_.audioThreadAdd(load);
+    if (swappedThisCallback_) swapLoad_.audioThreadAdd(load);
     if (load > 1.0) bump(overruns_);
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include "runtime/load_histogram.h"
+#include "runtime/output_guard.h"
 #include "runtime/slot.h"
 #include "runtime/spsc_ring.h"
 
@@ -27,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace chronus {
 
@@ -36,6 +38,7 @@ struct TimedEvent {
     uint64_t order = 0;
     uint32_t key = 0;
     float value = 0;
+    uint64_t client = 0; ///< who sent it (ParamStore's per-client quota)
 };
 
 /// A timed event the audio thread has applied, handed back so the control side can record the
@@ -44,6 +47,8 @@ struct EventAck {
     uint32_t key = 0;
     float value = 0;
     uint64_t appliedSeq = 0;
+    uint64_t client = 0;
+    bool dropped = false; ///< never applied: dropped by requestDrop (its module is gone)
 };
 
 class AudioCore {
@@ -61,9 +66,9 @@ public:
     };
     /// Control side (one caller at a time); blocks, polling every 100 µs. Has the audio thread
     /// copy the surviving modules' state of the playing slot `to.carryFrom` into `to` (by
-    /// `to.carry`) at its next block boundary, and waits until it has, `deadline` passes or
-    /// `stop` is set. A request the audio thread has already started is waited for (it is a few
-    /// memcpys), so kDone can come after the deadline.
+    /// `to.snapshot`: at most kSnapshotBytes) at its next block boundary, and waits until it has,
+    /// `deadline` passes or `stop` is set. A request the audio thread has already started is
+    /// waited for (a bounded copy), so kDone can come after the deadline.
     Handshake requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
                                      const std::atomic<bool>& stop);
     /// Control side (one caller at a time); blocks, polling every 100 µs. Publishes `slot` (at
@@ -81,6 +86,11 @@ public:
     bool pushEvent(const TimedEvent& e) noexcept { return events_.tryPush(e); }
     bool popAck(EventAck& a) noexcept { return acks_.tryPop(a); }
     std::size_t eventCapacity() const noexcept { return eventCapacity_; }
+    /// Control side (the event ring's producer, under its lock). Never blocks: has the audio
+    /// thread drop every waiting timed event whose key is in `keys` at its next block boundary,
+    /// each handed back as a dropped ack. False (nothing asked) while an earlier request is still
+    /// being served: ask again later.
+    bool requestDrop(std::vector<uint32_t> keys);
 
     uint64_t activeSeq() const noexcept { return activeSeq_.load(std::memory_order_acquire); }
     uint64_t callbacks() const noexcept { return callbacks_.load(std::memory_order_relaxed); }
@@ -101,7 +111,18 @@ public:
     LoadSummary load() const { return load_.summary(); }
     /// The callbacks that crossfaded (two programs rendering), also counted in load().
     LoadSummary fadeLoad() const { return fadeLoad_.summary(); }
+    /// The callbacks that swapped a slot in, also counted in load(): what a swap costs.
+    LoadSummary swapLoad() const { return swapLoad_.summary(); }
     uint64_t crossfades() const noexcept { return crossfades_.load(std::memory_order_relaxed); }
+    /// The most state the audio thread has copied in one block (a swap's carry, a warm-up's
+    /// snapshot): bounded by kSnapshotBytes and kFadeCopyBytes whatever the delay lines hold.
+    uint64_t stateCopyMaxBytes() const noexcept {
+        return stateCopyMax_.load(std::memory_order_relaxed);
+    }
+    const OutputGuard& guard() const noexcept { return guard_; }
+    /// Control side (ParamStore), any thread; wait-free: a parameter value was written (the
+    /// output guard ends a hold-off early on one, output_guard.h).
+    void noteParamWrite() noexcept { paramWrites_.fetch_add(1, std::memory_order_relaxed); }
 
     // ---- audio thread ------------------------------------------------------------------------
     /// Most slots that play at once (crossfades nested three deep).
@@ -127,6 +148,12 @@ private:
         std::atomic<int> result{kWaiting};
     };
 
+    /// Timed events dropped at the control side's request (requestDrop), sorted keys.
+    struct DropRequest {
+        std::vector<uint32_t> keys;
+        std::atomic<bool> done{false};
+    };
+
     /// One slot of the stack playing and, above the bottom, its fade from everything below it.
     struct Layer {
         Slot* slot = nullptr;
@@ -135,14 +162,23 @@ private:
     };
 
     void drainEvents() noexcept;
+    void serveDrop() noexcept;
     void applyEvent(const TimedEvent& e) noexcept;
+    /// The output guard on the block about to be played (output_guard.h), and what it asks of the
+    /// slots that played it.
+    void guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept;
     void renderSegment(float* out, uint32_t frames) noexcept;
-    /// The swap: `next` onto the stack, or in place of its top.
-    void install(Slot* next) noexcept;
+    /// The swap: `next` onto the stack, or in place of its top. `topKeepsState` false: the carry
+    /// took the top's state buffer over (slot.h), so it cannot fade out and is replaced at once.
+    void install(Slot* next, bool topKeepsState) noexcept;
     /// Hands `s` back to the control side, or holds it until the ring has room.
     void letGo(Slot* s) noexcept;
     Slot* active() const noexcept {
         return layerCount_ > 0 ? layers_[layerCount_ - 1].slot : nullptr;
+    }
+    void noteStateCopy(std::size_t bytes) noexcept {
+        if (bytes > stateCopyMax_.load(std::memory_order_relaxed))
+            stateCopyMax_.store(bytes, std::memory_order_relaxed);
     }
     static void bump(std::atomic<uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -159,9 +195,13 @@ private:
     SpscRing<TimedEvent> events_;
     SpscRing<EventAck> acks_;
     std::atomic<uint64_t> activeSeq_{0}, callbacks_{0}, xruns_{0}, overruns_{0}, position_{0},
-        swaps_{0}, crossfades_{0};
+        swaps_{0}, crossfades_{0}, stateCopyMax_{0};
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
-    LoadHistogram load_, fadeLoad_;
+    LoadHistogram load_, fadeLoad_, swapLoad_;
+    OutputGuard guard_;
+    std::atomic<uint64_t> paramWrites_{0};
+    std::atomic<DropRequest*> drop_{nullptr};
+    std::unique_ptr<DropRequest> dropOwned_; ///< control side: the request last made
 
     // Audio thread only.
     std::array<Layer, kMaxLayers> layers_{}; ///< the stack playing, oldest first
@@ -171,6 +211,7 @@ private:
     std::array<Slot*, kMaxLayers + 1> holding_{};
     std::size_t holdingCount_ = 0;
     bool fadedThisCallback_ = false;
+    bool swappedThisCallback_ = false;
     uint64_t now_ = 0;                   ///< engine sample at the start of the next block
     std::unique_ptr<float[]> scratch_;   ///< a layer's output, maxFrames_
     std::unique_ptr<TimedEvent[]> heap_; ///< due events, earliest first (a binary heap)

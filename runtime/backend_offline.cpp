@@ -23,9 +23,14 @@ void OfflineBackend::render(float* out, uint64_t frames) {
     }
     while (frames > 0) {
         const auto n = static_cast<uint32_t>(std::min<uint64_t>(frames, block_.size()));
+        if (sinkFailed_) { // nothing more can be kept: skip to the end
+            position_ += frames;
+            return;
+        }
         float* dst = out != nullptr ? out : block_.data();
         engine_.audioThreadRender(dst, n);
         if (opts_.recorder != nullptr) opts_.recorder->pushWaiting(dst, n);
+        if (sink_ && !sink_(dst, n)) sinkFailed_ = true;
         if (out != nullptr) out += n;
         frames -= n;
         position_ += n;

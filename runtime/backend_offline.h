@@ -6,6 +6,7 @@
 #include "runtime/backend.h"
 
 #include <atomic>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -26,6 +27,13 @@ public:
 
     uint64_t position() const { return position_; }
 
+    /// Receives every block as it is rendered (a streaming render writes its file here); false
+    /// stops it: from then on render() only advances the position, so whoever drives it
+    /// finishes at once, and sinkFailed() says so.
+    using Sink = std::function<bool(const float* samples, uint32_t frames)>;
+    void setSink(Sink sink) { sink_ = std::move(sink); }
+    bool sinkFailed() const { return sinkFailed_; }
+
     // Threaded use (serve): renders until stop() or options.maxSamples.
     Status start() override;
     void stop() override;
@@ -38,6 +46,8 @@ private:
     std::vector<float> block_;
     uint64_t position_ = 0;
     bool started_ = false; ///< onAudioThreadStart called
+    Sink sink_;
+    bool sinkFailed_ = false;
     std::atomic<bool> stop_{false}, done_{false};
     std::thread thread_;
 };

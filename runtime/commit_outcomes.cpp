@@ -1,10 +1,24 @@
 #include "runtime/commit_outcomes.h"
 
 #include <chrono>
+#include <fmt/format.h>
 
 namespace chronus {
 
-void CommitOutcomes::setSwapObserver(std::function<void(uint64_t seq)> observer) {
+std::vector<std::string> commitNotes(const CommitReport& report, uint32_t frames) {
+    std::vector<std::string> notes;
+    if (!report.ok) return notes;
+    if (!report.notSaved.empty()) notes.push_back("not saved: " + report.notSaved);
+    if (report.primeLoad > 1.0)
+        notes.push_back(fmt::format(
+            "overload: rendering a block of {} frames takes {:.2f} times as long as it plays{}: "
+            "expect dropouts",
+            frames, report.primeLoad,
+            report.optimizing ? " (the quick first tier; the optimised one follows)" : ""));
+    return notes;
+}
+
+void CommitOutcomes::setSwapObserver(std::function<Status(uint64_t seq)> observer) {
     std::lock_guard lock(observerMutex_);
     swapObserver_ = std::move(observer);
 }
@@ -13,9 +27,10 @@ void CommitOutcomes::count(bool ok) {
     (ok ? commits_ : failures_).fetch_add(1);
 }
 
-void CommitOutcomes::observeSwap(uint64_t seq) {
+Status CommitOutcomes::observeSwap(uint64_t seq) {
     std::lock_guard lock(observerMutex_);
-    if (swapObserver_) swapObserver_(seq);
+    if (swapObserver_) return swapObserver_(seq);
+    return {};
 }
 
 void CommitOutcomes::deliver(const CommitReport& report, const CommitCallback& done) {

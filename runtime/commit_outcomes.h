@@ -16,12 +16,13 @@ namespace chronus {
 class CommitOutcomes {
 public:
     /// Control side: see Engine::setSwapObserver. Empty removes it, waiting for a call in progress.
-    void setSwapObserver(std::function<void(uint64_t seq)> observer);
+    void setSwapObserver(std::function<Status(uint64_t seq)> observer);
 
     /// Compiler thread, once per commit, in this order: count it; if it swapped in, run the swap
     /// observer (before the report, so a reported commit is never lost); deliver the report.
     void count(bool ok);
-    void observeSwap(uint64_t seq);
+    /// Why the commit is not saved (the observer's error), or ok.
+    Status observeSwap(uint64_t seq);
     /// Calls `done` (if any) with `report`, then marks the commit settled and wakes the waiters.
     void deliver(const CommitReport& report, const CommitCallback& done);
 
@@ -38,7 +39,7 @@ private:
     mutable std::condition_variable settleCv_;
     std::atomic<uint64_t> settled_{0}, commits_{0}, failures_{0};
     std::mutex observerMutex_; ///< held while the swap observer runs
-    std::function<void(uint64_t)> swapObserver_;
+    std::function<Status(uint64_t)> swapObserver_;
 };
 
 } // namespace chronus

@@ -7,6 +7,7 @@
 #include "runtime/param_store.h"
 #include "runtime/patch_versions.h"
 #include "runtime/slot.h"
+#include "runtime/state_layout.h"
 
 #include <chrono>
 #include <cmath>
@@ -213,6 +214,9 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     auto sched =
         buildSchedule(commit.graph, {opts_.sampleRate, static_cast<float>(opts_.smoothingMs)});
     if (!sched) return fail("schedule failed: " + sched.error().message);
+    // Survivors keep their place in the state buffer, so the swap can take it over (slot.h).
+    if (newest_ != nullptr)
+        (void)keepSurvivorsInPlace(*sched, newest_->program->schedule(), newest_->state.capacity());
     Expected<std::unique_ptr<Program>> program = makeError("no program");
     try {
         CompileCancelScope cancellable(commit.cancel);
@@ -274,7 +278,9 @@ void CommitPipeline::finishCommit(CommitReport& report, Slot* slot) {
              report.compileMs, report.primeMs, report.primeRms, report.silent ? " (silent)" : "");
     else
         log_("commit {} failed: {}", report.seq, report.reason);
-    if (report.ok) outcomes_.observeSwap(report.seq); // serve --state: durable before reported
+    if (report.ok) // serve --state: durable before reported, or reported as not saved
+        if (Status saved = outcomes_.observeSwap(report.seq); !saved)
+            report.notSaved = saved.message();
     report.optimizing = report.ok && tiers_ != nullptr && !slot->program->finalTier();
     deliverAll(*commit, report);
     if (report.optimizing) tiers_->request(*slot);
@@ -332,10 +338,15 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         r.ok = false;
         r.reason = std::move(reason);
     };
-    // Prime: everything from here to the swap is bounded by the prime timeout.
+    // Prime. The prime timeout bounds each wait for the audio thread, not the work done here.
     const auto t1 = Clock::now();
-    const auto deadline = t1 + std::chrono::duration_cast<Clock::duration>(
-                                   std::chrono::duration<double, std::milli>(opts_.primeTimeoutMs));
+    const auto timeout = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double, std::milli>(opts_.primeTimeoutMs));
+    uint64_t callbacksBefore = 0;
+    auto waitStarts = [&] {
+        callbacksBefore = core_.callbacks();
+        return Clock::now() + timeout;
+    };
     auto owned = std::make_unique<Slot>(r.seq, std::move(program));
     Slot* s = owned.get();
     s->tier = tier;
@@ -350,16 +361,22 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         s->fadeFrames = s->seamless ? 0 : fadeFrames_;
         slots_.push_back(std::move(owned));
     }
+    // Says what was waited for, and whether the audio thread ran meanwhile.
     const auto timedOut = [&](const char* what) {
+        const uint64_t ran = core_.callbacks() - callbacksBefore;
         return fmt::format("prime timed out after {:g} ms waiting for the audio thread to {} "
-                           "(CHRONUS_PRIME_TIMEOUT_MS; is audio running?); nothing changed",
-                           opts_.primeTimeoutMs, what);
+                           "(CHRONUS_PRIME_TIMEOUT_MS): {}; nothing changed",
+                           opts_.primeTimeoutMs, what,
+                           ran == 0
+                               ? std::string("no audio callback ran meanwhile: is audio running?")
+                               : fmt::format("{} audio callbacks ran meanwhile without taking it{}",
+                                             ran, stopping_ ? " (the engine is stopping)" : ""));
     };
 
     // Survivors' state, copied by the audio thread at a block boundary: never read here while it
     // is being written there.
     if (!s->carry.empty()) {
-        switch (core_.requestSnapshotAndWait(*s, deadline, stopping_)) {
+        switch (core_.requestSnapshotAndWait(*s, waitStarts(), stopping_)) {
         case AudioCore::Handshake::kDone:
             break;
         case AudioCore::Handshake::kTimedOut:
@@ -374,16 +391,18 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     PrimeCheck check = warmUp(*s, opts_.warmupBlocks, opts_.frames);
     r.primeRms = check.rms;
     r.silent = check.rms < kSilentRms;
+    r.primeLoad = check.load;
     if (!check.ok) {
         fail(s, check.reason);
         return;
     }
 
     params_.drainAcks(); // timed values that played since the slot was filled
-    const auto swap = core_.publishAndWaitForSwap(*s, deadline, stopping_, [this](Slot* retired) {
-        std::lock_guard lock(mutex_);
-        discard(retired);
-    });
+    const auto swap =
+        core_.publishAndWaitForSwap(*s, waitStarts(), stopping_, [this](Slot* retired) {
+            std::lock_guard lock(mutex_);
+            discard(retired);
+        });
     if (swap != AudioCore::Handshake::kDone) {
         fail(s, timedOut("swap in the new slot"));
         return;

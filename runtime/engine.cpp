@@ -7,6 +7,8 @@
 //   TierUpgrader    the tier thread: faster versions of what plays, swapped in between commits
 //   CommitOutcomes  counters, the swap observer, commit callbacks and waiters
 //   AudioCore       the audio thread's side, and the control side's handshakes with it
+//   OutputGuard     (in AudioCore) silences a non-finite or runaway block; with CHRONUS_VERBOSE
+//                   a thread of this façade logs its trips, never the audio thread
 //
 // Lock order (each part has its own): CommitPipeline -> ParamStore -> PatchVersions;
 // CommitPipeline -> TierUpgrader; CommitOutcomes' locks are taken with none of the others held.
@@ -23,16 +25,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <thread>
 
 namespace chronus {
 
 namespace {
-
-/// Timed events that may wait at once (setParamAt fails beyond this, never blocks).
-constexpr std::size_t kTimedEventCapacity = 4096;
 
 std::optional<double> envNumber(const char* name) {
     const char* v = std::getenv(name);
@@ -47,8 +48,8 @@ std::optional<double> envNumber(const char* name) {
 
 struct Engine::Impl {
     explicit Impl(const EngineOptions& o)
-        : opts(o), log(o.verbose), core(o.sampleRate, o.frames, kTimedEventCapacity),
-          params(versions, core),
+        : opts(o), log(o.verbose), core(o.sampleRate, o.frames, o.timedEventCapacity),
+          params(versions, core, o.timedEventsPerClient),
           tiers(o.tiered ? std::make_unique<TierUpgrader>([this] { pipeline.tierReady(); })
                          : nullptr),
           pipeline(opts, log, core, params, versions, outcomes, tiers.get()) {}
@@ -62,6 +63,26 @@ struct Engine::Impl {
     std::unique_ptr<TierUpgrader> tiers; ///< null: untiered
     CommitPipeline pipeline;
     std::thread compiler, tierer;
+
+    // CHRONUS_VERBOSE: the output guard's trips, logged from here (the audio thread never logs).
+    std::thread guardLogger;
+    std::mutex guardLogMutex;
+    std::condition_variable guardLogWake;
+    bool guardLogStop = false;
+    void guardLoggerRun() {
+        uint64_t seen = 0;
+        std::unique_lock lock(guardLogMutex);
+        while (!guardLogStop) {
+            guardLogWake.wait_for(lock, std::chrono::milliseconds(100));
+            const OutputGuard& g = core.guard();
+            const uint64_t trips = g.trips();
+            if (trips == seen) continue;
+            log("output guard: silenced the output {} time(s) ({} in all); the last, commit {} at "
+                "sample {}, was {}: its state is reset after a hold-off",
+                trips - seen, trips, g.lastSeq(), g.lastSample(), guardCauseName(g.lastCause()));
+            seen = trips;
+        }
+    }
 };
 
 Engine::Engine() = default;
@@ -75,6 +96,9 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     if (!(o.xfadeMs >= 0 && o.xfadeMs <= 1000))
         return makeError("xfade {} ms is outside [0, 1000]", o.xfadeMs);
     if (o.warmupBlocks == 0) return makeError("warm-up needs at least one block");
+    if (o.timedEventCapacity == 0 || o.timedEventCapacity > (std::size_t{1} << 20))
+        return makeError("timed events {} is outside [1, 1048576]", o.timedEventCapacity);
+    if (o.timedEventsPerClient == 0) return makeError("timed events per client must be at least 1");
     if (auto t = envNumber("CHRONUS_PRIME_TIMEOUT_MS")) {
         if (!(*t > 0)) return makeError("CHRONUS_PRIME_TIMEOUT_MS must be a positive number of ms");
         o.primeTimeoutMs = *t;
@@ -92,6 +116,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     Impl* impl = e->impl_.get();
     impl->compiler = std::thread([impl] { impl->pipeline.compilerThreadRun(); });
     if (impl->tiers) impl->tierer = std::thread([impl] { impl->tiers->tierThreadRun(); });
+    if (o.verbose) impl->guardLogger = std::thread([impl] { impl->guardLoggerRun(); });
     impl->log("{} Hz, {} frames, prime timeout {:g} ms, crossfade {:g} ms", o.sampleRate, o.frames,
               o.primeTimeoutMs, o.xfadeMs);
     return e;
@@ -99,6 +124,14 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
 
 Engine::~Engine() {
     if (!impl_) return;
+    if (impl_->guardLogger.joinable()) {
+        {
+            std::lock_guard lock(impl_->guardLogMutex);
+            impl_->guardLogStop = true;
+        }
+        impl_->guardLogWake.notify_all();
+        impl_->guardLogger.join();
+    }
     impl_->pipeline.stop();
     if (impl_->tiers) impl_->tiers->stop();
     impl_->compiler.join();
@@ -126,7 +159,7 @@ Status Engine::disconnect(const std::string& src, const std::string& dst) {
 }
 
 void Engine::abort() {
-    impl_->versions.abort();
+    impl_->params.abortPending();
 }
 
 Status Engine::setParam(const std::string& id, const std::string& param, float value) {
@@ -147,6 +180,11 @@ Status Engine::setParamAt(uint64_t atSample, const std::string& id, const std::s
     return impl_->params.setAt(atSample, id, param, value);
 }
 
+Status Engine::setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
+                          float value, uint64_t client) {
+    return impl_->params.setAt(atSample, id, param, value, client);
+}
+
 // ---- commits
 // --------------------------------------------------------------------------------------
 
@@ -163,7 +201,18 @@ bool Engine::waitForCommit(uint64_t seq, double timeoutMs) const {
 }
 
 void Engine::setSwapObserver(std::function<void(uint64_t seq)> observer) {
-    impl_->outcomes.setSwapObserver(std::move(observer));
+    if (!observer) {
+        impl_->outcomes.setSwapObserver({});
+        return;
+    }
+    impl_->outcomes.setSwapObserver([o = std::move(observer)](uint64_t seq) -> Status {
+        o(seq);
+        return {};
+    });
+}
+
+void Engine::setSwapSaver(std::function<Status(uint64_t seq)> saver) {
+    impl_->outcomes.setSwapObserver(std::move(saver));
 }
 
 // ---- what plays
@@ -199,6 +248,7 @@ EngineStatus Engine::status() const {
     s.fadeLoadP50 = fadeLoad.p50;
     s.fadeLoadP99 = fadeLoad.p99;
     s.fadeLoadMax = fadeLoad.max;
+    s.swapLoadMax = m.core.swapLoad().max;
     s.commits = m.outcomes.commits();
     s.failures = m.outcomes.failures();
     s.samplePosition = m.core.samplePosition();
@@ -209,6 +259,12 @@ EngineStatus Engine::status() const {
     }
     s.swaps = m.core.swaps();
     s.changes = m.versions.changes();
+    s.stateCopyMaxBytes = m.core.stateCopyMaxBytes();
+    const OutputGuard& guard = m.core.guard();
+    s.guardTrips = guard.trips(); // acquire: the details below belong to this count or a later one
+    s.guardCause = guardCauseName(guard.lastCause());
+    s.guardLastSeq = guard.lastSeq();
+    s.guardLastSample = guard.lastSample();
     return s;
 }
 

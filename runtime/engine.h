@@ -45,8 +45,20 @@ struct CommitReport {
     /// every edit it had. 0: this commit's own compile; else the commit that carried it, whose
     /// outcome (ok, figures, reason) this report repeats, delivered just before that one's.
     uint64_t carriedBy = 0;
+    /// Warm-up render time per block over the block's duration (the median block, the compiler
+    /// thread's CPU time): above 1 the patch cannot render in real time at this block size. Such
+    /// a commit plays all the same, with a warning (commitNotes).
+    double primeLoad = 0;
+    /// `serve --state`: why this commit, which plays, is not on disk; empty: it is (or no state
+    /// is kept).
+    std::string notSaved;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
+
+/// What a client is told about a commit that played beyond its numbers, one sentence each:
+/// "not saved: <why>" and, when its prime load is above 1, an overload warning (the block size
+/// `frames` named). `/patch/committed` sends them after its numbers; `serve` prints them.
+std::vector<std::string> commitNotes(const CommitReport& report, uint32_t frames);
 
 struct EngineStatus {
     float sampleRate = 0;
@@ -59,6 +71,8 @@ struct EngineStatus {
     uint64_t crossfades = 0; ///< swaps that crossfaded (EngineOptions::xfadeMs)
     /// The load of the callbacks that crossfaded (two programs rendering), also in loadP50...
     double fadeLoadP50 = 0, fadeLoadP99 = 0, fadeLoadMax = 0;
+    double swapLoadMax = 0; ///< the load of the callbacks that swapped a slot in, the worst
+
     uint64_t commits = 0;
     uint64_t failures = 0;
     uint64_t samplePosition = 0; ///< samples rendered so far (the engine's clock)
@@ -69,6 +83,15 @@ struct EngineStatus {
     // Reliability (soak, serve --state):
     uint64_t swaps = 0;   ///< slots the audio thread has swapped in (see swapSamples)
     uint64_t changes = 0; ///< grows whenever dump() may have changed (a swap, a parameter value)
+    /// The most surviving state the audio thread copied in one block (at a swap, or for a
+    /// warm-up's snapshot): bounded, however long the delay lines (slot.h).
+    uint64_t stateCopyMaxBytes = 0;
+    // The output guard (output_guard.h): times it silenced the output because a block was
+    // non-finite or ran away (a parameter made a stable patch unstable), and the last such trip.
+    uint64_t guardTrips = 0;
+    std::string guardCause;       ///< the last trip's: "non-finite" or "runaway"; "" before any
+    uint64_t guardLastSeq = 0;    ///< the commit that played then
+    uint64_t guardLastSample = 0; ///< the engine sample its block began at
 };
 
 /// Where swap number `index` (1: the first) landed: the first engine sample the new slot rendered.
@@ -99,6 +122,11 @@ struct EngineOptions {
     /// turns it off. It runs on the engine's own thread (joined by ~Engine), never past the end
     /// of the process.
     bool prewarm = true;
+    /// Timed events (setParamAt, future bundles) that may wait at once: in all, and from one
+    /// client (applyAt's `client`; client 0, the engine's own patch player, has no quota of its
+    /// own), so that one client's far-future events cannot fill the queue for everyone.
+    std::size_t timedEventCapacity = 4096;
+    std::size_t timedEventsPerClient = 1024;
 };
 
 class Engine {
@@ -126,6 +154,10 @@ public:
     /// timed patch-file line). A time already past applies at the next block.
     Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
                       float value);
+    /// setParamAt on behalf of `client` (an OSC sender), within its quota
+    /// (EngineOptions::timedEventsPerClient).
+    Status setParamAt(uint64_t atSample, const std::string& id, const std::string& param,
+                      float value, uint64_t client);
 
     /// Starts a commit of the pending patch and returns its sequence number at once; `done` is
     /// called exactly once, from an engine thread, with the outcome.
@@ -138,6 +170,8 @@ public:
     /// sample `atSample` exactly, as setParamAt does; any other command is refused (it has no
     /// exact sample: apply it when it is due).
     Status applyAt(uint64_t atSample, const ControlCommand& cmd);
+    /// applyAt on behalf of `client` (setParamAt's).
+    Status applyAt(uint64_t atSample, const ControlCommand& cmd, uint64_t client);
 
     /// The committed patch as patch-file text.
     std::string dump() const;
@@ -174,6 +208,10 @@ public:
     /// shows it), before the commit is reported; `serve --state` makes the patch durable there,
     /// so a commit reported is never lost. Empty removes it, waiting for a call in progress.
     void setSwapObserver(std::function<void(uint64_t seq)> observer);
+    /// Control side: setSwapObserver for an observer that makes the commit durable: an error it
+    /// returns goes into the commit's report (CommitReport::notSaved), and so to the client.
+    /// Replaces any swap observer; empty removes it.
+    void setSwapSaver(std::function<Status(uint64_t seq)> saver);
 
 private:
     Engine();

@@ -41,9 +41,10 @@ Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallba
                     "sample_rate {}\nframes {}\nactive_seq {}\ncallbacks {}\nxruns {}\noverruns "
                     "{}\n"
                     "load_p50 {:.4f}\nload_p99 {:.4f}\nload_max {:.4f}\ncommits {}\nfailures {}\n"
-                    "sample_position {}\n",
+                    "sample_position {}\nguard_trips {}\nguard_cause {}\n",
                     s.sampleRate, s.frames, s.activeSeq, s.callbacks, s.xruns, s.overruns,
-                    s.loadP50, s.loadP99, s.loadMax, s.commits, s.failures, s.samplePosition));
+                    s.loadP50, s.loadP99, s.loadMax, s.commits, s.failures, s.samplePosition,
+                    s.guardTrips, s.guardCause.empty() ? "none" : s.guardCause));
                 return {};
             } else if constexpr (std::is_same_v<T, IrCommand>) {
                 auto text = ir(c.stage.empty() ? "optimized" : c.stage);
@@ -59,11 +60,15 @@ Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallba
 }
 
 Status Engine::applyAt(uint64_t atSample, const ControlCommand& cmd) {
+    return applyAt(atSample, cmd, 0);
+}
+
+Status Engine::applyAt(uint64_t atSample, const ControlCommand& cmd, uint64_t client) {
     if (const auto* p = std::get_if<SetParamCommand>(&cmd); p != nullptr && !p->choice)
-        return setParamAt(atSample, p->id, p->param, p->value);
+        return setParamAt(atSample, p->id, p->param, p->value, client);
     // A gate is the `gate` parameter of its module, so a timed one is a timed parameter write.
     if (const auto* g = std::get_if<GateCommand>(&cmd))
-        return setParamAt(atSample, g->id, "gate", g->value);
+        return setParamAt(atSample, g->id, "gate", g->value, client);
     return makeError("{}: only a /mod with a number or a /gate lands on an exact sample",
                      commandAddress(cmd));
 }

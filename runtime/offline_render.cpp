@@ -5,6 +5,7 @@
 #include "runtime/patch_player.h"
 
 #include <cmath>
+#include <optional>
 
 namespace chronus {
 
@@ -15,7 +16,8 @@ Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
     return renderPatch(script.take(), options);
 }
 
-Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRenderOptions& options) {
+Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
+                     const RenderSink& sink) {
     if (!(options.seconds > 0) || !(options.sampleRate > 0) || options.frames == 0)
         return makeError("render needs seconds > 0, rate > 0 and frames > 0");
     EngineOptions eo;
@@ -27,12 +29,29 @@ Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRender
     auto engine = Engine::create(eo);
     if (!engine) return engine.error();
     OfflineBackend backend(**engine, {});
+    std::optional<Error> sinkError;
+    backend.setSink([&](const float* samples, uint32_t frames) {
+        Status s = sink(samples, frames);
+        if (!s) sinkError = s.error();
+        return s.ok();
+    });
 
     const auto total = static_cast<uint64_t>(std::llround(options.seconds * options.sampleRate));
-    std::vector<float> out(total, 0.0f);
     PatchPlayer player(**engine, std::move(script));
-    if (Status s = player.playOffline(backend, out.data(), total, options.progress); !s)
-        return s.error();
+    Status played = player.playOffline(backend, nullptr, total, options.progress);
+    if (sinkError) return *sinkError; // what stopped it, not what came of the skipped rest
+    return played;
+}
+
+Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRenderOptions& options) {
+    std::vector<float> out;
+    if (options.seconds > 0 && options.sampleRate > 0)
+        out.reserve(static_cast<std::size_t>(std::llround(options.seconds * options.sampleRate)));
+    Status s = renderPatchTo(std::move(script), options, [&](const float* p, std::size_t n) {
+        out.insert(out.end(), p, p + n);
+        return Status{};
+    });
+    if (!s) return s.error();
     return out;
 }
 

@@ -27,7 +27,16 @@ struct OfflineRenderOptions {
     std::string source; ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
 };
 
-/// Mono samples, seconds * rate of them.
+/// Where a streaming render puts its samples, in order, a block at a time, as it renders them. An
+/// error stops the render and is what renderPatchTo returns.
+using RenderSink = std::function<Status(const float* samples, std::size_t count)>;
+
+/// Renders seconds * rate mono samples into `sink` as they are made: memory stays bounded by a
+/// block whatever the length (`chronus render` writes its file so).
+Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
+                     const RenderSink& sink);
+
+/// Mono samples, seconds * rate of them, held in memory (short renders; tests).
 Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
                                          const OfflineRenderOptions& options);
 /// The same for a script already checked (checkPatch, loadPatchFile).

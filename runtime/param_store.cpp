@@ -23,8 +23,8 @@ std::string rangeText(const ParamDesc& p) {
 
 } // namespace
 
-ParamStore::ParamStore(PatchVersions& versions, AudioCore& core)
-    : versions_(versions), core_(core) {}
+ParamStore::ParamStore(PatchVersions& versions, AudioCore& core, std::size_t perClientEvents)
+    : versions_(versions), core_(core), perClientEvents_(perClientEvents) {}
 
 ParamStore::Entry& ParamStore::entry(uint32_t key) {
     if (key >= entries_.size()) entries_.resize(std::max<std::size_t>(keys_.size(), key + 1));
@@ -104,26 +104,56 @@ Status ParamStore::setChoice(std::string_view id, std::string_view param, std::s
 }
 
 Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_view param,
-                         float value) {
+                         float value, uint64_t client) {
     std::lock_guard lock(mutex_);
     drainAcksLocked();
     auto r = resolve(id, param);
     if (!r) return r.error();
     if (Status s = check(*r, id, param, value); !s) return s;
+    if (client != 0) {
+        const auto it = eventsByClient_.find(client);
+        if (it != eventsByClient_.end() && it->second >= perClientEvents_)
+            return makeError("/mod/{}/{}: this client has {} timed events waiting, its limit "
+                             "(serve --timed-events-per-client raises it); try again once some "
+                             "have played",
+                             id, param, it->second);
+    }
     if (eventsOut_ >= core_.eventCapacity())
-        return makeError(
-            "/mod/{}/{}: {} timed events are already waiting; try again once some have played", id,
-            param, eventsOut_);
-    if (!core_.pushEvent({atSample, eventOrder_++, r->key, value}))
+        return makeError("/mod/{}/{}: {} timed events are already waiting, the engine's limit "
+                         "(serve --timed-events raises it); try again once some have played",
+                         id, param, eventsOut_);
+    if (!core_.pushEvent({atSample, eventOrder_++, r->key, value, client}))
         return makeError("/mod/{}/{}: the timed-event queue is full", id, param);
     ++eventsOut_;
+    if (client != 0) ++eventsByClient_[client];
+    ++eventsByKey_[r->key];
     return {};
+}
+
+void ParamStore::abortPending() {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+    versions_.abort();
+    dropMootEventsLocked();
+}
+
+void ParamStore::dropMootEventsLocked() {
+    std::vector<uint32_t> moot;
+    for (const auto& [key, count] : eventsByKey_)
+        if (!versions_.find(keys_.id(key))) moot.push_back(key);
+    if (moot.empty()) {
+        dropWanted_ = false;
+        return;
+    }
+    // One request at a time; an earlier one still being served is retried from drainAcks.
+    dropWanted_ = !core_.requestDrop(std::move(moot));
 }
 
 void ParamStore::writeKey(uint32_t key, float value, uint64_t appliedSeq) {
     Entry& e = entry(key);
     e.value = value;
     e.written = ++serial_;
+    core_.noteParamWrite();
     for (Slot* slot : slots_) {
         // Slots newer than the one the event played on need it, and so does a faster tier of
         // that commit (same seq) that was not playing yet.
@@ -142,10 +172,18 @@ void ParamStore::drainAcksLocked() {
     EventAck a;
     while (core_.popAck(a)) {
         --eventsOut_;
+        if (a.client != 0)
+            if (auto it = eventsByClient_.find(a.client);
+                it != eventsByClient_.end() && --it->second == 0)
+                eventsByClient_.erase(it);
+        if (auto it = eventsByKey_.find(a.key); it != eventsByKey_.end() && --it->second == 0)
+            eventsByKey_.erase(it);
+        if (a.dropped) continue;
         // It played, so it is written whatever became of its module meanwhile, as a write is.
         (void)versions_.write({a.key, &keys_.id(a.key), &keys_.param(a.key), a.value});
         writeKey(a.key, a.value, a.appliedSeq);
     }
+    if (dropWanted_) dropMootEventsLocked();
 }
 
 uint64_t ParamStore::mark() const {
@@ -184,6 +222,7 @@ void ParamStore::swappedIn(PatchGraph graph, uint64_t since) {
         if (entries_[key].written > since)
             late.push_back({key, &keys_.id(key), &keys_.param(key), entries_[key].value});
     versions_.swappedIn(std::move(graph), late);
+    dropMootEventsLocked();
 }
 
 } // namespace chronus

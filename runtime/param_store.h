@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chronus {
@@ -30,15 +31,22 @@ struct Slot;
 
 class ParamStore {
 public:
-    ParamStore(PatchVersions& versions, AudioCore& core);
+    /// `perClientEvents`: timed events one client (other than client 0, the engine's own patch
+    /// player) may have waiting at once.
+    ParamStore(PatchVersions& versions, AudioCore& core, std::size_t perClientEvents = 1024);
 
     // ---- any control thread --------------------------------------------------------------------
     /// Sets id:param now (last value wins), or says why not and changes nothing.
     Status set(std::string_view id, std::string_view param, float value);
     /// Sets a choice parameter by the name of its value (`mode` = "hp").
     Status setChoice(std::string_view id, std::string_view param, std::string_view choice);
-    /// Sets id:param at engine sample `atSample` (AudioCore applies it on that sample).
-    Status setAt(uint64_t atSample, std::string_view id, std::string_view param, float value);
+    /// Sets id:param at engine sample `atSample` (AudioCore applies it on that sample), for
+    /// `client` (an OSC sender; 0: the engine's own patch player, bounded only by the queue).
+    Status setAt(uint64_t atSample, std::string_view id, std::string_view param, float value,
+                 uint64_t client = 0);
+    /// Drops the pending edits (PatchVersions::abort), and the timed events waiting for modules
+    /// that only the dropped edits had made.
+    void abortPending();
 
     // ---- the commit pipeline -------------------------------------------------------------------
     /// Where the write history stands: a commit takes it before copying the pending patch and
@@ -52,6 +60,8 @@ public:
     /// `slot` is about to be freed: no write reaches it any more.
     void detach(const Slot& slot);
     /// Commit swapped in: `graph` becomes the playing patch, with the values written since `since`.
+    /// Timed events waiting for modules the patch no longer has (anywhere: pending, requested or
+    /// playing) are dropped: they could never play.
     void swappedIn(PatchGraph graph, uint64_t since);
     /// Records the timed events the audio thread has applied (their values, everywhere).
     void drainAcks();
@@ -78,6 +88,8 @@ private:
     /// `appliedSeq` (0: every slot, the playing one included). Mutex held.
     void writeKey(uint32_t key, float value, uint64_t appliedSeq);
     void drainAcksLocked();
+    /// Has the audio thread drop the waiting timed events of modules no version of the patch has.
+    void dropMootEventsLocked();
     Entry& entry(uint32_t key);
 
     PatchVersions& versions_;
@@ -89,6 +101,10 @@ private:
     std::vector<Slot*> slots_;   ///< every live slot (owned by the pipeline)
     std::size_t eventsOut_ = 0;  ///< timed events pushed and not yet acknowledged
     uint64_t eventOrder_ = 0;
+    const std::size_t perClientEvents_;
+    std::unordered_map<uint64_t, std::size_t> eventsByClient_; ///< of eventsOut_, non-zero only
+    std::unordered_map<uint32_t, std::size_t> eventsByKey_;    ///< of eventsOut_, non-zero only
+    bool dropWanted_ = false; ///< moot events to drop once the audio thread takes the request
 };
 
 } // namespace chronus

@@ -19,9 +19,36 @@ std::optional<double> parseNumber(std::string_view s) {
 
 } // namespace
 
+Expected<float> patchNumber(double v) {
+    if (!std::isfinite(v)) return makeError("'{}' is not a finite number", v);
+    const auto f = static_cast<float>(v);
+    if (v == std::floor(v) && static_cast<double>(f) != v)
+        return makeError("{:.0f} is a whole number a float cannot hold exactly (whole numbers are "
+                         "exact up to 16777216); it would become {:.0f}",
+                         v, static_cast<double>(f));
+    return f;
+}
+
+std::string printable(std::string_view text, std::size_t maxBytes) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (out.size() >= maxBytes) {
+            out += "...";
+            break;
+        }
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c >= 0x20 && c < 0x7f)
+            out.push_back(static_cast<char>(c));
+        else
+            out += fmt::format("\\x{:02x}", c);
+    }
+    return out;
+}
+
 Error lineError(std::string_view source, int line, const Error& e) {
-    if (source.empty()) return makeError("line {}: {}", line, e.message);
-    return makeError("{}:{}: {}", source, line, e.message);
+    // The message quotes what the line holds: never raw bytes to the terminal.
+    if (source.empty()) return makeError("line {}: {}", line, printable(e.message));
+    return makeError("{}:{}: {}", printable(source), line, printable(e.message));
 }
 
 Error lineError(const PatchLine& line, const Error& e) {
@@ -72,7 +99,9 @@ Expected<std::vector<PatchLine>> parsePatchText(std::string_view text, std::stri
             if (auto v = parseNumber(words[w])) {
                 if (!std::isfinite(*v))
                     return bad(lineNo, fmt::format("'{}' is not a finite number", words[w]));
-                line.args.emplace_back(static_cast<float>(*v));
+                auto f = patchNumber(*v);
+                if (!f) return bad(lineNo, f.error().message);
+                line.args.emplace_back(*f);
             } else {
                 line.args.emplace_back(std::string(words[w]));
             }
@@ -84,7 +113,7 @@ Expected<std::vector<PatchLine>> parsePatchText(std::string_view text, std::stri
 
 Expected<std::vector<PatchLine>> readPatchFile(const std::string& path) {
     std::ifstream in(path);
-    if (!in) return makeError("cannot read patch file '{}'", path);
+    if (!in) return makeError("cannot read patch file '{}'", printable(path));
     std::stringstream ss;
     ss << in.rdbuf();
     return parsePatchText(ss.str(), path);

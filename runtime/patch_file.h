@@ -16,6 +16,16 @@ namespace chronus {
 /// One OSC argument as written: a number if it parses as one, else a string.
 using PatchArg = std::variant<float, std::string>;
 
+/// A number read from a file or an OSC message as the float a PatchArg holds, or why it cannot
+/// be one: a whole number a float does not hold exactly (beyond 2^24 = 16777216, e.g. a seed of
+/// 16777217) is refused rather than stored as another one; other numbers round as floats do.
+Expected<float> patchNumber(double v);
+
+/// `text` fit to quote in an error printed on a terminal: bytes that are not printable ASCII as
+/// `\xNN`, and at most `maxBytes` of it (then `...`). Patch-file and state-file errors quote
+/// what the file holds through this, as OSC errors do.
+std::string printable(std::string_view text, std::size_t maxBytes = 512);
+
 struct PatchLine {
     int line = 0;               ///< 1-based, for error messages
     std::optional<double> time; ///< seconds, from `@t`

@@ -5,20 +5,58 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <ctime>
 #include <fmt/format.h>
 #include <new>
+#include <sys/mman.h>
 
 namespace chronus {
 
-StateBuffer::StateBuffer(std::size_t bytes) : size_(bytes) {
-    auto* p = static_cast<std::byte*>(
-        ::operator new[](std::max<std::size_t>(bytes, 64), std::align_val_t{64}));
-    std::memset(p, 0, std::max<std::size_t>(bytes, 64));
-    data_.reset(p);
+namespace {
+
+constexpr std::size_t kPage = 4096;
+/// Room reserved behind a state buffer for later commits' new modules: address space only (a
+/// page is backed once touched).
+constexpr std::size_t kHeadroomBytes = std::size_t{64} << 20;
+
+std::size_t pageUp(std::size_t v) {
+    return (v + kPage - 1) / kPage * kPage;
+}
+
+/// The calling thread's CPU time, in seconds: the warm-up's measure, which a busy machine's other
+/// processes do not inflate.
+double threadCpuSeconds() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+} // namespace
+
+namespace {
+/// Anonymous memory comes zero-filled. Reserved, not committed: the headroom costs address space
+/// only. A system that refuses that (strict overcommit) gets the exact size.
+std::pair<std::byte*, std::size_t> mapState(std::size_t bytes, bool exact) {
+    std::size_t length = pageUp(std::max<std::size_t>(bytes, 64));
+    if (!exact) length = pageUp(length * 2 + kHeadroomBytes);
+    void* p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED && !exact) {
+        length = pageUp(std::max<std::size_t>(bytes, 64));
+        p = ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return {static_cast<std::byte*>(p), length};
+}
+} // namespace
+
+StateBuffer::StateBuffer(std::size_t bytes, bool exact) : data_(nullptr, Free{}), size_(bytes) {
+    auto [p, length] = mapState(bytes, exact);
+    data_ = std::unique_ptr<std::byte[], Free>(p, Free{length});
 }
 
 void StateBuffer::Free::operator()(std::byte* p) const {
-    ::operator delete[](p, std::align_val_t{64});
+    if (p != nullptr) ::munmap(p, bytes);
 }
 
 Slot::Slot(uint64_t s, std::unique_ptr<Program> p)
@@ -38,21 +76,106 @@ void Slot::prepare(ParamKeys& keys) {
     initState(sched, state.data());
 }
 
-void Slot::planCarry(const Slot* from) {
+void Slot::planCarry(Slot* from) {
     carryFrom = from;
+    adopt = fadeCopy = false;
     carry.clear();
+    snapshot.clear();
     if (from == nullptr) return;
     const Schedule& old = from->program->schedule();
-    for (const ScheduledNode& n : program->schedule().nodes) {
+    const Schedule& now = program->schedule();
+    bool inPlace = now.stateBytes <= from->state.capacity();
+    std::vector<const ScheduledNode*> fresh;
+    for (const ScheduledNode& n : now.nodes) {
         const ScheduledNode* o = old.find(n.id);
-        if (o != nullptr && o->desc == n.desc && o->stateBytes == n.stateBytes && n.stateBytes > 0)
+        if (o != nullptr && o->desc == n.desc && o->stateBytes == n.stateBytes &&
+            n.stateBytes > 0) {
             carry.push_back({o->stateOffset, n.stateOffset, n.stateBytes});
+            inPlace = inPlace && o->stateOffset == n.stateOffset;
+        } else if (n.stateBytes > 0) {
+            fresh.push_back(&n);
+        }
     }
+    // A new module where the playing layout has one would be overwritten by it: not in place.
+    for (const ScheduledNode* n : fresh) {
+        for (const ScheduledNode& o : old.nodes)
+            if (n->stateOffset < o.stateOffset + o.stateBytes &&
+                o.stateOffset < n->stateOffset + n->stateBytes)
+                inPlace = false;
+        if (!inPlace) break;
+    }
+
+    std::vector<StateCopy> bySize = carry;
+    std::sort(bySize.begin(), bySize.end(), [](const StateCopy& a, const StateCopy& b) {
+        return a.bytes != b.bytes ? a.bytes < b.bytes : a.dst < b.dst;
+    });
+    std::size_t budget = kSnapshotBytes;
+    for (const StateCopy& c : bySize) {
+        if (c.bytes > budget) break;
+        snapshot.push_back(c);
+        budget -= c.bytes;
+    }
+
+    if (!inPlace || carry.empty()) return;
+    adopt = true;
+    // The free space of `from`'s buffer is never touched by `from`: the new modules' initial state
+    // can go there now, while it plays.
+    for (const ScheduledNode* n : fresh)
+        std::memcpy(from->state.data() + n->stateOffset, state.data() + n->stateOffset,
+                    n->stateBytes);
+    const std::size_t oldBytes = old.stateBytes;
+    fadeCopy = oldBytes <= kFadeCopyBytes && oldBytes <= state.capacity();
+    // Touch the pages the copy will land on here, not on the audio thread.
+    if (fadeCopy && oldBytes > state.size())
+        std::memset(state.data() + state.size(), 0, oldBytes - state.size());
 }
 
-void Slot::audioThreadCarryFrom(const Slot& from) noexcept {
-    for (const StateCopy& c : carry)
+std::size_t Slot::audioThreadSnapshotFrom(const Slot& from) noexcept {
+    if (from.audioThreadPoisoned) return 0;
+    std::size_t copied = 0;
+    for (const StateCopy& c : snapshot) {
         std::memcpy(state.data() + c.dst, from.state.data() + c.src, c.bytes);
+        copied += c.bytes;
+    }
+    return copied;
+}
+
+Slot::Carried Slot::audioThreadCarryFrom(Slot& from, bool fromWillFade) noexcept {
+    if (from.audioThreadPoisoned) return {false, 0};
+    if (!adopt) {
+        std::size_t copied = 0;
+        for (const StateCopy& c : carry) {
+            std::memcpy(state.data() + c.dst, from.state.data() + c.src, c.bytes);
+            copied += c.bytes;
+        }
+        return {true, copied};
+    }
+    const std::size_t mine = program->schedule().stateBytes;
+    const std::size_t theirs = from.program->schedule().stateBytes;
+    std::swap(state, from.state);
+    state.setSize(mine);
+    from.state.setSize(theirs);
+    if (!fadeCopy || !fromWillFade) return {false, 0};
+    std::memcpy(from.state.data(), state.data(), theirs);
+    return {true, theirs};
+}
+
+void Slot::audioThreadResetState() noexcept {
+    const Schedule& sched = program->schedule();
+    constexpr uint32_t kMaxParams = 256;
+    float targets[kMaxParams];
+    for (const ScheduledNode& n : sched.nodes) {
+        std::byte* base = state.data() + n.stateOffset;
+        std::memset(base, 0, n.stateBytes);
+        const uint32_t count = n.paramCount();
+        const float* init = n.initialParams.data();
+        if (count <= kMaxParams) {
+            for (uint32_t p = 0; p < count; ++p) targets[p] = params.load(n.paramIndex + p);
+            init = targets;
+        }
+        if (count > 0) std::memcpy(base, init, sizeof(float) * count); // the smoothers
+        n.desc->init(state.data() + n.kernelStateOffset, n.config, init);
+    }
 }
 
 bool rendersAlike(const Schedule& a, const Schedule& b) {
@@ -71,13 +194,17 @@ bool rendersAlike(const Schedule& a, const Schedule& b) {
 
 PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
     ScopedFlushDenormals ftz; // as on the audio thread
-    StateBuffer scratch(slot.state.size());
+    StateBuffer scratch(slot.state.size(), true);
     std::memcpy(scratch.data(), slot.state.data(), slot.state.size());
     std::vector<float> out(frames);
+    std::vector<double> took;
+    took.reserve(blocks);
     PrimeCheck check;
     double sumSquares = 0;
     for (uint32_t b = 0; b < blocks; ++b) {
+        const double t0 = threadCpuSeconds();
         slot.program->render(slot.params.data(), scratch.data(), out.data(), frames);
+        took.push_back(threadCpuSeconds() - t0);
         for (float v : out) {
             if (!std::isfinite(v)) {
                 check.ok = false;
@@ -93,6 +220,9 @@ PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
     }
     const auto n = double(blocks) * frames;
     check.rms = n > 0 ? std::sqrt(sumSquares / n) : 0.0;
+    std::nth_element(took.begin(), took.begin() + took.size() / 2, took.end());
+    const double blockSeconds = double(frames) / double(slot.program->schedule().sampleRate);
+    check.load = took.empty() ? 0.0 : took[took.size() / 2] / blockSeconds;
     if (check.peak > kRunawayPeak) {
         check.ok = false;
         check.reason =

@@ -63,23 +63,40 @@ void WavWriter::Closer::operator()(void* f) const {
     sf_close(static_cast<SNDFILE*>(f));
 }
 
-Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, int channels,
-                                      WavFormat format) {
+namespace {
+int bytesPerSample(WavFormat format) {
+    switch (format) {
+    case WavFormat::float32: return 4;
+    case WavFormat::pcm24: return 3;
+    case WavFormat::pcm16: return 2;
+    }
+    return 4;
+}
+} // namespace
+
+Expected<WavWriter> WavWriter::open(const std::string& path, int sampleRate, int channels,
+                                    WavFormat format, bool rf64) {
     SF_INFO info{};
     info.samplerate = sampleRate;
     info.channels = channels;
+    int container = SF_FORMAT_WAV;
+    int subtype = SF_FORMAT_FLOAT;
     switch (format) {
     case WavFormat::float32:
         // Extensible, made canonical when the file is closed (canonicalFloatHeader).
-        info.format = SF_FORMAT_WAVEX | SF_FORMAT_FLOAT;
+        container = SF_FORMAT_WAVEX;
+        subtype = SF_FORMAT_FLOAT;
         break;
     case WavFormat::pcm24:
-        info.format = SF_FORMAT_WAVEX | SF_FORMAT_PCM_24;
+        container = SF_FORMAT_WAVEX;
+        subtype = SF_FORMAT_PCM_24;
         break;
     case WavFormat::pcm16:
-        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+        container = SF_FORMAT_WAV;
+        subtype = SF_FORMAT_PCM_16;
         break;
     }
+    info.format = (rf64 ? SF_FORMAT_RF64 : container) | subtype;
     SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
     if (f == nullptr) return makeError("cannot write '{}': {}", path, sf_strerror(nullptr));
     WavWriter w;
@@ -87,7 +104,21 @@ Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, i
     w.path_ = path;
     w.channels_ = channels;
     w.format_ = format;
+    w.rf64_ = rf64;
     return w;
+}
+
+Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, int channels,
+                                      WavFormat format) {
+    return open(path, sampleRate, channels, format, false);
+}
+
+Expected<WavWriter> WavWriter::createForFrames(const std::string& path, int sampleRate,
+                                               int channels, uint64_t frames, WavFormat format) {
+    constexpr uint64_t kWavLimit = 0xFFFFFFFFull - 4096; // 32-bit sizes, less room for the header
+    const bool rf64 =
+        frames * uint64_t(channels) * uint64_t(bytesPerSample(format)) > kWavLimit;
+    return open(path, sampleRate, channels, format, rf64);
 }
 
 Status WavWriter::write(const float* interleaved, uint64_t frames) {
@@ -136,7 +167,7 @@ Status WavWriter::write(const float* interleaved, uint64_t frames) {
 Status WavWriter::close() {
     if (!file_) return {};
     file_.reset(); // libsndfile writes the final header
-    if (format_ == WavFormat::float32 && channels_ <= 2) canonicalFloatHeader(path_);
+    if (format_ == WavFormat::float32 && channels_ <= 2 && !rf64_) canonicalFloatHeader(path_);
     return {};
 }
 

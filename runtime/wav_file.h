@@ -26,6 +26,12 @@ class WavWriter {
 public:
     static Expected<WavWriter> create(const std::string& path, int sampleRate, int channels = 1,
                                       WavFormat format = WavFormat::float32);
+    /// create() for a file that will hold `frames` frames: past a WAV's 4 GiB limit it is RF64
+    /// (the WAV with 64-bit sizes, EBU 3306: libsndfile, sox, ffmpeg and Audacity read it), since
+    /// libsndfile would write a WAV whose sizes wrap.
+    static Expected<WavWriter> createForFrames(const std::string& path, int sampleRate,
+                                               int channels, uint64_t frames,
+                                               WavFormat format = WavFormat::float32);
     /// Control thread only (it calls into libsndfile).
     Status write(const float* interleaved, uint64_t frames);
     /// Finishes the file (a float file's header made canonical). Without it the file is closed
@@ -33,6 +39,8 @@ public:
     Status close();
 
 private:
+    static Expected<WavWriter> open(const std::string& path, int sampleRate, int channels,
+                                    WavFormat format, bool rf64);
     struct Closer {
         void operator()(void* f) const;
     };
@@ -40,6 +48,7 @@ private:
     std::string path_;
     int channels_ = 1;
     WavFormat format_ = WavFormat::float32;
+    bool rf64_ = false; ///< an RF64 file keeps libsndfile's header
     uint32_t ditherState_ = 0x9e3779b9u; ///< xorshift32 of the 16-bit dither
     std::vector<int32_t> ints_;          ///< integer samples of one write
     std::vector<int16_t> shorts_;

@@ -232,3 +232,58 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
     CHECK((*recorder)->writtenFrames() > 0);
     std::remove(wav.c_str());
 }
+
+TEST_CASE("the output guard silences and resets a blown-up patch without allocating or locking",
+          "[engine][realtime][guard]") {
+    EngineOptions o;
+    o.factory = defaultFactory();
+    o.frames = 128;
+    auto e = Engine::create(o);
+    REQUIRE(e.ok());
+    Engine& engine = **e;
+    BackendOptions bo;
+    bo.onAudioThreadStart = [] { tArmed = true; };
+    bo.onAudioThreadEnd = [] { tArmed = false; };
+    auto backend = makeNullBackend(engine, bo);
+    const uint64_t a0 = gAllocations, l0 = gLocks;
+    REQUIRE(backend->start().ok());
+    // sine -> mix (in1) -> gain -> z1 -> mix:in2, and a delay line to make the reset do work.
+    for (const char* line :
+         {"osc simple_sine", "m mix 2", "g gain", "d z1", "dl delay 500", "out output"}) {
+        const std::string s(line);
+        const auto space = s.find(' ');
+        std::optional<float> arg;
+        std::string type = s.substr(space + 1);
+        if (const auto sp = type.find(' '); sp != std::string::npos) {
+            arg = std::stof(type.substr(sp + 1));
+            type = type.substr(0, sp);
+        }
+        REQUIRE(engine.create(s.substr(0, space), type, arg).ok());
+    }
+    for (auto [src, dst] : {std::pair{"osc", "m:in1"},
+                            {"m", "g"},
+                            {"g", "d"},
+                            {"d", "m:in2"},
+                            {"g", "dl"},
+                            {"dl", "out"}})
+        REQUIRE(engine.connect(src, dst).ok());
+    REQUIRE(engine.setParam("g", "level", 0.5f).ok());
+    CommitReport first;
+    REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& r) { first = r; }), 30'000));
+    REQUIRE(first.ok);
+    for (int k = 0; k < 6; ++k) {
+        REQUIRE(engine.setParam("g", "level", 2.0f).ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(120));
+        REQUIRE(engine.setParam("g", "level", 0.5f).ok());
+        std::this_thread::sleep_for(std::chrono::milliseconds(120));
+    }
+    backend->stop();
+    const uint64_t allocations = gAllocations - a0, locks = gLocks - l0;
+    const EngineStatus s = engine.status();
+    INFO(s.callbacks << " callbacks, " << s.guardTrips << " trips");
+    CHECK(s.guardTrips >= 6);
+    if (kGuarded) {
+        CHECK(allocations == 0);
+        CHECK(locks == 0);
+    }
+}

@@ -205,7 +205,7 @@ TEST_CASE("seeds' Test 1 over OSC: a single oscillator plays 440 Hz", "[osc][see
     Rig rig;
     rig.edit("/patch/create", {"osc1", "simple_sine"});
     OscReply c = rig.commit();
-    CHECK(c.types == "iffs");
+    CHECK(c.types == "iffsf"); // seq, compile ms, prime RMS, "ok", prime load; no notes
     CHECK(c.num(0) == 1);
     CHECK(c.num(1) >= 0);
     CHECK(c.str(3) == "ok");
@@ -694,6 +694,36 @@ TEST_CASE("/patch/ir writes the active commit's IR under a name the server choos
         }
     }
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("/patch/ir follows no symlink planted in --ir-dir", "[osc][ir][files]") {
+    namespace fs = std::filesystem;
+    const auto dir = fs::temp_directory_path() / fmt::format("chronus-osc-ir-links-{}", ::getpid());
+    fs::remove_all(dir);
+    fs::create_directories(dir / "ird");
+    const fs::path outside = dir / "outside.txt";
+    std::ofstream(outside) << "precious\n";
+    // The temporary name a writer used before, and a final name.
+    fs::create_symlink(outside, dir / "ird" / "commit-1-optimized.ll.tmp");
+    fs::create_symlink(outside, dir / "ird" / "commit-1-lowered.ll");
+    {
+        Rig rig((dir / "ird").string());
+        rig.edit("/patch/create", {"osc1", "simple_sine"});
+        rig.commit();
+        for (const char* stage : {"optimized", "lowered"}) {
+            rig.client->send("/patch/ir", {stage});
+            auto r = rig.client->waitFor("/patch/ir", 10);
+            if (!r) {
+                WARN("no IR in this build: " << rig.client->waitFor("/error", 0)->str(1));
+                break;
+            }
+            CHECK(fs::is_regular_file(fs::symlink_status(r->str(0))));
+        }
+    }
+    std::ifstream in(outside);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    CHECK(text == "precious\n");
+    fs::remove_all(dir);
 }
 
 TEST_CASE("/engine/quit replies, then quitRequested() is true", "[osc]") {

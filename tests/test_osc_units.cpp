@@ -58,6 +58,30 @@ TEST_CASE("a message decodes into typed arguments", "[osc][packet]") {
     CHECK(std::get<std::string>(in.args[5]) == "hp");
 }
 
+TEST_CASE("a whole number a float cannot hold is refused, never stored as another",
+          "[osc][packet][errors]") {
+    // Issue 15, case 11: int32 16777217 (a noise seed) would have become 16777216.
+    for (bool asInt64 : {false, true}) {
+        lo_message m = lo_message_new();
+        lo_message_add_string(m, "n1");
+        lo_message_add_string(m, "noise");
+        if (asInt64)
+            lo_message_add_int64(m, 16777217);
+        else
+            lo_message_add_int32(m, 16777217);
+        Packet p = decode(serialise("/patch/create", m));
+        REQUIRE(p.messages.empty());
+        REQUIRE(p.errors.size() == 1);
+        CHECK_THAT(p.errors[0].reason,
+                   Catch::Contains("argument 3") && Catch::Contains("16777217 is a whole number"));
+    }
+    lo_message m = lo_message_new();
+    lo_message_add_int32(m, 16777216);
+    Packet p = decode(serialise("/mod/a/b", m));
+    REQUIRE(p.errors.empty());
+    CHECK(std::get<float>(p.messages[0].args[0]) == 16777216.0f);
+}
+
 TEST_CASE("refused argument types and values name the argument", "[osc][packet][errors]") {
     auto reasonFor = [](lo_message m) {
         Packet p = decode(serialise("/mod/a/b", m));

@@ -150,3 +150,34 @@ TEST_CASE("render errors carry the line of the bad edit", "[patchfile][errors]")
     REQUIRE_FALSE(b.ok());
     CHECK_THAT(b.error().message, Catch::StartsWith("line 2:"));
 }
+
+TEST_CASE("a whole number a float cannot hold is refused, never stored as another",
+          "[patchfile][errors]") {
+    // Issue 15, case 11: a noise seed of 16777217 was stored as 16777216.
+    auto r = parsePatchText("/patch/create n1 noise 16777217\n");
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(
+        r.error().message,
+        Catch::StartsWith("line 1: 16777217 is a whole number a float cannot hold exactly") &&
+            Catch::Contains("it would become 16777216"));
+    auto ok = parsePatchText("/patch/create n1 noise 16777216\n/mod/x/y 0.1\n/mod/x/y 16777218\n");
+    REQUIRE(ok.ok());
+    CHECK(std::get<float>((*ok)[0].args[2]) == 16777216.0f);
+    CHECK(std::get<float>((*ok)[1].args[0]) == 0.1f); // fractions round as floats do
+    CHECK(std::get<float>((*ok)[2].args[0]) == 16777218.0f);
+    CHECK(patchNumber(-16777217.0).error().message == "-16777217 is a whole number a float cannot "
+                                                      "hold exactly (whole numbers are exact up to "
+                                                      "16777216); it would become -16777216");
+}
+
+TEST_CASE("patch-file errors never echo raw bytes to the terminal", "[patchfile][errors]") {
+    auto r = parsePatchText("\x1b]0;pwned\x07 /patch/commit\n", "x\x1b.patch");
+    REQUIRE_FALSE(r.ok());
+    const std::string& m = r.error().message;
+    for (char c : m) {
+        INFO(m);
+        REQUIRE((c >= 0x20 && c < 0x7f));
+    }
+    CHECK(m == "x\\x1b.patch:1: '\\x1b]0;pwned\\x07' is not an OSC address (they start with '/')");
+    CHECK(printable("abc\xff", 2) == "ab...");
+}

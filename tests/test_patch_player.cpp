@@ -475,8 +475,11 @@ TEST_CASE("render, serve --patch, serve --state, ir and bench refuse a bad file 
         const Run restore = runChronus(
             {"serve", "--device", "null", "--no-osc", "--seconds", "5", "--state", statePath});
         CHECK(restore.rc != 0);
-        CHECK(errorOf(restore, "serve") ==
-              stateWhy.error().message + " (move it away to start afresh)");
+        CHECK(errorOf(restore, "serve") == stateWhy.error().message);
+        // ... then what it did with the file and how to start afresh.
+        CHECK_THAT(restore.log, Catch::Contains(statePath + " does not restore whole, so it is "
+                                                            "left as it is") &&
+                                    Catch::Contains("--state-reset"));
         CHECK(readText(statePath) == text); // not overwritten
 
         const Run ir = runChronus({"ir", patch});
