@@ -67,8 +67,7 @@ void Dispatcher::watch() {
     }
     if (st.guardTrips != guardTripsSeen_) {
         subscribers_->send(replier_, nullptr, "/engine/guard",
-                           {saturate32(st.guardTrips - guardTripsSeen_),
-                            saturate32(st.guardTrips),
+                           {saturate32(st.guardTrips - guardTripsSeen_), saturate32(st.guardTrips),
                             st.guardCause.empty() ? std::string("none") : st.guardCause});
         guardTripsSeen_ = st.guardTrips;
     }
@@ -222,7 +221,9 @@ void Dispatcher::commit(const Endpoint& from) {
         if (report.ok) {
             // The first four as they always were; then the prime load and any notes (README).
             args = {seq, static_cast<float>(report.compileMs), static_cast<float>(report.primeRms),
-                    std::string(superseded ? "superseded" : report.silent ? "silent" : "ok"),
+                    std::string(superseded      ? "superseded"
+                                : report.silent ? "silent"
+                                                : "ok"),
                     static_cast<float>(report.primeLoad)};
             if (superseded)
                 args.emplace_back(fmt::format("superseded by commit {}", report.carriedBy));

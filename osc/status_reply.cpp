@@ -25,11 +25,13 @@ std::vector<OscValue> encodeStatus(const EngineStatus& st) {
 Expected<EngineStatus> decodeStatus(const OscMessage& reply) {
     if (reply.address != "/engine/status")
         return makeError("expected /engine/status, got {}", reply.address);
-    if (reply.args.size() < kStatusFields.size())
+    // The first twelve are required; the guard's two came later and are read when present.
+    constexpr std::size_t kRequired = 12;
+    if (reply.args.size() < kRequired)
         return makeError("/engine/status has {} arguments, expected {}", reply.args.size(),
                          kStatusFields.size());
     std::array<double, kStatusNumbers> v{};
-    for (std::size_t i = 0; i < v.size(); ++i) {
+    for (std::size_t i = 0; i < v.size() && i < reply.args.size(); ++i) {
         auto n = reply.number(i);
         if (!n)
             return makeError("/engine/status argument {} ({}) is not a number", i + 1,
@@ -51,8 +53,9 @@ Expected<EngineStatus> decodeStatus(const OscMessage& reply) {
     st.loadMax = v[10];
     st.samplePosition = count(v[11]);
     st.guardTrips = count(v[12]);
-    if (const auto* cause = std::get_if<std::string>(&reply.args[kStatusNumbers]))
-        st.guardCause = *cause == "none" ? std::string() : *cause;
+    if (reply.args.size() > kStatusNumbers)
+        if (const auto* cause = std::get_if<std::string>(&reply.args[kStatusNumbers]))
+            st.guardCause = *cause == "none" ? std::string() : *cause;
     return st;
 }
 

@@ -14,8 +14,8 @@ namespace chronus::osc {
 
 /// The arguments' names, in order (the README's namespace table lists them so).
 inline constexpr std::array<const char*, 14> kStatusFields = {
-    "sample_rate", "block_frames", "active_seq",      "callbacks",   "xruns",
-    "load_p50",    "load_p99",     "commits",         "failures",    "overruns",
+    "sample_rate", "block_frames",    "active_seq",  "callbacks",  "xruns",
+    "load_p50",    "load_p99",        "commits",     "failures",   "overruns",
     "load_max",    "sample_position", "guard_trips", "guard_cause"};
 /// The numbers among them: all but the last (guard_cause, a string: "none" or what tripped).
 inline constexpr std::size_t kStatusNumbers = kStatusFields.size() - 1;

@@ -66,9 +66,12 @@ void WavWriter::Closer::operator()(void* f) const {
 namespace {
 int bytesPerSample(WavFormat format) {
     switch (format) {
-    case WavFormat::float32: return 4;
-    case WavFormat::pcm24: return 3;
-    case WavFormat::pcm16: return 2;
+    case WavFormat::float32:
+        return 4;
+    case WavFormat::pcm24:
+        return 3;
+    case WavFormat::pcm16:
+        return 2;
     }
     return 4;
 }
@@ -116,8 +119,7 @@ Expected<WavWriter> WavWriter::create(const std::string& path, int sampleRate, i
 Expected<WavWriter> WavWriter::createForFrames(const std::string& path, int sampleRate,
                                                int channels, uint64_t frames, WavFormat format) {
     constexpr uint64_t kWavLimit = 0xFFFFFFFFull - 4096; // 32-bit sizes, less room for the header
-    const bool rf64 =
-        frames * uint64_t(channels) * uint64_t(bytesPerSample(format)) > kWavLimit;
+    const bool rf64 = frames * uint64_t(channels) * uint64_t(bytesPerSample(format)) > kWavLimit;
     return open(path, sampleRate, channels, format, rf64);
 }
 

@@ -48,7 +48,7 @@ private:
     std::string path_;
     int channels_ = 1;
     WavFormat format_ = WavFormat::float32;
-    bool rf64_ = false; ///< an RF64 file keeps libsndfile's header
+    bool rf64_ = false;                  ///< an RF64 file keeps libsndfile's header
     uint32_t ditherState_ = 0x9e3779b9u; ///< xorshift32 of the 16-bit dither
     std::vector<int32_t> ints_;          ///< integer samples of one write
     std::vector<int16_t> shorts_;

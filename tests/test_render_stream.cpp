@@ -107,9 +107,10 @@ TEST_CASE("a 10-minute render needs no more memory than a 1-second one", "[rende
     const std::string wav = tempPath("render_long", ".wav");
     const auto [rc1, short1] = runMeasured({"render", kPatch, "-o", wav, "-s", "1"});
     REQUIRE(rc1 == 0);
+    const auto header = std::filesystem::file_size(wav) - 48000u * 4u; // the float WAV's header
     const auto [rc600, long600] = runMeasured({"render", kPatch, "-o", wav, "-s", "600"});
     REQUIRE(rc600 == 0);
-    CHECK(std::filesystem::file_size(wav) == 600u * 48000u * 4u + 80u); // mono float + header
+    CHECK(std::filesystem::file_size(wav) == 600u * 48000u * 4u + header); // mono float
     std::remove(wav.c_str());
     // Held in memory, 600 s of mono float at 48 kHz alone were 110 MiB more.
     WARN("peak resident memory: 1 s render " << short1 / 1024 << " MiB, 600 s render "

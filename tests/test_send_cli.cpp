@@ -23,7 +23,7 @@ namespace {
 
 const std::string kBinary = CHRONUS_BINARY;
 
-/// A stand-in for `chronus serve`: answers /engine/status as the server does (twelve typed
+/// A stand-in for `chronus serve`: answers /engine/status as the server does (fourteen typed
 /// arguments), /patch/create with /done, /patch/commit with /patch/failed, and records every
 /// message it gets with its OSC type tags.
 class StandIn {
@@ -68,8 +68,9 @@ private:
         lo_address from = lo_message_get_source(msg);
         const std::string address = path;
         if (address == "/engine/status")
-            lo_send_from(from, s->server_, LO_TT_IMMEDIATE, "/engine/status", "fiiiiffiiifh",
-                         48000.0f, 256, 1, 10, 0, 0.01f, 0.02f, 1, 0, 0, 0.03f, int64_t{2560});
+            lo_send_from(from, s->server_, LO_TT_IMMEDIATE, "/engine/status", "fiiiiffiiifhis",
+                         48000.0f, 256, 1, 10, 0, 0.01f, 0.02f, 1, 0, 0, 0.03f, int64_t{2560}, 0,
+                         "none");
         else if (address == "/patch/create")
             lo_send_from(from, s->server_, LO_TT_IMMEDIATE, "/done", "ss", "/patch/create",
                          reinterpret_cast<const char*>(argv[0]));
