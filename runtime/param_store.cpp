@@ -1,25 +1,14 @@
 #include "runtime/param_store.h"
 
+#include "compiler/param_check.h"
 #include "compiler/patch_graph.h"
 #include "runtime/audio_core.h"
 #include "runtime/patch_versions.h"
 #include "runtime/slot.h"
 
 #include <algorithm>
-#include <cmath>
-#include <fmt/format.h>
 
 namespace chronus {
-
-namespace {
-
-// The words are PatchGraph::setParam's and setParamChoice's, so that a refusal reads the same
-// whichever of the two made it (tests/test_engine_params.cpp holds them to that).
-std::string rangeText(const ParamDesc& p) {
-    return fmt::format("[{}, {}]{}{}", p.minValue, p.maxValue, p.unit.empty() ? "" : " ", p.unit);
-}
-
-} // namespace
 
 ParamStore::ParamStore(PatchVersions& versions, AudioCore& core)
     : versions_(versions), core_(core) {}
@@ -52,14 +41,8 @@ Expected<ParamStore::Resolved> ParamStore::resolve(std::string_view id, std::str
 
 Status ParamStore::check(const Resolved& r, std::string_view id, std::string_view param,
                          float value) const {
-    const ParamDesc& p = r.layout->params[r.param].desc;
-    if (!std::isfinite(value)) return makeError("{}:{} must be finite, got {}", id, param, value);
-    if (value < p.minValue || value > p.maxValue)
-        return makeError("{}:{} = {} is outside {}", id, param, value, rangeText(p));
-    if (!p.choices.empty() && value != std::floor(value))
-        return makeError("{}:{} takes a whole number (0..{}), got {}", id, param,
-                         p.choices.size() - 1, value);
-    return {};
+    // The graph's own check (compiler/param_check.h): the same verdicts, the same words.
+    return checkParamValue(r.layout->params[r.param].desc, id, param, value);
 }
 
 Status ParamStore::set(std::string_view id, std::string_view param, float value) {
@@ -86,14 +69,9 @@ Status ParamStore::setChoice(std::string_view id, std::string_view param, std::s
     drainAcksLocked();
     auto r = resolve(id, param);
     if (!r) return r.error();
-    const ParamDesc& d = r->layout->params[r->param].desc;
-    if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
-    std::string names;
-    for (std::size_t i = 0; i < d.choices.size(); ++i) {
-        if (d.choices[i] == choice) return setLocked(id, param, static_cast<float>(i));
-        names += (i ? ", " : "") + std::string(d.choices[i]);
-    }
-    return makeError("{}:{} has no choice '{}' ({})", id, param, choice, names);
+    auto value = choiceValue(r->layout->params[r->param].desc, id, param, choice);
+    if (!value) return value.error();
+    return setLocked(id, param, *value);
 }
 
 Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_view param,
