@@ -21,11 +21,14 @@ struct RenderArgs {
     uint32_t frames = 256;
     std::string engine{defaultEngineName()};
     double xfadeMs = 0;
+    GraphLimits limits;
 };
 
 int runRender(const RenderArgs& a) {
     // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
-    auto script = loadPatchFile(a.patch);
+    GraphLimits limits = a.limits;
+    limits.sampleRate = a.rate;
+    auto script = loadPatchFile(a.patch, limits);
     if (!script) {
         fmt::print(stderr, "chronus render: {}\n", script.error().message);
         return 1;
@@ -41,6 +44,7 @@ int runRender(const RenderArgs& a) {
     opts.seconds = a.seconds;
     opts.sampleRate = a.rate;
     opts.frames = a.frames;
+    opts.limits = a.limits;
     if (a.seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
     auto audio = renderPatch(script.take(), opts);
@@ -77,6 +81,7 @@ void addRenderCommand(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
         ->check(CLI::Range(0.0, 1000.0));
+    addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

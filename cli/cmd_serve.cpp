@@ -39,6 +39,7 @@ struct ServeArgs {
     std::string irDir;
     bool noOsc = false;
     std::string state; ///< --state FILE: restored at start, rewritten at each change
+    GraphLimits limits;
 };
 
 volatile std::sig_atomic_t gSignal = 0;
@@ -91,7 +92,9 @@ int runServe(const ServeArgs& a) {
         }
     }
     if (!script && !a.patch.empty()) {
-        auto loaded = loadPatchFile(a.patch);
+        GraphLimits limits = a.limits;
+        limits.sampleRate = a.rate;
+        auto loaded = loadPatchFile(a.patch, limits);
         if (!loaded) return fail(loaded.error().message);
         script = loaded.take();
     }
@@ -104,6 +107,7 @@ int runServe(const ServeArgs& a) {
     eo.factory = factory.take();
     eo.xfadeMs = a.xfadeMs;
     eo.verbose = verbose;
+    eo.limits = a.limits;
     auto engineOr = Engine::create(eo);
     if (!engineOr) return fail(engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
@@ -281,6 +285,7 @@ void addServeCommand(CLI::App& app) {
                     "keep the committed patch and its parameter values in this file (written "
                     "atomically at each commit, parameter changes at most every 200 ms) and "
                     "restore it at start, instead of --patch, when it exists");
+    addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {
         if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/expected.h"
+#include "base/graph_limits.h"
 #include "runtime/control_command.h"
 
 #include <cstdint>
@@ -86,6 +87,8 @@ struct EngineOptions {
     /// turns it off. It runs on the engine's own thread (joined by ~Engine), never past the end
     /// of the process.
     bool prewarm = true;
+    /// How large a patch may grow (base/graph_limits.h); its sampleRate is set to `sampleRate`.
+    GraphLimits limits = {};
 };
 
 class Engine {

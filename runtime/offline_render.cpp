@@ -10,7 +10,9 @@ namespace chronus {
 
 Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
                                          const OfflineRenderOptions& options) {
-    auto script = checkPatch(lines, options.source);
+    GraphLimits limits = options.limits;
+    limits.sampleRate = options.sampleRate;
+    auto script = checkPatch(lines, options.source, limits);
     if (!script) return script.error();
     return renderPatch(script.take(), options);
 }
@@ -23,6 +25,7 @@ Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRender
     eo.frames = options.frames;
     eo.factory = options.factory;
     eo.xfadeMs = options.xfadeMs;
+    eo.limits = options.limits;
     auto engine = Engine::create(eo);
     if (!engine) return engine.error();
     OfflineBackend backend(**engine, {});

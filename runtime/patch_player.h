@@ -59,10 +59,11 @@ struct PatchScript {
     Error error(const Step& step, const Error& e) const;
 };
 
-/// Checks `lines` (of the file `source`) by the rule above.
-Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source = {});
+/// Checks `lines` (of the file `source`) by the rule above, for an engine with `limits`.
+Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source = {},
+                                 const GraphLimits& limits = {});
 /// readPatchFile, then checkPatch: every error is `PATH:LINE: reason` (or names the file).
-Expected<PatchScript> loadPatchFile(const std::string& path);
+Expected<PatchScript> loadPatchFile(const std::string& path, const GraphLimits& limits = {});
 
 struct PatchPlayerOptions {
     /// Each commit's outcome, from an engine thread. Live, this is how a failed commit is told.
