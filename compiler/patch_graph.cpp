@@ -638,8 +638,9 @@ Status PatchGraph::connect(std::string_view src, std::string_view dst) {
     const Node& target = cs.nodes.at(d->serial);
     const uint32_t fanIn = target.fanIn.empty() ? 0 : target.fanIn[d->index];
     if (fanIn >= limits_.maxSourcesPerInput)
-        return makeError("{} already has {} sources, the most one input takes (raise it with {})",
-                         slotName(*d->module, d->index), fanIn, kMaxSourcesOption);
+        return makeError("{} already has {} source{}, the most one input takes (raise it with {})",
+                         slotName(*d->module, d->index), fanIn, fanIn == 1 ? "" : "s",
+                         kMaxSourcesOption);
     const bool instant = !s->module->layout->outputs[s->index].delayed;
     std::vector<std::pair<uint64_t, uint64_t>> moves;
     if (instant)

@@ -4,6 +4,7 @@
 #include "compiler/patch_graph.h"
 #include "runtime/patch_player.h"
 #include "tests/test_engine_harness.h"
+#include "tests/test_osc_client.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -173,4 +174,75 @@ TEST_CASE("serve and render take the limit options and name them when refusing",
               patch.string() + "'") != 0);
     CHECK(run("render " + files + " --max-modules 0") != 0); // out of range
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("over OSC each limit is an /error naming it and its option; raised, the edit is taken",
+          "[graph][limits][osc]") {
+    // The same edits against a serve with tight limits, then one with them raised.
+    struct Edit {
+        std::string address;
+        std::vector<test::OscArg> args;
+        std::string refusal; ///< what the /error says under the tight limits; empty: /done
+    };
+    const std::vector<Edit> edits = {
+        {"/patch/create", {"a", "simple_sine"}, ""},
+        {"/patch/create", {"b", "simple_sine"}, ""},
+        {"/patch/create", {"sum", "gain"}, ""},
+        {"/patch/connect", {"a", "sum"}, ""},
+        {"/patch/connect", {"b", "sum"}, "--max-sources"},
+        {"/patch/create", {"c", "simple_sine"}, "--max-modules"},
+        {"/patch/delete", {"b"}, ""},
+        {"/patch/create", {"d", "delay", 10000.0f}, "--max-state-mb"},
+    };
+    const std::vector<std::pair<std::string, std::string>> names = {
+        {"--max-sources", "sum:in already has 1 source, the most"},
+        {"--max-modules", "already has 3 modules"},
+        {"--max-state-mb", "needs 1.8 MB of state"},
+    };
+    for (const bool raised : {false, true}) {
+        INFO((raised ? "raised limits" : "tight limits"));
+        const int port = test::freeUdpPort();
+        const std::string log = tempPath(raised ? "limits_raised" : "limits_tight", ".log");
+        const std::vector<std::string> limits =
+            raised ? std::vector<std::string>{"--max-modules",  "4", "--max-sources", "2",
+                                              "--max-state-mb", "2"}
+                   : std::vector<std::string>{"--max-modules",  "3", "--max-sources", "1",
+                                              "--max-state-mb", "1"};
+        std::vector<std::string> argv = {CHRONUS_BINARY, "serve",  "--device",
+                                         "null",         "--port", std::to_string(port),
+                                         "--seconds",    "60"};
+        argv.insert(argv.end(), limits.begin(), limits.end());
+        pid_t pid = spawnProcess(argv, log);
+        REQUIRE(pid > 0);
+        for (int i = 0; i < 3000 && readText(log).find("OSC on") == std::string::npos; ++i)
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        INFO(readText(log));
+        test::OscClient client(port);
+        for (const Edit& e : edits) {
+            INFO(e.address << " " << std::get<std::string>(e.args[0]));
+            client.send(e.address, e.args);
+            if (raised || e.refusal.empty()) {
+                CHECK(client.waitFor("/done", 10));
+                continue;
+            }
+            auto err = client.waitFor("/error", 10);
+            REQUIRE(err);
+            CHECK(err->str(0) == e.address);
+            CHECK_THAT(err->str(1), Catch::Contains(e.refusal));
+            for (const auto& [option, words] : names)
+                if (option == e.refusal) CHECK_THAT(err->str(1), Catch::Contains(words));
+        }
+        client.send("/patch/commit");
+        auto committed = client.waitFor("/patch/committed", 30);
+        REQUIRE(committed);
+        client.send("/patch/dump");
+        auto dump = client.waitFor("/patch/dump", 10);
+        REQUIRE(dump);
+        // Refused edits changed nothing; with the limits raised, every edit was taken.
+        CHECK((dump->str(2).find("/patch/create c ") != std::string::npos) == raised);
+        CHECK((dump->str(2).find("/patch/create d delay") != std::string::npos) == raised);
+        client.send("/engine/quit");
+        CHECK(waitExit(pid, 30) == 0);
+        std::remove(log.c_str());
+    }
 }
