@@ -123,7 +123,7 @@ Expected<ProcessRenderResult> measureProcessRender(const std::string& name, cons
                    log = dir.path() / "render.txt";
     {
         std::ofstream f(patch);
-        f << graph.toPatchText() << "/patch/commit\n";
+        f << graph.toPatchText(); // ends with its /patch/commit
         if (!f.flush()) return makeError("cannot write {}", patch.string());
     }
     const std::vector<std::string> base = {selfBinary(settings),

@@ -1,5 +1,7 @@
-// `chronus modules`: every module type with its ports and parameters, from the descriptors.
+// `chronus modules`: every module type with its ports and parameters, from the descriptors, and
+// for each parameter whether changing it can click.
 #include "cli/commands.h"
+#include "modules/choice_fade.h"
 #include "modules/registry.h"
 
 #include <fmt/format.h>
@@ -7,6 +9,14 @@
 namespace chronus::cli {
 
 namespace {
+
+/// What a change of `p` does to the sound, from its descriptor.
+std::string changeNote(const ParamDesc& p) {
+    if (p.smoothed) return "click-safe: glides";
+    if (p.faded) return fmt::format("click-safe: crossfaded over {:g} ms", dsp::kChoiceFadeMs);
+    if (!p.onChange.empty()) return fmt::format("steps: {}", p.onChange);
+    return "steps: may click";
+}
 
 void printModule(const ModuleDescriptor& d) {
     std::string aliases;
@@ -23,9 +33,9 @@ void printModule(const ModuleDescriptor& d) {
                        ? fmt::format("(reads {} when unconnected)", p.unconnectedValue)
                        : std::string());
     if (d.variadic != nullptr)
-        fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N\n",
-                   d.variadic->inputPrefix, d.variadic->inputPrefix,
-                   d.variadic->paramTemplate.name);
+        fmt::print("  inputs      {}1..{}N    one per creation count, each with {}N ({})\n",
+                   d.variadic->inputPrefix, d.variadic->inputPrefix, d.variadic->paramTemplate.name,
+                   changeNote(d.variadic->paramTemplate));
     for (const auto& p : d.outputs)
         fmt::print("  output      {:<10} {}\n", p.name,
                    p.delayed ? "(one sample late: closes feedback loops)" : "");
@@ -34,8 +44,10 @@ void printModule(const ModuleDescriptor& d) {
         for (size_t i = 0; i < p.choices.size(); ++i)
             choices += fmt::format("{}{}={}", i ? " " : " (", i, p.choices[i]);
         if (!choices.empty()) choices += ")";
-        fmt::print("  param       {:<10} default {:<8} [{}, {}] {}{}\n", p.name, p.defaultValue,
-                   p.minValue, p.maxValue, p.unit, choices);
+        const std::string range =
+            fmt::format("[{}, {}] {}{}", p.minValue, p.maxValue, p.unit, choices);
+        fmt::print("  param       {:<10} default {:<8} {:<44} {}\n", p.name, p.defaultValue, range,
+                   changeNote(p));
     }
 }
 
@@ -45,6 +57,9 @@ void addModulesCommand(CLI::App& app) {
     auto* cmd =
         app.add_subcommand("modules", "List every module type with its ports and parameters");
     cmd->callback([] {
+        fmt::print("A parameter change is click-safe when it glides (smoothed over the engine's "
+                   "smoothing time) or is\ncrossfaded inside the module; one that steps is the "
+                   "patch's choice.\n\n");
         for (const ModuleDescriptor* d : allModules()) printModule(*d);
     });
 }

@@ -5,6 +5,7 @@
 #include "runtime/patch_player.h"
 #include "runtime/wav_file.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
 #include <memory>
@@ -13,6 +14,32 @@ namespace chronus::cli {
 
 namespace {
 
+/// Warnings (stderr; the render goes on and exits 0): what in the file will not be heard.
+void warnUnheard(const PatchScript& script, const std::string& path, double seconds, float rate) {
+    if (!script.committed)
+        fmt::print(stderr,
+                   "chronus render: warning: {} has no /patch/commit, so nothing in it is heard "
+                   "(a patch file plays from its commits; add /patch/commit)\n",
+                   path);
+    const auto end = std::llround(seconds * double(rate));
+    const PatchScript::Step* first = nullptr;
+    size_t late = 0;
+    for (const PatchScript::Step& step : script.steps) {
+        const CommandKind kind = commandKind(step.command);
+        if (kind == CommandKind::query || kind == CommandKind::quit) continue; // do nothing anyway
+        if (std::llround(step.time * double(rate)) < end) continue;
+        if (late++ == 0) first = &step;
+    }
+    if (first != nullptr)
+        fmt::print(stderr,
+                   "chronus render: warning: {}:{}: @{:g} falls after the end of the render "
+                   "({:g} s){}: applied but not heard (render longer with -s)\n",
+                   path, first->line, first->time, seconds,
+                   late > 1
+                       ? fmt::format(", and {} more line{} after it", late - 1, late > 2 ? "s" : "")
+                       : "");
+}
+
 struct RenderArgs {
     std::string patch;
     std::string out;
@@ -20,7 +47,7 @@ struct RenderArgs {
     float rate = 48000;
     uint32_t frames = 256;
     std::string engine{defaultEngineName()};
-    double xfadeMs = 0;
+    double xfadeMs = EngineOptions{}.xfadeMs;
     GraphLimits limits;
 };
 
@@ -33,6 +60,7 @@ int runRender(const RenderArgs& a) {
         fmt::print(stderr, "chronus render: {}\n", script.error().message);
         return 1;
     }
+    warnUnheard(*script, a.patch, a.seconds, a.rate);
     auto factory = engineFactory(a.engine);
     if (!factory) {
         fmt::print(stderr, "chronus render: {}\n", factory.error().message);
@@ -79,8 +107,10 @@ void addRenderCommand(CLI::App& app) {
     cmd->add_option("--engine", args->engine, "jit or interp")
         ->check(CLI::IsMember({"jit", "interp"}))
         ->capture_default_str();
-    cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
-        ->check(CLI::Range(0.0, 1000.0));
+    cmd->add_option("--xfade-ms", args->xfadeMs,
+                    "crossfade at a commit that changes what is heard (0: hard swap)")
+        ->check(CLI::Range(0.0, 1000.0))
+        ->capture_default_str();
     addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);

@@ -30,7 +30,7 @@ struct ServeArgs {
     uint32_t frames = 256;
     std::string patch;
     std::string record;
-    double xfadeMs = 0;
+    double xfadeMs = EngineOptions{}.xfadeMs;
     std::string engine{defaultEngineName()};
     std::string tiered = "on"; ///< --tiered on|off: quick first tier, optimised one after
     double seconds = 0;
@@ -261,7 +261,8 @@ void addServeCommand(CLI::App& app) {
     cmd->add_option("--patch", args->patch, "patch file applied and committed at start")
         ->check(CLI::ExistingFile);
     cmd->add_option("--record", args->record, "write what the engine plays to this WAV file");
-    cmd->add_option("--xfade-ms", args->xfadeMs, "crossfade at each swap (0: hard swap)")
+    cmd->add_option("--xfade-ms", args->xfadeMs,
+                    "crossfade at a commit that changes what is heard (0: hard swap)")
         ->check(CLI::Range(0.0, 1000.0));
     cmd->add_option("--tiered", args->tiered,
                     "on: a commit plays a quickly compiled version first, then the fully "

@@ -1,9 +1,10 @@
 // `chronus soak`: the engine on a real backend for minutes (or for N commits), committing the
 // seeds' multi-commit cycle (osc -> +adsr -> +biquad -> back to osc) every couple of seconds while
 // another thread storms parameters. It then reports what a performer would have heard and what
-// the process kept: callbacks, xruns and deadline overruns, commits, clicks at swaps, dropouts,
-// and resident memory, threads and open file descriptors. Exit status 1 if anything was lost or
-// leaked beyond the stated bounds.
+// the process kept: callbacks, xruns and deadline overruns, callback load (and while crossfading),
+// commits, clicks at swaps (the worst swap's second difference against the steady state's),
+// dropouts, and resident memory, threads and open file descriptors. Exit status 1 if anything was
+// lost or leaked beyond the stated bounds.
 #include "cli/commands.h"
 #include "runtime/backend.h"
 #include "runtime/click_meter.h"
@@ -41,12 +42,12 @@ struct SoakArgs {
     uint32_t frames = 256;
     std::string engine{defaultEngineName()};
     double commitEvery = 2; ///< seconds between commits
-    double xfadeMs = 5;
+    double xfadeMs = EngineOptions{}.xfadeMs;
     double stormRate = 2000; ///< parameter writes per second
     double maxRssGrowthMb = 32;
     uint64_t maxXruns = 0;
     uint64_t maxOverruns = 0;
-    double clickRatio = 1.5;
+    double clickRatio = ClickMeterOptions{}.clickRatio;
     uint32_t seed = 1;
 };
 
@@ -365,16 +366,25 @@ int runSoak(const SoakArgs& a) {
     fmt::print("  deadline overruns    {} (allowed {}); callback load p50 {:.3f} p99 {:.3f} max "
                "{:.3f}\n",
                st.overruns, a.maxOverruns, st.loadP50, st.loadP99, st.loadMax);
+    fmt::print("  crossfades           {}; callback load while crossfading p50 {:.3f} p99 {:.3f} "
+               "max {:.3f}\n",
+               st.crossfades, st.fadeLoadP50, st.fadeLoadP99, st.fadeLoadMax);
     fmt::print("  commits              {} ok, {} failed, {} issued ({:.1f}/s); compile ms p50 "
                "{:.1f} p99 {:.1f} max {:.1f}\n",
                outcomes.ok, outcomes.failed, issued, double(issued) / std::max(ran, 1e-9),
                percentile(outcomes.compileMs, 0.5), percentile(outcomes.compileMs, 0.99),
                percentile(outcomes.compileMs, 1.0));
-    fmt::print("  swaps                {} analysed; {} clicks (worst jump {:.4f} at sample {} = "
-               "{:.2f} x the steady-state max {:.4f} over {:.1f} s; a click is > {:g} x){}\n",
-               clicks.swaps, clicks.clicks, clicks.worstSwapJump, clicks.worstSwapSample,
-               clicks.worstRatio(), clicks.steadyMax, double(clicks.steadySamples) / a.rate,
-               a.clickRatio, clicksJudged ? "" : " - not judged: under 1 s of steady state");
+    fmt::print(
+        "  swaps                {} analysed{}; {} clicks (worst swap: second difference "
+        "{:.5f} at sample {} = {:.2f} x the steady state's {:.5f} over {:.1f} s; a click "
+        "is > {:g} x){}\n",
+        clicks.swaps,
+        clicks.onsets
+            ? fmt::format(" (+{} from silence: the first sound's onset, not judged)", clicks.onsets)
+            : "",
+        clicks.clicks, clicks.worstSwapPeak, clicks.worstSwapSample, clicks.worstRatio(),
+        clicks.steadyMax, double(clicks.steadySamples) / a.rate, a.clickRatio,
+        clicksJudged ? "" : " - not judged: under 1 s of steady state");
     for (uint64_t at : clicks.clickSamples)
         fmt::print("    click at sample {} ({:.3f} s)\n", at, double(at) / double(a.rate));
     fmt::print("  dropouts             {} (10 ms of silence after the first sound); non-finite "
@@ -429,8 +439,9 @@ void addSoakCommand(CLI::App& app) {
         ->check(CLI::Range(0.01, 3600.0))
         ->capture_default_str();
     cmd->add_option("--xfade-ms", args->xfadeMs,
-                    "crossfade at each swap; adding an envelope or a filter changes the waveform "
-                    "at the swap by design, so 0 (a hard swap) is heard, and counted, as a click")
+                    "crossfade at a commit that changes what is heard; adding an envelope or a "
+                    "filter changes the waveform at the swap, so 0 (a hard swap) is heard, and "
+                    "counted, as a click")
         ->check(CLI::Range(0.0, 1000.0))
         ->capture_default_str();
     cmd->add_option("--storm-rate", args->stormRate, "parameter writes per second")
@@ -444,8 +455,8 @@ void addSoakCommand(CLI::App& app) {
                     "callbacks allowed to take longer than their block")
         ->capture_default_str();
     cmd->add_option("--click-ratio", args->clickRatio,
-                    "a swap whose largest jump exceeds this times the steady-state largest jump "
-                    "is a click")
+                    "a swap whose largest second difference |x[n] - 2x[n-1] + x[n-2]| exceeds "
+                    "this times the steady state's is a click")
         ->capture_default_str();
     cmd->add_option("--seed", args->seed, "parameter storm seed")->capture_default_str();
     cmd->callback([args] {

@@ -734,10 +734,21 @@ std::string PatchGraph::toPatchText() const {
             out += fmt::format("/patch/create {} {} {}\n", m.id, m.desc->type, m.createArg);
     }
     for (const Module& m : modules())
-        for (size_t i = 0; i < m.params.size(); ++i)
-            if (m.params[i] != m.layout->params[i].desc.defaultValue)
-                out += fmt::format("/mod/{}/{} {}\n", m.id, m.layout->params[i].name, m.params[i]);
-    if (store_ == nullptr) return out;
+        for (size_t i = 0; i < m.params.size(); ++i) {
+            const ModuleLayout::Param& p = m.layout->params[i];
+            const float v = m.params[i];
+            if (v == p.desc.defaultValue) continue;
+            // As a person writes them: a choice by its name, a gate as /gate.
+            const auto choices = p.desc.choices.size();
+            if (v >= 0 && v < float(choices) && v == std::floor(v))
+                out += fmt::format("/mod/{}/{} {}\n", m.id, p.name,
+                                   p.desc.choices[static_cast<size_t>(v)]);
+            else if (p.name == "gate" && (v == 0 || v == 1))
+                out += fmt::format("/gate/{} {}\n", m.id, v);
+            else
+                out += fmt::format("/mod/{}/{} {}\n", m.id, p.name, v);
+        }
+    if (store_ == nullptr) return out; // no modules: nothing to connect or commit
     const Store& s = *store_;
     for (uint64_t i = s.links.next(0); i < s.links.end; i = s.links.next(i + 1)) {
         const Link& l = s.links.at(i);
@@ -746,6 +757,8 @@ std::string PatchGraph::toPatchText() const {
         out += fmt::format("/patch/connect {}:{} {}\n", l.c.src,
                            src.layout->outputs[l.c.srcPort].name, slotName(dst, l.c.dstSlot));
     }
+    // Rendered or served, the text plays the patch: without a commit nothing would be heard.
+    if (!modules().empty()) out += "/patch/commit\n";
     return out;
 }
 

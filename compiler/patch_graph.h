@@ -128,8 +128,9 @@ public:
     /// `id:name` of a kernel input slot (audio input or parameter).
     static std::string slotName(const Module& m, uint32_t slot);
 
-    /// The patch as patch-file text: creates, parameter values that differ from their default,
-    /// connections. Replaying it gives an identical graph.
+    /// The patch as patch-file text: creates (with creation arguments), parameter values that
+    /// differ from their default (choices by name, gates as /gate), connections, then a
+    /// /patch/commit (unless empty). Replaying it gives an identical graph, playing.
     std::string toPatchText() const;
 
 private:

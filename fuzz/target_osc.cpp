@@ -86,8 +86,11 @@ void checkDumpReplays(const std::string& dump) {
             fuzzFailure("osc", ("a dump line does not decode: " + cmd.error().message).c_str());
         if (!std::holds_alternative<CreateCommand>(*cmd) &&
             !std::holds_alternative<SetParamCommand>(*cmd) &&
-            !std::holds_alternative<ConnectCommand>(*cmd))
-            fuzzFailure("osc", "the dump holds a line that is not create, /mod or connect");
+            !std::holds_alternative<GateCommand>(*cmd) &&
+            !std::holds_alternative<ConnectCommand>(*cmd) &&
+            !std::holds_alternative<CommitCommand>(*cmd))
+            fuzzFailure("osc", "the dump holds a line that is not create, /mod, /gate, connect or "
+                               "commit");
         if (Status s = g.apply(*cmd); !s)
             fuzzFailure("osc", ("a dump line is refused: " + s.message()).c_str());
     }

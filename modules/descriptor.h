@@ -26,6 +26,16 @@ struct ParamDesc {
     /// Read by the kernel's prepare entry point (module_abi.h): while unmodulated and settled, the
     /// work that depends on it runs once per block instead of once per sample.
     bool prepared = false;
+    /// Not smoothed, but the kernel crossfades a change from the old value's sound to the new
+    /// one's over dsp::kChoiceFadeMs (modules/choice_fade.h): click-free like a smoothed value.
+    /// Every choice parameter is (tests/test_choice_fades.cpp holds each to it).
+    bool faded = false;
+    /// For a value neither smoothed nor faded: what a change does to the sound and when it is
+    /// click-free, shown by `chronus modules` (empty: the value steps, and so may the sound).
+    std::string_view onChange = {};
+
+    /// A change never steps the sound: smoothed by the engine or crossfaded by the kernel.
+    bool clickSafe() const { return smoothed || faded; }
 };
 
 struct PortDesc {

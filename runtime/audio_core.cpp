@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 namespace chronus {
@@ -18,11 +19,9 @@ bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
 }
 } // namespace
 
-AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames,
-                     std::size_t eventCapacity)
-    : sampleRate_(sampleRate), maxFrames_(maxFrames), fadeFrames_(fadeFrames),
-      eventCapacity_(eventCapacity), events_(eventCapacity), acks_(eventCapacity),
-      scratch_(std::make_unique<float[]>(maxFrames)),
+AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapacity)
+    : sampleRate_(sampleRate), maxFrames_(maxFrames), eventCapacity_(eventCapacity),
+      events_(eventCapacity), acks_(eventCapacity), scratch_(std::make_unique<float[]>(maxFrames)),
       heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
 
 // ---- control side -------------------------------------------------------------------------------
@@ -73,38 +72,50 @@ void AudioCore::reclaimRetired(const std::function<void(Slot*)>& reclaim) {
 
 // ---- audio thread -------------------------------------------------------------------------------
 
-void AudioCore::audioThreadService() noexcept {
-    if (holding_ != nullptr && retire(holding_)) holding_ = nullptr;
+void AudioCore::letGo(Slot* s) noexcept {
+    if (!retired_.tryPush(s)) holding_[holdingCount_++] = s;
+}
 
-    // Swap: only when the previous old slot is fully handed back (so `retired_` cannot overflow
-    // and at most two slots ever play at once).
-    if (holding_ == nullptr && fading_ == nullptr &&
-        published_.load(std::memory_order_acquire) != nullptr) {
+void AudioCore::install(Slot* next) noexcept {
+    if (layerCount_ == 0) {
+        layers_[0] = {next, 0, 0};
+        layerCount_ = 1;
+        return;
+    }
+    if (next->fadeFrames > 0) bump(crossfades_);
+    Layer& top = layers_[layerCount_ - 1];
+    const bool unheard = layerCount_ > 1 && top.fadePos == 0;
+    if (next->fadeFrames == 0 || unheard || layerCount_ == kMaxLayers) {
+        letGo(top.slot); // a hard swap keeps the top's place and fade; an unheard top takes ours
+        top.slot = next;
+        if (unheard && next->fadeFrames > 0) top.fadeFrames = next->fadeFrames;
+        return;
+    }
+    layers_[layerCount_++] = {next, 0, next->fadeFrames};
+}
+
+void AudioCore::audioThreadService() noexcept {
+    while (holdingCount_ > 0 && retired_.tryPush(holding_[holdingCount_ - 1])) --holdingCount_;
+
+    // Swap: only once every slot let go is handed back, so that `retired_` cannot overflow.
+    if (holdingCount_ == 0 && published_.load(std::memory_order_acquire) != nullptr) {
         if (Slot* next = published_.exchange(nullptr, std::memory_order_acq_rel)) {
-            Slot* old = active_;
+            Slot* old = active();
             if (old != nullptr && next->carryFrom == old) next->audioThreadCarryFrom(*old);
-            active_ = next;
+            install(next);
             // Metrics: where this swap landed (the log entry first, then the count that
             // publishes it).
             const uint64_t n = swaps_.load(std::memory_order_relaxed) + 1;
             swapAt_[n % kSwapLog].store(now_, std::memory_order_relaxed);
             swaps_.store(n, std::memory_order_release);
             activeSeq_.store(next->seq, std::memory_order_release);
-            if (old != nullptr) {
-                if (fadeFrames_ > 0 && !next->seamless) {
-                    fading_ = old;
-                    fadePos_ = 0;
-                } else if (!retire(old)) {
-                    holding_ = old;
-                }
-            }
         }
     }
 
     if (snapshot_.load(std::memory_order_acquire) != nullptr) {
         if (SnapshotRequest* r = snapshot_.exchange(nullptr, std::memory_order_acq_rel)) {
-            if (r->from == active_ && active_ != nullptr) {
-                r->to->audioThreadCarryFrom(*active_);
+            if (r->from == active() && r->from != nullptr) {
+                r->to->audioThreadCarryFrom(*active());
                 r->result.store(SnapshotRequest::kDone, std::memory_order_release);
             } else {
                 r->result.store(SnapshotRequest::kActiveChanged, std::memory_order_release);
@@ -122,38 +133,55 @@ void AudioCore::drainEvents() noexcept {
 }
 
 void AudioCore::applyEvent(const TimedEvent& e) noexcept {
-    for (Slot* s : {active_, fading_}) {
-        if (s == nullptr) continue;
+    for (std::size_t k = 0; k < layerCount_; ++k) {
+        Slot* s = layers_[k].slot;
         if (int32_t i = s->paramOf(e.key); i >= 0)
             s->params.store(static_cast<std::size_t>(i), e.value);
     }
     // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity.
-    (void)acks_.tryPush({e.key, e.value, active_ != nullptr ? active_->seq : 0});
+    Slot* playing = active();
+    (void)acks_.tryPush({e.key, e.value, playing != nullptr ? playing->seq : 0});
 }
 
 void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
-    if (active_ == nullptr) {
+    if (layerCount_ == 0) {
         std::fill(out, out + frames, 0.0f);
         return;
     }
-    active_->program->render(active_->params.data(), active_->state.data(), out, frames);
-    if (fading_ == nullptr) return;
-    fading_->program->render(fading_->params.data(), fading_->state.data(), scratch_.get(), frames);
-    const float step = 1.0f / static_cast<float>(fadeFrames_);
-    for (uint32_t i = 0; i < frames; ++i) {
-        const float g = std::min(1.0f, static_cast<float>(fadePos_ + i + 1) * step);
-        out[i] = scratch_[i] + g * (out[i] - scratch_[i]);
+    Slot* bottom = layers_[0].slot;
+    bottom->program->render(bottom->params.data(), bottom->state.data(), out, frames);
+    // Raised cosine, gains summing to one: old and new are strongly correlated (the survivors
+    // carry their state, so they are mostly the same signal), and equal-power gains would lift
+    // the sum by up to 3 dB mid-fade (tests/test_engine_swap.cpp measures both). Its slope is zero
+    // at both ends, so neither corner is a kink; sample N of N is the new slot alone.
+    std::size_t done = 0; // the highest layer whose fade has ended
+    for (std::size_t k = 1; k < layerCount_; ++k) {
+        Layer& layer = layers_[k];
+        fadedThisCallback_ = true;
+        layer.slot->program->render(layer.slot->params.data(), layer.slot->state.data(),
+                                    scratch_.get(), frames);
+        const double w = M_PI / double(layer.fadeFrames);
+        for (uint32_t i = 0; i < frames; ++i) {
+            const uint32_t n = layer.fadePos + i + 1;
+            const auto g =
+                n >= layer.fadeFrames ? 1.0f : static_cast<float>(0.5 - 0.5 * std::cos(w * n));
+            out[i] = (1.0f - g) * out[i] + g * scratch_[i];
+        }
+        layer.fadePos = std::min(layer.fadePos + frames, layer.fadeFrames);
+        if (layer.fadePos == layer.fadeFrames) done = k;
     }
-    fadePos_ += frames;
-    if (fadePos_ >= fadeFrames_) {
-        if (!retire(fading_)) holding_ = fading_;
-        fading_ = nullptr;
-    }
+    if (done == 0) return;
+    // Everything below a finished fade is silent now: hand it back; that layer is the bottom.
+    for (std::size_t k = 0; k < done; ++k) letGo(layers_[k].slot);
+    for (std::size_t k = done; k < layerCount_; ++k) layers_[k - done] = layers_[k];
+    layerCount_ -= done;
+    layers_[0].fadePos = layers_[0].fadeFrames = 0;
 }
 
 void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
+    fadedThisCallback_ = false;
     audioThreadService();
     drainEvents();
     const uint64_t begin = now_;
@@ -176,6 +204,7 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     const double load = took.count() * double(sampleRate_) / double(frames);
     load_.audioThreadAdd(load);
+    if (fadedThisCallback_) fadeLoad_.audioThreadAdd(load);
     if (load > 1.0) bump(overruns_);
 }
 

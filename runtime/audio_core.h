@@ -1,9 +1,19 @@
-// The audio thread's side of the engine: the playing slot, the swap at a block boundary (state
-// carried over, optional crossfade), timed parameter events split into the block at their sample,
-// and the callback's own measurements. Everything here that the audio thread calls is
-// wait-free, allocation-free and lock-free; the control side talks to it only through atomics
-// and bounded SPSC rings, and the two handshakes (snapshot, publish and swap) are whole
-// control-side calls here, so no caller handles a memory order.
+// The audio thread's side of the engine: the playing slots, the swap at a block boundary (state
+// carried over; a crossfade as long as the incoming slot asks, Slot::fadeFrames), timed parameter
+// events split into the block at their sample, and the callback's own measurements.
+//
+// Crossfades nest, so that no swap waits for an earlier one's fade (an offline render, which
+// renders nothing while a commit swaps in, would wait for ever). The slots playing are a stack,
+// oldest first: the bottom alone, or crossfading into the next, which may itself be crossfading
+// into the next. The output folds up the stack, acc = (1 - g_k) acc + g_k slot_k, each layer on
+// its own raised-cosine fade; when layer k's fade ends, the slots below it are silent and handed
+// back. A swap replaces the top instead of pushing a layer when the incoming slot swaps hard
+// (Slot::fadeFrames 0: it plays what the top plays), when the top has not been heard yet (commits
+// at the same sample stack nothing), or when kMaxLayers already play (commits faster than one
+// per fade / (kMaxLayers - 1): the newest fade is then cut short). Everything here that the audio
+// thread calls is wait-free, allocation-free and lock-free; the control side talks to it only
+// through atomics and bounded SPSC rings, and the two handshakes (snapshot, publish and swap) are
+// whole control-side calls here, so no caller handles a memory order.
 #pragma once
 
 #include "runtime/load_histogram.h"
@@ -38,7 +48,7 @@ struct EventAck {
 
 class AudioCore {
 public:
-    AudioCore(float sampleRate, uint32_t maxFrames, uint32_t fadeFrames, std::size_t eventCapacity);
+    AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapacity);
 
     // ---- control side ------------------------------------------------------------------------
     // The handshakes with the audio thread, whole: a caller names a deadline and a stop flag and
@@ -89,8 +99,14 @@ public:
         return swapAt_[n % kSwapLog].load(std::memory_order_relaxed);
     }
     LoadSummary load() const { return load_.summary(); }
+    /// The callbacks that crossfaded (two programs rendering), also counted in load().
+    LoadSummary fadeLoad() const { return fadeLoad_.summary(); }
+    uint64_t crossfades() const noexcept { return crossfades_.load(std::memory_order_relaxed); }
 
     // ---- audio thread ------------------------------------------------------------------------
+    /// Most slots that play at once (crossfades nested three deep).
+    static constexpr std::size_t kMaxLayers = 4;
+
     /// Audio thread; wait-free. Renders `frames` samples (any count) into `out`.
     void audioThreadRender(float* out, uint32_t frames) noexcept;
     /// Audio thread (or an offline driver between blocks); wait-free. The block-boundary work
@@ -111,17 +127,29 @@ private:
         std::atomic<int> result{kWaiting};
     };
 
+    /// One slot of the stack playing and, above the bottom, its fade from everything below it.
+    struct Layer {
+        Slot* slot = nullptr;
+        uint32_t fadePos = 0;    ///< samples of the fade rendered so far
+        uint32_t fadeFrames = 0; ///< its length (0 at the bottom)
+    };
+
     void drainEvents() noexcept;
     void applyEvent(const TimedEvent& e) noexcept;
     void renderSegment(float* out, uint32_t frames) noexcept;
-    bool retire(Slot* s) noexcept { return retired_.tryPush(s); }
+    /// The swap: `next` onto the stack, or in place of its top.
+    void install(Slot* next) noexcept;
+    /// Hands `s` back to the control side, or holds it until the ring has room.
+    void letGo(Slot* s) noexcept;
+    Slot* active() const noexcept {
+        return layerCount_ > 0 ? layers_[layerCount_ - 1].slot : nullptr;
+    }
     static void bump(std::atomic<uint64_t>& c) noexcept {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
     const float sampleRate_;
     const uint32_t maxFrames_;
-    const uint32_t fadeFrames_;
     const std::size_t eventCapacity_;
 
     // Shared with the control side.
@@ -131,17 +159,20 @@ private:
     SpscRing<TimedEvent> events_;
     SpscRing<EventAck> acks_;
     std::atomic<uint64_t> activeSeq_{0}, callbacks_{0}, xruns_{0}, overruns_{0}, position_{0},
-        swaps_{0};
+        swaps_{0}, crossfades_{0};
     std::array<std::atomic<uint64_t>, kSwapLog> swapAt_{}; ///< swap n at [n % kSwapLog]
-    LoadHistogram load_;
+    LoadHistogram load_, fadeLoad_;
 
     // Audio thread only.
-    Slot* active_ = nullptr;
-    Slot* fading_ = nullptr;  ///< the old slot while it crossfades out
-    Slot* holding_ = nullptr; ///< a finished slot waiting for room in `retired_`
-    uint32_t fadePos_ = 0;
+    std::array<Layer, kMaxLayers> layers_{}; ///< the stack playing, oldest first
+    std::size_t layerCount_ = 0;
+    /// Slots let go while `retired_` was full; a swap waits until they are handed back, so at
+    /// most the stack and one replaced slot are ever held.
+    std::array<Slot*, kMaxLayers + 1> holding_{};
+    std::size_t holdingCount_ = 0;
+    bool fadedThisCallback_ = false;
     uint64_t now_ = 0;                   ///< engine sample at the start of the next block
-    std::unique_ptr<float[]> scratch_;   ///< the fading slot's output, maxFrames_
+    std::unique_ptr<float[]> scratch_;   ///< a layer's output, maxFrames_
     std::unique_ptr<TimedEvent[]> heap_; ///< due events, earliest first (a binary heap)
     std::size_t heapSize_ = 0;
 };

@@ -9,6 +9,7 @@
 #include "runtime/slot.h"
 
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <fmt/format.h>
 #include <optional>
@@ -34,7 +35,9 @@ CommitPipeline::CommitPipeline(const EngineOptions& options, const EngineLog& lo
                                ParamStore& params, PatchVersions& versions,
                                CommitOutcomes& outcomes, TierUpgrader* tiers)
     : opts_(options), log_(log), core_(core), params_(params), versions_(versions),
-      outcomes_(outcomes), tiers_(tiers) {}
+      outcomes_(outcomes), tiers_(tiers),
+      fadeFrames_(static_cast<uint32_t>(std::lround(options.xfadeMs * options.sampleRate / 1000))) {
+}
 
 CommitPipeline::~CommitPipeline() {
     std::lock_guard lock(mutex_);
@@ -253,11 +256,15 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     auto owned = std::make_unique<Slot>(r.seq, std::move(program));
     Slot* s = owned.get();
     s->tier = tier;
-    s->seamless = tier > 1; // a faster tier sounds the same: no crossfade
     {
         std::lock_guard lock(mutex_);
         attach(*s); // from now on, parameter writes reach it directly
         s->planCarry(newest_);
+        // What is heard changes unless this is a faster tier of the playing commit or its patch
+        // again: then a hard swap, state carried; else a crossfade from the playing slot.
+        s->seamless = tier > 1 || (newest_ != nullptr && rendersAlike(newest_->program->schedule(),
+                                                                      s->program->schedule()));
+        s->fadeFrames = s->seamless ? 0 : fadeFrames_;
         slots_.push_back(std::move(owned));
     }
     const auto timedOut = [&](const char* what) {

@@ -82,6 +82,7 @@ private:
     PatchVersions& versions_;
     CommitOutcomes& outcomes_;
     TierUpgrader* tiers_;
+    const uint32_t fadeFrames_; ///< a commit's crossfade (EngineOptions::xfadeMs) in samples
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;              ///< the compiler thread: a commit, a tier, or stop

@@ -43,15 +43,11 @@ std::optional<double> envNumber(const char* name) {
     return d;
 }
 
-uint32_t fadeFrames(const EngineOptions& o) {
-    return static_cast<uint32_t>(std::lround(o.xfadeMs * o.sampleRate / 1000.0));
-}
-
 } // namespace
 
 struct Engine::Impl {
     explicit Impl(const EngineOptions& o)
-        : opts(o), log(o.verbose), core(o.sampleRate, o.frames, fadeFrames(o), kTimedEventCapacity),
+        : opts(o), log(o.verbose), core(o.sampleRate, o.frames, kTimedEventCapacity),
           versions(o.limits), params(versions, core),
           tiers(o.tiered ? std::make_unique<TierUpgrader>([this] { pipeline.tierReady(); })
                          : nullptr),
@@ -195,6 +191,11 @@ EngineStatus Engine::status() const {
     s.loadP50 = load.p50;
     s.loadP99 = load.p99;
     s.loadMax = load.max;
+    const LoadSummary fadeLoad = m.core.fadeLoad();
+    s.crossfades = m.core.crossfades();
+    s.fadeLoadP50 = fadeLoad.p50;
+    s.fadeLoadP99 = fadeLoad.p99;
+    s.fadeLoadMax = fadeLoad.max;
     s.commits = m.outcomes.commits();
     s.failures = m.outcomes.failures();
     s.samplePosition = m.core.samplePosition();

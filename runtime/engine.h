@@ -51,6 +51,9 @@ struct EngineStatus {
     uint64_t xruns = 0;    ///< backend-reported under/overflows
     uint64_t overruns = 0; ///< callbacks that took longer than their block's duration
     double loadP50 = 0, loadP99 = 0, loadMax = 0; ///< callback time / block time
+    uint64_t crossfades = 0; ///< swaps that crossfaded (EngineOptions::xfadeMs)
+    /// The load of the callbacks that crossfaded (two programs rendering), also in loadP50...
+    double fadeLoadP50 = 0, fadeLoadP99 = 0, fadeLoadMax = 0;
     uint64_t commits = 0;
     uint64_t failures = 0;
     uint64_t samplePosition = 0; ///< samples rendered so far (the engine's clock)
@@ -75,7 +78,11 @@ struct EngineOptions {
     ProgramFactory factory;      ///< default: the JIT, else (JIT cannot start) the interpreter
     uint32_t warmupBlocks = 8;   ///< prime: blocks rendered on scratch memory before a swap
     double primeTimeoutMs = 500; ///< CHRONUS_PRIME_TIMEOUT_MS overrides
-    double xfadeMs = 0;          ///< crossfade old into new at a swap; 0 = hard swap
+    /// A commit that changes what is heard (its patch differs from the playing one in modules,
+    /// types, creation arguments or connections) crossfades from the playing program into the
+    /// new one over this long: both render, raised-cosine gains summing to one. 0: a hard swap.
+    /// A faster tier or a recommit of the same patch always swaps hard. State carries either way.
+    double xfadeMs = 10;
     double smoothingMs = 10;
     bool verbose = false; ///< CHRONUS_VERBOSE=1; never logs from the audio thread
     /// Tiered compiles (docs/jit.md): a commit swaps in a quickly compiled program, then its fully

@@ -23,7 +23,7 @@ struct OfflineRenderOptions {
     float sampleRate = 48000;
     uint32_t frames = 256;  ///< block size the callback would see
     ProgramFactory factory; ///< default: the engine's default (the JIT where built)
-    double xfadeMs = 0;     ///< crossfade at each swap; 0 = hard swap
+    double xfadeMs = 10;    ///< EngineOptions::xfadeMs (its default): 0 = hard swaps
     std::function<void(double fraction)> progress; ///< called now and then, may be empty
     std::string source;      ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
     GraphLimits limits = {}; ///< the engine's (its sampleRate is set to `sampleRate`)

@@ -55,6 +55,20 @@ void Slot::audioThreadCarryFrom(const Slot& from) noexcept {
         std::memcpy(state.data() + c.dst, from.state.data() + c.src, c.bytes);
 }
 
+bool rendersAlike(const Schedule& a, const Schedule& b) {
+    if (a.nodes.size() != b.nodes.size() || a.outputTaps != b.outputTaps ||
+        a.sampleRate != b.sampleRate || a.smoothingCoef != b.smoothingCoef)
+        return false;
+    for (std::size_t i = 0; i < a.nodes.size(); ++i) {
+        const ScheduledNode& x = a.nodes[i];
+        const ScheduledNode& y = b.nodes[i];
+        if (x.id != y.id || x.desc != y.desc || x.config.createArg != y.config.createArg ||
+            x.stateBytes != y.stateBytes || x.sources != y.sources)
+            return false;
+    }
+    return true;
+}
+
 PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
     ScopedFlushDenormals ftz; // as on the audio thread
     StateBuffer scratch(slot.state.size());

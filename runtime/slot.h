@@ -42,9 +42,14 @@ struct Slot {
 
     uint64_t seq;
     uint32_t tier = 1; ///< 1: as its commit compiled it; 2, ...: faster versions (same seq)
-    /// Renders exactly what the slot it replaces renders (a faster tier of the same commit): the
-    /// swap needs no crossfade.
+    /// Renders exactly what the slot it replaces renders: a faster tier of the same commit, or a
+    /// commit whose patch plays like the one playing (rendersAlike). Its swap is hard, its state
+    /// carried.
     bool seamless = false;
+    /// Samples of crossfade from the slot it replaces into this one (0: a hard swap), decided
+    /// before it is published: 0 when seamless, else the engine's crossfade. The audio thread
+    /// reads it at the swap.
+    uint32_t fadeFrames = 0;
     std::unique_ptr<Program> program;
     ParamBlock params;
     StateBuffer state;
@@ -69,6 +74,13 @@ struct Slot {
     /// modules' state from `from` (which must be `carryFrom`) into this slot.
     void audioThreadCarryFrom(const Slot& from) noexcept;
 };
+
+/// True when `b` plays `a`'s patch again: the same modules in the same order (id, type,
+/// creation argument), wired alike (every input's and parameter's sources, the output taps). Then
+/// every module survives with its state and `b` renders what `a` would have, sample for sample:
+/// a commit that changes nothing audible. Parameter values are not compared: a write reaches
+/// every live slot alike, so they never differ between two slots.
+bool rendersAlike(const Schedule& a, const Schedule& b);
 
 /// What the warm-up blocks came to.
 struct PrimeCheck {

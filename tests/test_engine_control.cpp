@@ -31,7 +31,7 @@ TEST_CASE("apply runs every command, dump and status reply with text", "[engine]
     REQUIRE(applyLine(e, "/patch/dump", {}, &reply).ok());
     CHECK_THAT(reply, Catch::Contains("/patch/create f1 biquad_filter"));
     CHECK_THAT(reply, Catch::Contains("/mod/osc1/freq 330"));
-    CHECK_THAT(reply, Catch::Contains("/mod/f1/mode 1"));
+    CHECK_THAT(reply, Catch::Contains("/mod/f1/mode hp")); // a choice by name
     REQUIRE(applyLine(e, "/engine/status", {}, &reply).ok());
     CHECK_THAT(reply, Catch::Contains("active_seq 1\n"));
     CHECK_THAT(reply, Catch::Contains("sample_position 512\n"));

@@ -1,6 +1,7 @@
 // The real-time rule, enforced: while the real callback runs on the null backend through commits,
-// crossfades, recording and parameter storms from another thread, the audio thread never
-// allocates and never locks a mutex. Global operator new/delete and pthread_mutex_lock are
+// their default crossfades, choice switches crossfading inside kernels (a filter's mode, an LFO's
+// shape), recording and parameter storms from another thread, the audio thread never allocates
+// and never locks a mutex. Global operator new/delete and pthread_mutex_lock are
 // replaced in this test executable with counters armed only on the audio thread.
 #include "runtime/backend.h"
 #include "runtime/recorder.h"
@@ -145,8 +146,7 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
           "[engine][realtime]") {
     EngineOptions o;
     o.factory = defaultFactory();
-    o.frames = 128;
-    o.xfadeMs = 2; // exercise the crossfade path too
+    o.frames = 128; // the default crossfade (10 ms) spans several callbacks
     auto e = Engine::create(o);
     REQUIRE(e.ok());
     Engine& engine = **e;
@@ -167,6 +167,11 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
     REQUIRE(engine.connect("osc1", "amp").ok());
     REQUIRE(engine.create("env1", "adsr").ok());
     REQUIRE(engine.connect("amp", "env1").ok());
+    REQUIRE(engine.create("filt1", "biquad_filter").ok());
+    REQUIRE(engine.connect("env1", "filt1").ok());
+    REQUIRE(engine.create("lfo1", "lfo").ok());
+    REQUIRE(engine.setParam("lfo1", "depth", 0.2f).ok());
+    REQUIRE(engine.connect("lfo1", "amp:level").ok());
     CommitReport first;
     REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& r) { first = r; }), 30'000));
     REQUIRE(first.ok);
@@ -178,6 +183,10 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
             (void)engine.setParam("osc1", "freq", 300.0f + float(i % 400));
             (void)engine.setParam("amp", "level", float(i % 2));
             (void)engine.gate("env1", float(i % 2));
+            if (i % 16 == 0) { // a choice switch starts a fade in the kernel
+                (void)engine.setParam("filt1", "mode", float(i / 16 % 4));
+                (void)engine.setParam("lfo1", "shape", float(i / 16 % 4));
+            }
             const uint64_t now = engine.status().samplePosition;
             if (!engine.setParamAt(now + 64 + i % 300, "osc1", "gain", float(i % 10) / 20.0f).ok())
                 ++timedRefused;
@@ -210,9 +219,12 @@ TEST_CASE("the audio thread never allocates or locks, through commits and parame
 
     const EngineStatus s = engine.status();
     INFO(s.callbacks << " callbacks, " << writes << " writes (" << timedRefused
-                     << " timed refused), " << s.commits << " commits, load p99 " << s.loadP99);
+                     << " timed refused), " << s.commits << " commits, " << s.crossfades
+                     << " crossfades, load p99 " << s.loadP99 << ", while crossfading p99 "
+                     << s.fadeLoadP99);
     CHECK(s.callbacks > 50);
     CHECK(s.commits == 13);
+    CHECK(s.crossfades == 12); // every commit after the first changed what is heard
     if (kGuarded) {
         CHECK(allocations == 0);
         CHECK(locks == 0);

@@ -1,14 +1,20 @@
 // Every examples/*.patch, rendered offline as `chronus render` plays it: through the block
 // interpreter (the reference) to finite, audible audio; and through the JIT (the tiered compile
 // the engine uses by default, and O2 and O0 alone), sample by sample the same as the reference.
-// An example that does not render fails, whichever engine refuses it.
+// An example that does not render fails, whichever engine refuses it. And the scripts in
+// examples/osc/, written out as patch files (CHRONUS_AS_PATCH, examples/osc/_common.sh) and
+// rendered with the defaults: every commit and parameter change after the first commit without a
+// click (runtime/click_meter.h: within 3x the steady state's second difference on both sides),
+// and the scripts that promise it without a silence.
 //
 // Tolerance (test_jit_differential.cpp's): max |jit - interp| <= 1e-6 * max(RMS(interp), 1e-3),
 // non-finite in the same samples; the engines are expected to agree bit for bit.
 #include "compiler/program_factory.h"
+#include "runtime/click_meter.h"
 #include "runtime/offline_render.h"
 #include "runtime/patch_file.h"
 #include "tests/support/signal_measure.h"
+#include "tests/test_engine_harness.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -137,4 +143,64 @@ TEST_CASE("every example patch sounds the same through the JIT and the interpret
     }
     WARN(patches.size() << " examples, " << compared << " JIT renders, " << bitExact
                         << " bit-exact");
+}
+
+TEST_CASE("the scripts in examples/osc keep their promises: no click, no silence",
+          "[examples][clicks]") {
+    struct Script {
+        const char* name;
+        bool neverSilent; ///< its comment promises a tone throughout
+    };
+    for (const Script& script : {Script{"test1_single_osc", true},
+                                 {"test2_osc_adsr", false},
+                                 {"test3_full_chain", true},
+                                 {"test4_multi_commit", true},
+                                 {"multi_commit_cycle", true}}) {
+        INFO(script.name);
+        const std::string patch = test::tempPath(script.name, ".patch");
+        const std::string log = test::tempPath(script.name, ".log");
+        const pid_t pid = test::spawnProcess(
+            {"env", "CHRONUS_AS_PATCH=" + patch, "bash",
+             fmt::format("{}/examples/osc/{}.sh", CHRONUS_SOURCE_DIR, script.name)},
+            log);
+        REQUIRE(pid > 0);
+        const int rc = test::waitExit(pid, 30);
+        INFO(test::readText(log));
+        REQUIRE(rc == 0);
+        auto lines = readPatchFile(patch);
+        std::remove(patch.c_str());
+        std::remove(log.c_str());
+        REQUIRE(lines.ok());
+        // The events: every commit and parameter change after the first commit. Gates are the
+        // patch's own (an envelope opening from silence has no steady state before it).
+        std::optional<double> first;
+        std::vector<double> events;
+        double last = 0;
+        for (const PatchLine& l : *lines) {
+            const double t = l.time.value_or(last);
+            last = t;
+            const bool commit = l.address == "/patch/commit";
+            if (first && (commit || l.address.starts_with("/mod/"))) events.push_back(t);
+            if (commit && !first) first = t;
+        }
+        REQUIRE(first);
+        OfflineRenderOptions opts; // chronus render's defaults
+        opts.seconds = last + 1;
+        auto out = renderPatch(*lines, opts);
+        REQUIRE(out.ok());
+        const auto rate = double(opts.sampleRate);
+        for (double t : events) {
+            const EventClick c =
+                measureClickAt(*out, static_cast<uint64_t>(std::llround(t * rate)));
+            INFO("event at " << t << " s: " << c.ratio() << " x");
+            CHECK(c.ratio() <= 3);
+        }
+        if (script.neverSilent) {
+            double quietest = 1;
+            for (auto i = static_cast<size_t>(*first * rate); i + 480 <= out->size(); i += 480)
+                quietest = std::min(quietest, test::rms(out->data() + i, 480));
+            INFO("quietest 10 ms: RMS " << quietest);
+            CHECK(quietest > 0.001); // -60 dB: a dropout, not a quiet filter
+        }
+    }
 }

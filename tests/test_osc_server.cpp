@@ -187,6 +187,10 @@ void replay(Rig& rig, const std::string& text) {
             else
                 args.emplace_back(std::get<std::string>(a));
         }
+        if (l.address == "/patch/commit") { // a dump ends with one
+            rig.commit();
+            continue;
+        }
         rig.client->send(l.address, args);
         if (l.address.starts_with("/patch/")) REQUIRE(rig.client->waitFor("/done"));
     }
@@ -287,8 +291,9 @@ TEST_CASE("seeds' Test 4 over OSC: each commit adds a module, the sound never st
         quietest = std::min(quietest, chronus::test::rms(x.data() + i, 240));
     CHECK(quietest > 0.005);
     CHECK(rig.dump() == "/patch/create osc1 simple_sine\n/patch/create env1 adsr\n"
-                        "/patch/create filt1 biquad_filter\n/mod/env1/gate 1\n"
-                        "/patch/connect osc1:out env1:in\n/patch/connect env1:out filt1:in\n");
+                        "/patch/create filt1 biquad_filter\n/gate/env1 1\n"
+                        "/patch/connect osc1:out env1:in\n/patch/connect env1:out filt1:in\n"
+                        "/patch/commit\n");
     OscReply st = rig.status();
     CHECK(st.num(2) == 3); // active seq
     CHECK(st.num(7) == 3); // commits
@@ -333,7 +338,7 @@ TEST_CASE("/patch/abort drops pending edits", "[osc]") {
     rig.client->send("/patch/abort");
     REQUIRE(rig.client->waitFor("/patch/aborted"));
     rig.commit();
-    CHECK(rig.dump() == "/patch/create osc1 simple_sine\n");
+    CHECK(rig.dump() == "/patch/create osc1 simple_sine\n/patch/commit\n");
 }
 
 TEST_CASE("/patch/dump round-trips into an identical patch, in chunks when long", "[osc][dump]") {

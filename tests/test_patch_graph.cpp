@@ -87,7 +87,8 @@ TEST_CASE("patch text round-trips", "[graph]") {
     REQUIRE(g.setParam("osc1", "freq", 330.5f).ok());
     REQUIRE(g.connect("osc1", "amp").ok());
     CHECK(g.toPatchText() == "/patch/create osc1 simple_sine\n/patch/create amp gain\n"
-                             "/mod/osc1/freq 330.5\n/patch/connect osc1:out amp:in\n");
+                             "/mod/osc1/freq 330.5\n/patch/connect osc1:out amp:in\n"
+                             "/patch/commit\n");
 }
 
 TEST_CASE("the schedule orders, lays out and taps the output", "[schedule]") {

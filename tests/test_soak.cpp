@@ -78,7 +78,9 @@ TEST_CASE("the click meter finds a phase jump at a swap and nothing at a smooth 
     ClickReport smooth = meter(sine(2.5, {}, 0), swaps, 4096);
     CHECK(smooth.swaps == 4);
     CHECK(smooth.clicks == 0);
-    CHECK(smooth.steadyMax == Approx(0.2 * 2 * M_PI * 440 / kRate).epsilon(0.01));
+    // The largest second difference of a sine: 2 A (1 - cos w).
+    CHECK(smooth.steadyMax ==
+          Approx(0.2 * 2 * (1 - std::cos(2 * M_PI * 440 / kRate))).epsilon(0.01));
     CHECK(smooth.worstRatio() <= 1.0 + 1e-6);
     CHECK(smooth.dropouts == 0);
     CHECK(smooth.overflowed == 0);
@@ -88,11 +90,35 @@ TEST_CASE("the click meter finds a phase jump at a swap and nothing at a smooth 
     CHECK(one.clicks == 1);
     REQUIRE(one.clickSamples.size() == 1);
     CHECK(one.clickSamples[0] == 48000);
-    CHECK(one.worstRatio() > 5);
+    CHECK(one.worstRatio() > 50);
     // The same jump away from any swap is steady state: no click, but a larger steady maximum.
     ClickReport away = meter(jumped, {24000, 72000}, 4096);
     CHECK(away.clicks == 0);
     CHECK(away.steadyMax > 0.1);
+    // A kink, the slope turning at a swap while the value stays, is a click too (a first
+    // difference grows by the turn only): +0.004 per sample from the second swap on.
+    std::vector<float> kinked = sine(2.5, {}, 0);
+    for (size_t i = 48000; i < kinked.size(); ++i)
+        kinked[i] += 0.004f * static_cast<float>(std::min<size_t>(i - 48000, 50));
+    ClickReport kink = meter(kinked, swaps, 4096);
+    CHECK(kink.clicks == 1);
+    CHECK(kink.worstRatio() > 3);
+}
+
+TEST_CASE("the click meter leaves the first sound's onset to the patch, and judges what follows",
+          "[soak][click]") {
+    // Silence, then a sine from phase 0 at the first swap: its slope starts there (a second
+    // difference of A sin w, 17 x a 440 Hz sine's steady A w^2), as any tone without an envelope
+    // does. A later phase jump is still a click.
+    const std::vector<float> tone = sine(2.0, {48000}, M_PI / 2); // jumps 1 s after it starts
+    std::vector<float> x(24000, 0.0f);
+    x.insert(x.end(), tone.begin(), tone.end());
+    ClickReport r = meter(x, {24000, 48000, 72000}, 4096);
+    CHECK(r.onsets == 1);
+    CHECK(r.swaps == 2);
+    CHECK(r.clicks == 1);
+    REQUIRE(r.clickSamples.size() == 1);
+    CHECK(r.clickSamples[0] == 72000);
 }
 
 TEST_CASE("the click meter counts dropouts and non-finite samples", "[soak][click]") {

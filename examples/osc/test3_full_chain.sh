@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Seeds' Test 3: oscillator -> ADSR -> biquad lowpass: a filtered envelope tone. Then the filter is
-# swept down while it plays, and switched to high-pass by name.
+# swept down while it plays (each step glides), and switched to high-pass by name (the filter
+# crossfades its modes over 5 ms: no click).
 source "$(dirname "$0")/_common.sh"
 send /patch/create ss osc1 simple_sine
 send /patch/create ss env1 adsr

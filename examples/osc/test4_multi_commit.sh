@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Seeds' Test 4: each commit adds a module to the last one. Expect each transition smooth, no
-# silence: a tone, then the same tone enveloped, then filtered.
+# silence: a tone, then the same tone enveloped, then filtered. Each commit crossfades from the
+# patch playing into the new one (10 ms, the engine's default; `serve --xfade-ms 0` swaps hard,
+# and then the new envelope and filter starting from rest are heard as clicks).
 source "$(dirname "$0")/_common.sh"
 send /patch/create ss osc1 simple_sine
 send /patch/commit

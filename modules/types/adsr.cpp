@@ -100,7 +100,8 @@ constexpr ParamDesc kParams[] = {
      .maxValue = 1,
      .unit = "",
      .smoothed = false,
-     .doc = "open (> 0.5) starts the attack, closed starts the release"},
+     .doc = "open (> 0.5) starts the attack, closed starts the release",
+     .onChange = "the level ramps from where it is: click-free unless attack or release is 0"},
 };
 void init(void* state, const InstanceConfig&, const float*) {
     *static_cast<AdsrState*>(state) = {}; // idle, gate closed: an open initial gate attacks at once

@@ -6,6 +6,10 @@
 // TDF-II ran away to inf in float; this stays below 20. Coefficients are cached and recomputed only
 // when cutoff, q or mode change, with sin/cos from dsp::sin2pi (no libm). That is block-rate work
 // (prepare) while the three are unmodulated and settled; per sample only the SVF runs (process).
+// The four modes are mixes of one state (the input, band and low), so a mode change crossfades
+// the mix coefficients from the old mode's to the new one's over dsp::kChoiceFadeMs
+// (modules/choice_fade.h): the filter's state runs on, and the change does not click.
+#include "modules/choice_fade.h"
 #include "modules/dsp_math.h"
 #include "modules/module_abi.h"
 
@@ -14,7 +18,9 @@ struct BiquadState {
     float ic1, ic2;        ///< the two integrators' states (trapezoidal "equivalent currents")
     float cutoff, q, mode; ///< inputs the coefficients were computed for (cutoff < 0: none yet)
     float a1, a2, a3;      ///< SVF update
-    float m0, m1, m2;      ///< output = m0 * input + m1 * band + m2 * low
+    float m0, m1, m2;      ///< the mode's mix: output = m0 * input + m1 * band + m2 * low
+    float d0, d1, d2;      ///< the mix a mode change left, less m0..m2 (weighted by the fade)
+    float fade;            ///< progress of the last mode change's crossfade, 1 when done
 };
 enum In { kIn, kCutoff, kQ, kMode };
 enum Mode { kLowpass, kHighpass, kBandpass, kNotch };
@@ -33,9 +39,20 @@ inline void design(BiquadState* s, float cutoff, float q, float mode,
     s->a3 = g * s->a2;
     auto m = static_cast<int>(mode + 0.5f);
     // lp = low; hp = in - k band - low; bp = k band (0 dB at the cutoff); notch = in - k band.
-    s->m0 = m == kHighpass || m == kNotch ? 1.0f : 0.0f;
-    s->m1 = m == kLowpass ? 0.0f : m == kBandpass ? k : -k;
-    s->m2 = m == kLowpass ? 1.0f : m == kHighpass ? -1.0f : 0.0f;
+    float m0 = m == kHighpass || m == kNotch ? 1.0f : 0.0f;
+    float m1 = m == kLowpass ? 0.0f : m == kBandpass ? k : -k;
+    float m2 = m == kLowpass ? 1.0f : m == kHighpass ? -1.0f : 0.0f;
+    // A new mode (not the first design) fades from the mix playing now, even mid-fade; a new
+    // cutoff or q alone moves the target and keeps the fade going.
+    bool newMode = s->cutoff >= 0 && m != static_cast<int>(s->mode + 0.5f);
+    float h = dsp::choiceFadeRemaining(s->fade);
+    s->d0 = newMode ? s->m0 + h * s->d0 - m0 : s->d0;
+    s->d1 = newMode ? s->m1 + h * s->d1 - m1 : s->d1;
+    s->d2 = newMode ? s->m2 + h * s->d2 - m2 : s->d2;
+    s->fade = newMode ? 0.0f : s->fade;
+    s->m0 = m0;
+    s->m1 = m1;
+    s->m2 = m2;
     s->cutoff = cutoff;
     s->q = q;
     s->mode = mode;
@@ -51,11 +68,12 @@ CHRONUS_KERNEL void chronus_biquad_prepare(void* CHRONUS_RESTRICT state,
     if (cutoff != s->cutoff || q != s->q || mode != s->mode) design(s, cutoff, q, mode, ctx);
 }
 
-/// Per sample: the SVF with the cached coefficients.
+/// Per sample: the SVF with the cached coefficients, its mix crossfading after a mode change.
 CHRONUS_KERNEL void chronus_biquad_process(void* CHRONUS_RESTRICT state,
                                            const float* CHRONUS_RESTRICT in,
                                            float* CHRONUS_RESTRICT out,
-                                           const chronus::KernelContext*) {
+                                           const chronus::KernelContext* CHRONUS_RESTRICT ctx) {
+    namespace dsp = chronus::dsp;
     auto* s = static_cast<BiquadState*>(state);
     float x = in[kIn];
     float v3 = x - s->ic2;
@@ -63,7 +81,11 @@ CHRONUS_KERNEL void chronus_biquad_process(void* CHRONUS_RESTRICT state,
     float low = s->ic2 + s->a2 * s->ic1 + s->a3 * v3;
     s->ic1 = 2.0f * band - s->ic1;
     s->ic2 = 2.0f * low - s->ic2;
-    out[0] = s->m0 * x + s->m1 * band + s->m2 * low;
+    // Once the fade is done, h is 0 and the mix is exactly the mode's.
+    float h = dsp::choiceFadeRemaining(s->fade);
+    float c0 = s->m0 + h * s->d0, c1 = s->m1 + h * s->d1, c2 = s->m2 + h * s->d2;
+    out[0] = c0 * x + c1 * band + c2 * low;
+    s->fade = dsp::choiceFadeAdvance(s->fade, dsp::choiceFadeStep(ctx->invSampleRate));
 }
 
 /// Per sample with cutoff, q or mode modulated or still gliding: both. The cache compare keeps
@@ -109,12 +131,14 @@ constexpr ParamDesc kParams[] = {
      .unit = "",
      .smoothed = false,
      .choices = kModes,
-     .prepared = true},
+     .prepared = true,
+     .faded = true},
 };
 void init(void* state, const InstanceConfig&, const float*) {
     auto* s = static_cast<BiquadState*>(state);
     *s = {};
     s->cutoff = -1; // no coefficients yet: the first tick designs them
+    s->fade = 1;    // and plays its mode at once
 }
 } // namespace
 
