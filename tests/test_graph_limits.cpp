@@ -176,7 +176,7 @@ TEST_CASE("serve and render take the limit options and name them when refusing",
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("over OSC each limit is an /error naming it and its option; raised, the edit is taken",
+TEST_CASE("over OSC each limit is an /error naming it and its option, and raised the edit is taken",
           "[graph][limits][osc]") {
     // The same edits against a serve with tight limits, then one with them raised.
     struct Edit {
