@@ -200,12 +200,68 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
     j.endObject();
 }
 
+void processRender(JsonWriter& j, const ProcessRenderResult& p) {
+    j.beginObject();
+    j.field("workload", p.name);
+    j.field("audio_seconds", p.audioSeconds);
+    if (!p.error.empty()) j.field("error", p.error);
+    j.field("runs", p.runs);
+    j.field("warm_measured", p.warmMeasured);
+    spread(j, "cold_cpu_s", p.coldCpuS);
+    spread(j, "cold_wall_s", p.coldWallS);
+    j.field("cold_max_rss_mb", p.coldMaxRssMb);
+    if (p.warmMeasured) {
+        spread(j, "warm_cpu_s", p.warmCpuS);
+        spread(j, "warm_wall_s", p.warmWallS);
+        j.field("warm_max_rss_mb", p.warmMaxRssMb);
+    }
+    j.endObject();
+}
+
+void graphScale(JsonWriter& j, const GraphScaleResult& g) {
+    j.key("graph_scale");
+    j.beginObject();
+    j.key("edits");
+    j.beginArray();
+    for (const EditCost& e : g.edits) {
+        j.beginObject();
+        j.field("modules", e.modules);
+        j.field("create_us", e.createUs);
+        j.field("connect_us", e.connectUs);
+        j.field("find_us", e.findUs);
+        j.field("set_param_us", e.setParamUs);
+        j.field("delete_us", e.deleteUs);
+        j.endObject();
+    }
+    j.endArray();
+    j.field("copy_modules", g.copyModules);
+    j.field("copies", g.copies);
+    j.field("copy_us", g.copyUs);
+    j.field("first_write_us", g.firstWriteUs);
+    j.field("copies_rss_growth_mb", g.rssGrowthMb);
+    j.endObject();
+}
+
+void chain(JsonWriter& j, const ChainCommitResult& c) {
+    j.key("chain_commit");
+    j.beginObject();
+    j.field("modules", c.modules);
+    if (!c.error.empty()) j.field("error", c.error);
+    j.field("first_tier_ms", c.firstTierMs);
+    j.field("optimized_ms", c.optimisedMs);
+    j.field("timeout_s", c.timeoutS);
+    j.field("base_rss_mb", c.baseRssMb);
+    j.field("peak_rss_mb", c.peakRssMb);
+    j.field("peak_reset", c.peakReset);
+    j.endObject();
+}
+
 } // namespace
 
 std::string formatJson(const BenchResults& r) {
     JsonWriter j;
     j.beginObject();
-    j.field("schema", "chronus-bench/2");
+    j.field("schema", "chronus-bench/3");
     j.key("machine");
     j.beginObject();
     j.field("cpu", r.machine.cpu);
@@ -231,6 +287,13 @@ std::string formatJson(const BenchResults& r) {
     j.beginArray();
     for (const auto& w : r.workloads) workload(j, r, w);
     j.endArray();
+    j.field("render_cache_dir", r.renderCacheDir);
+    j.key("renders");
+    j.beginArray();
+    for (const auto& p : r.renders) processRender(j, p);
+    j.endArray();
+    if (r.graphScale) graphScale(j, *r.graphScale);
+    if (r.chain) chain(j, *r.chain);
     j.key("targets");
     j.beginArray();
     for (const Target& t : r.targets) {

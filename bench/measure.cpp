@@ -11,7 +11,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <thread>
@@ -378,9 +380,10 @@ Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
     return result;
 }
 
-Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices,
-                                         const PatchGraph& voice, const ProgramFactory& factory,
-                                         const CommitSettings& settings) {
+Expected<AddVoiceResult>
+measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice,
+                const std::vector<std::pair<std::string, std::string>>& links,
+                const ProgramFactory& factory, const CommitSettings& settings) {
     auto live = startEngine(bank, factory, settings);
     if (!live) return live.error();
     Engine& engine = *live->engine;
@@ -400,6 +403,8 @@ Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices
     std::vector<double> add, compile, prime, remove;
     for (uint32_t k = 0; k < settings.addVoices; ++k) {
         if (Status s = sendPatch(engine, voice); !s) return s.error();
+        for (const auto& [src, dst] : links)
+            if (Status s = engine.connect(src, dst); !s) return s.error();
         const EngineStatus before = engine.status();
         auto c = timedCommit(engine, settings);
         if (!c) return c.error();
@@ -425,6 +430,62 @@ Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices
     result.compileMs = spreadOf(compile);
     result.primeMs = spreadOf(prime);
     result.removeMs = spreadOf(remove);
+    return result;
+}
+
+namespace {
+
+/// A field of /proc/self/status in MB ("VmRSS", "VmHWM"); 0 if there is none.
+double statusMb(const std::string& field) {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind(field + ":", 0) == 0)
+            return std::atof(line.c_str() + field.size() + 1) / 1024;
+    return 0;
+}
+
+} // namespace
+
+ChainCommitResult measureChainCommit(const PatchGraph& graph, const ProgramFactory& tieredFactory,
+                                     double timeoutS, const CommitSettings& settings) {
+    ChainCommitResult result;
+    result.modules = static_cast<uint32_t>(graph.modules().size());
+    result.timeoutS = timeoutS;
+    trimShapeCache();
+    auto live = startEngine(graph, tieredFactory, settings);
+    if (!live) {
+        result.error = live.error().message;
+        return result;
+    }
+    pause(4 * 1000.0 * settings.blockFrames / settings.sampleRate); // audio under way
+    // "5" resets the peak resident size to the current one (proc(5), Linux 4.0 on).
+    {
+        std::ofstream clear("/proc/self/clear_refs");
+        clear << "5";
+        clear.flush();
+        result.peakReset = static_cast<bool>(clear);
+    }
+    result.baseRssMb = statusMb("VmRSS");
+    const EngineStatus before = live->engine->status();
+    CommitSettings s = settings;
+    s.timeoutMs = timeoutS * 1000;
+    auto c = timedCommit(*live->engine, s);
+    if (!c) {
+        result.error = c.error().message;
+        result.peakRssMb = statusMb("VmHWM");
+        return result;
+    }
+    result.firstTierMs = c->toSwapMs;
+    if (c->report.optimizing) {
+        if (auto at = awaitUpgrade(*live->engine, before.upgrades, before.upgradeFailures, s))
+            result.optimisedMs = msBetween(c->start, *at);
+        else
+            result.error = at.error().message;
+    } else {
+        result.optimisedMs = c->toSwapMs;
+    }
+    result.peakRssMb = statusMb("VmHWM");
     return result;
 }
 

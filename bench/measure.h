@@ -11,6 +11,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 namespace chronus::bench {
@@ -75,8 +77,17 @@ Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
 /// Adding one voice of a known shape: an Engine made with `factory` plays `bank`, committed and
 /// (with a tiered factory) optimised; then `settings.addVoices` times, `voice`'s modules and
 /// connections are sent as control commands and committed (timed), and removed and committed.
-Expected<AddVoiceResult> measureAddVoice(const PatchGraph& bank, uint32_t voices,
-                                         const PatchGraph& voice, const ProgramFactory& factory,
-                                         const CommitSettings& settings);
+/// `links` (src, dst) are connected after the voice's own, into the bank (its `master`).
+Expected<AddVoiceResult>
+measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice,
+                const std::vector<std::pair<std::string, std::string>>& links,
+                const ProgramFactory& factory, const CommitSettings& settings);
+
+/// One cold commit of a large patch (a long chain) into a fresh Engine made with `tieredFactory`,
+/// the shape cache emptied first: commit() to the first tier's report, then to the optimised
+/// version (given up after `timeoutS`), and the process's resident memory before and at its peak
+/// during both (VmHWM, reset first through /proc/self/clear_refs).
+ChainCommitResult measureChainCommit(const PatchGraph& graph, const ProgramFactory& tieredFactory,
+                                     double timeoutS, const CommitSettings& settings);
 
 } // namespace chronus::bench

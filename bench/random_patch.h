@@ -66,6 +66,9 @@ inline float paramValue(std::mt19937& rng, const ParamDesc& d) {
             std::uniform_int_distribution<int>(0, static_cast<int>(d.choices.size()) - 1)(rng));
     if (d.name == "gate") return chance(rng, 0.7) ? 1.0f : 0.0f;
     float lo = d.minValue, hi = d.maxValue;
+    // Ranges that reach past +-1e5 (gain's level: FM depths in Hz) are drawn in [0, 4], the range
+    // gain had before: random patches stay bounded, and a seed gives the patch it always gave.
+    if (lo < 0 && hi >= 1e5f) lo = 0, hi = 4;
     if (lo >= 0 && hi > 100 * std::max(lo, 1.0f)) {
         float a = std::log(std::max(lo, 0.01f)), b = std::log(hi);
         return std::clamp(std::exp(uniform(rng, a, b)), lo, hi);
@@ -103,13 +106,16 @@ inline RandomPatch randomPatch(std::mt19937& rng, const RandomPatchOptions& o = 
         log(r.graph.create("out", sinks[0]->type),
             fmt::format("/patch/create out {}", sinks[0]->type));
 
-    for (const Module& m : std::vector<Module>(r.graph.modules()))
+    for (const Module& m : std::vector<Module>(r.graph.modules().begin(), r.graph.modules().end()))
         for (const auto& p : m.layout->params) {
             float v = detail::paramValue(rng, p.desc);
             log(r.graph.setParam(m.id, p.name, v), fmt::format("/mod/{}/{} {}", m.id, p.name, v));
         }
 
-    const auto& mods = r.graph.modules();
+    // By creation index, as the seeds were drawn. The graph is this function's alone and gains no
+    // module from here on, so these stay valid.
+    std::vector<const Module*> mods;
+    for (const Module& m : r.graph.modules()) mods.push_back(&m);
     auto connect = [&](const Module& src, uint32_t out, const Module& dst, uint32_t slot) {
         std::string a = src.id + ":" + src.layout->outputs[out].name;
         std::string b = PatchGraph::slotName(dst, slot);
@@ -125,8 +131,8 @@ inline RandomPatch randomPatch(std::mt19937& rng, const RandomPatchOptions& o = 
     };
     const int attempts = o.connectionsPerModule * static_cast<int>(mods.size());
     for (int k = 0; k < attempts && mods.size() >= 2; ++k) {
-        const Module& src = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
-        const Module& dst = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
+        const Module& src = *mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
+        const Module& dst = *mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
         if (src.layout->outputs.empty() || src.desc->isSink) continue;
         auto out = std::uniform_int_distribution<uint32_t>(
             0, static_cast<uint32_t>(src.layout->outputs.size()) - 1)(rng);
@@ -134,18 +140,18 @@ inline RandomPatch randomPatch(std::mt19937& rng, const RandomPatchOptions& o = 
     }
     // Feedback: close a loop through each module with a delayed output, now and then.
     for (size_t i = 0; i < mods.size(); ++i) {
-        const Module& fb = mods[i];
+        const Module& fb = *mods[i];
         bool delayed = std::any_of(fb.layout->outputs.begin(), fb.layout->outputs.end(),
                                    [](const auto& out) { return out.delayed; });
         if (!delayed || fb.layout->inputs.empty() || !chance(rng, o.feedbackShare)) continue;
-        const Module& mid = mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
+        const Module& mid = *mods[std::uniform_int_distribution<size_t>(0, mods.size() - 1)(rng)];
         if (mid.desc->isSink || mid.layout->outputs.empty()) continue;
         for (uint32_t out = 0; out < fb.layout->outputs.size(); ++out)
             if (fb.layout->outputs[out].delayed) {
-                if (auto slot = randomSlot(mid)) connect(mods[i], out, mid, *slot);
+                if (auto slot = randomSlot(mid)) connect(*mods[i], out, mid, *slot);
                 break;
             }
-        connect(mid, 0, mods[i], 0);
+        connect(mid, 0, *mods[i], 0);
     }
     return r;
 }

@@ -89,6 +89,51 @@ struct AddVoiceResult {
     uint32_t notCached = 0; ///< adds whose program was not final (a shape had to be compiled)
 };
 
+/// Whole `chronus render` processes (bench/process_render.h): user + system CPU seconds of the
+/// child, start-up and exit included; cold with an empty code cache, warm with a filled one.
+struct ProcessRenderResult {
+    std::string name;          ///< the workload rendered, "master-256"
+    double audioSeconds = 0;   ///< render -s
+    uint32_t runs = 0;         ///< of each kind
+    bool warmMeasured = false; ///< render took --cache-dir: warm runs too (else every run cold)
+    Spread coldCpuS, coldWallS;
+    Spread warmCpuS, warmWallS;
+    double coldMaxRssMb = 0, warmMaxRssMb = 0; ///< medians of the children's peak resident memory
+    std::string error;
+};
+
+/// Edits of a patch graph of `modules` modules (gains), per edit, thread CPU time, microseconds:
+/// median over rounds of a few hundred of each.
+struct EditCost {
+    uint32_t modules = 0;
+    double createUs = 0, connectUs = 0, findUs = 0, setParamUs = 0, deleteUs = 0;
+};
+
+/// What editing and copying cost as a patch grows (the engine copies the pending patch at every
+/// commit): edits at several sizes; `copies` copies of a patch of `copyModules` kept, as queued
+/// commits would keep them, with a parameter write between each.
+struct GraphScaleResult {
+    std::vector<EditCost> edits;
+    uint32_t copyModules = 0;
+    uint32_t copies = 0;
+    double copyUs = 0;       ///< one copy, thread CPU time
+    double firstWriteUs = 0; ///< the write after a copy (it copies the chunk it lands in)
+    double rssGrowthMb = 0;  ///< resident memory the kept copies added
+};
+
+/// A long chain committed into a fresh engine with tiered compiles, nothing cached.
+struct ChainCommitResult {
+    uint32_t modules = 0;
+    double firstTierMs = 0; ///< commit() to the report: audible
+    double optimisedMs = 0; ///< commit() to the optimised version swapped in (0: not within
+                            ///< `timeoutS`)
+    double timeoutS = 0;
+    double baseRssMb = 0;  ///< resident memory before the commit
+    double peakRssMb = 0;  ///< the process's peak while it compiled (VmHWM, reset before)
+    bool peakReset = true; ///< false: VmHWM could not be reset, so the peak may be older
+    std::string error;
+};
+
 struct WorkloadResult {
     std::string name;        ///< "sine-16"
     std::string description; ///< what it is, in words
@@ -126,7 +171,7 @@ struct Target {
     bool measured = false;
     /// Shown for comparison, not a target itself (the untiered cold commit, say).
     bool informational = false;
-    std::string issue; ///< "6", "8": the issue that set it
+    std::string issue; ///< "6", "8", "13": the issue that set it
     bool met() const {
         if (!measured) return false;
         switch (bound) {
@@ -161,6 +206,10 @@ struct BenchResults {
     int optLevel = 2; ///< the fused JIT's (full) optimisation level
     std::vector<std::string> engines;
     std::vector<WorkloadResult> workloads;
+    std::vector<ProcessRenderResult> renders;
+    bool renderCacheDir = false; ///< render took --cache-dir: warm renders were measured
+    std::optional<GraphScaleResult> graphScale;
+    std::optional<ChainCommitResult> chain;
     std::vector<Target> targets;
 
     /// How busy the machine was: the median over engines and workloads of wall-clock time over

@@ -1,7 +1,9 @@
 #include "bench/suite.h"
 
+#include "bench/graph_scale.h"
 #include "bench/machine.h"
 #include "bench/measure.h"
+#include "bench/process_render.h"
 #include "bench/workloads.h"
 #include "compiler/jit/jit.h"
 #include "compiler/program_factory.h"
@@ -16,10 +18,20 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// A whole `chronus render` of a workload's patch.
+struct ProcessCase {
+    std::string workload;
+    double seconds = 0;
+};
+
 struct Plan {
     RenderSettings render;
     CommitSettings commit;
     uint32_t compileRuns = 5; ///< cold compiles, and as many cached ones
+    std::vector<ProcessCase> processes;
+    ProcessRenderSettings process;
+    GraphScaleSettings graphScale;
+    double chainTimeoutS = 120;
 };
 
 Plan planFor(const SuiteOptions& o) {
@@ -36,6 +48,14 @@ Plan planFor(const SuiteOptions& o) {
         p.commit.addVoices = 2;
         p.commit.playMs = 5;
         p.compileRuns = 1;
+        // Short renders that run the same path; the targets are for the long ones.
+        p.processes = {{"master-1", 1}, {"master-16", 1}, {"fm-16", 1}};
+        p.process.runs = 1;
+        p.graphScale.sizes = {10, 10'000};
+        p.graphScale.rounds = 3;
+        p.graphScale.editsPerRound = 100;
+        p.graphScale.copyVoices = 1'250;
+        p.graphScale.copies = 100;
     } else {
         p.render.warmupMs = 100;
         p.render.runMs = 5;
@@ -46,14 +66,20 @@ Plan planFor(const SuiteOptions& o) {
         p.commit.addVoices = 5;
         p.commit.playMs = 20;
         p.compileRuns = 5;
+        // Issue 13's cases: 256 voices x 20 s, 16 x 60 s, 1 x 60 s, 16 FM voices x 60 s.
+        p.processes = {{"master-256", 20}, {"master-16", 60}, {"master-1", 60}, {"fm-16", 60}};
+        p.process.runs = 3;
     }
+    p.process.blockFrames = o.blockFrames;
+    p.process.sampleRate = o.sampleRate;
     if (o.runs > 0) p.render.runs = o.runs;
     return p;
 }
 
-/// The sine banks whose add-a-voice commit is measured (issue 8: 16 and 256 voices).
+/// The banks whose add-a-voice commit is measured: 16 and 256 voices, as output taps and
+/// summed into `master`.
 bool measuresAddVoice(const Workload& w) {
-    return w.family == "sine" && (w.voices == 16 || w.voices == 256) &&
+    return (w.family == "sine" || w.family == "master") && (w.voices == 16 || w.voices == 256) &&
            !w.spareVoice.modules().empty();
 }
 
@@ -87,7 +113,8 @@ void measureWorkload(const Workload& w, const Plan& plan, const SuiteOptions& o,
 
     if (measuresAddVoice(w)) {
         say("adding a voice of a known shape");
-        auto added = measureAddVoice(w.graph, w.voices, w.spareVoice, tiered, plan.commit);
+        auto added =
+            measureAddVoice(w.graph, w.voices, w.spareVoice, w.spareLinks, tiered, plan.commit);
         if (added)
             result.addVoice = *added;
         else
@@ -137,6 +164,48 @@ void measureWorkload(const Workload& w, const Plan& plan, const SuiteOptions& o,
     for (size_t i = 0; i < result.engines.size(); ++i) result.engines[i].buildMs = buildMs[i];
 }
 
+/// Whole `chronus render` processes of the built-in patches, edits and copies of large graphs,
+/// and a long chain's cold commit.
+void measureScale(const Plan& plan, const SuiteOptions& o, const ProgramFactory& tiered,
+                  const std::vector<Workload>& workloads, BenchResults& results) {
+    auto say = [&](const std::string& what) {
+        if (o.progress) o.progress(what);
+    };
+    say("does render take --cache-dir?");
+    results.renderCacheDir = renderTakesCacheDir(plan.process);
+    for (const ProcessCase& c : plan.processes) {
+        const Workload* w = nullptr;
+        for (const Workload& x : workloads)
+            if (x.name == c.workload) w = &x;
+        if (w == nullptr) continue; // not among this run's voice counts
+        say(fmt::format("{}: whole chronus render processes, {:g} s of audio", w->name, c.seconds));
+        auto r = measureProcessRender(w->name, w->graph, c.seconds, results.renderCacheDir,
+                                      plan.process);
+        if (!r) {
+            ProcessRenderResult failed;
+            failed.name = w->name;
+            failed.audioSeconds = c.seconds;
+            failed.error = r.error().message;
+            results.renders.push_back(failed);
+        } else {
+            results.renders.push_back(*r);
+        }
+    }
+    say("edits and copies of large patch graphs");
+    results.graphScale = measureGraphScale(plan.graphScale);
+    if (o.chainModules == 0) return;
+    say(fmt::format("a chain of {} modules: cold commit", o.chainModules));
+    auto chain = gainChain(o.chainModules);
+    if (!chain) {
+        ChainCommitResult failed;
+        failed.modules = o.chainModules;
+        failed.error = chain.error().message;
+        results.chain = failed;
+        return;
+    }
+    results.chain = measureChainCommit(chain->graph, tiered, plan.chainTimeoutS, plan.commit);
+}
+
 } // namespace
 
 Expected<BenchResults> runBench(const SuiteOptions& o) {
@@ -184,6 +253,7 @@ Expected<BenchResults> runBench(const SuiteOptions& o) {
         measureWorkload(w, plan, o, *fused, *tiered, optLevel, r);
         results.workloads.push_back(std::move(r));
     }
+    if (o.builtins) measureScale(plan, o, *tiered, workloads, results);
     results.targets = evaluateTargets(results);
     return results;
 }

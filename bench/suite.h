@@ -24,6 +24,11 @@ struct SuiteOptions {
     uint32_t runs = 0; ///< timed render runs per engine; 0: 41, or 9 with quick
     float sampleRate = 48000;
     uint32_t blockFrames = 64;
+    /// A sine through this many modules in a row, one cold commit (issue 13's 10,000-module
+    /// chain); 0: not measured. Off by default: until the compiler cuts long chains into groups,
+    /// a chain of 1,000 takes minutes to compile and one of 10,000 more memory than a shared
+    /// machine has.
+    uint32_t chainModules = 0;
     /// Told what is being measured now (one line, no newline), may be empty.
     std::function<void(const std::string&)> progress;
 };

@@ -280,6 +280,80 @@ void addVoiceTable(std::string& s, const BenchResults& r) {
     s += '\n';
 }
 
+void processTable(std::string& s, const BenchResults& r) {
+    if (r.renders.empty()) return;
+    uint32_t runs = 0;
+    for (const auto& p : r.renders) runs = std::max(runs, p.runs);
+    s += fmt::format(
+        "Whole `chronus render` processes, seconds, median [p10-p90] of {}: user + system CPU "
+        "of the child\n(wait4), start-up, compile, render and exit included; {}-frame blocks, the "
+        "patch committed at 0\n  cold: an empty code cache (a fresh --cache-dir); warm: the cache "
+        "the cold run before filled\n",
+        count(runs, "run"), r.blockFrames);
+    if (!r.renderCacheDir)
+        s += "  render takes no --cache-dir yet: every run is cold, and warm is not measured\n";
+    s += '\n';
+    const size_t nw = nameWidth(r);
+    const std::string line =
+        fmt::format("{:<{}} {:>6} | {:<22} {:>6} {:>7} | {:<22} {:>6} {:>7}", "workload", nw,
+                    "audio", "cold CPU", "wall", "peak MB", "warm CPU", "wall", "peak MB");
+    s += line + "\n";
+    rule(s, line.size());
+    for (const auto& p : r.renders) {
+        const std::string audio = fmt::format("{:g} s", p.audioSeconds);
+        if (!p.error.empty()) {
+            s += fmt::format("{:<{}} {:>6} | FAILED: {}\n", p.name, nw, audio, p.error);
+            continue;
+        }
+        s += fmt::format("{:<{}} {:>6} | {:<22} {:>6} {:>7} | {:<22} {:>6} {:>7}\n", p.name, nw,
+                         audio, spread(p.coldCpuS), formatNumber(p.coldWallS.median),
+                         formatNumber(p.coldMaxRssMb), p.warmMeasured ? spread(p.warmCpuS) : "-",
+                         p.warmMeasured ? formatNumber(p.warmWallS.median) : "-",
+                         p.warmMeasured ? formatNumber(p.warmMaxRssMb) : "-");
+    }
+    s += '\n';
+}
+
+void scaleTable(std::string& s, const BenchResults& r) {
+    if (r.graphScale) {
+        const GraphScaleResult& g = *r.graphScale;
+        s += "Editing the pending patch as it grows: microseconds per edit (thread CPU time), "
+             "median of rounds of\na few hundred; gains, new ones chained to each other, finds "
+             "and writes among the old ones\n\n";
+        const std::string line = fmt::format("{:>9} | {:>8} {:>8} {:>8} {:>8} {:>8}", "modules",
+                                             "create", "connect", "find", "write", "delete");
+        s += line + "\n";
+        rule(s, line.size());
+        for (const EditCost& e : g.edits)
+            s += fmt::format("{:>9} | {:>8} {:>8} {:>8} {:>8} {:>8}\n", e.modules,
+                             formatNumber(e.createUs), formatNumber(e.connectUs),
+                             formatNumber(e.findUs), formatNumber(e.setParamUs),
+                             formatNumber(e.deleteUs));
+        s += fmt::format("\nCopies, as a commit copies the pending patch: {} copies of {} modules "
+                         "kept, a parameter write\nbetween each: {} us a copy, {} us the write "
+                         "after one, {} MB of resident memory for all of them\n\n",
+                         g.copies, g.copyModules, formatNumber(g.copyUs),
+                         formatNumber(g.firstWriteUs), formatNumber(g.rssGrowthMb));
+    }
+    if (r.chain) {
+        const ChainCommitResult& c = *r.chain;
+        s += fmt::format("A chain of {} modules (sine -> gains), one cold commit into a fresh "
+                         "Engine with tiered\ncompiles, nothing cached: ",
+                         c.modules);
+        if (c.firstTierMs > 0)
+            s += fmt::format("audible after {} ms, optimised {}; resident memory {} MB before, "
+                             "peak {} MB{}",
+                             formatNumber(c.firstTierMs),
+                             c.optimisedMs > 0
+                                 ? fmt::format("after {} ms", formatNumber(c.optimisedMs))
+                                 : fmt::format("not within {:g} s", c.timeoutS),
+                             formatNumber(c.baseRssMb), formatNumber(c.peakRssMb),
+                             c.peakReset ? "" : " (the peak could not be reset: maybe older)");
+        if (!c.error.empty()) s += (c.firstTierMs > 0 ? "; " : "") + c.error;
+        s += "\n\n";
+    }
+}
+
 void targetTable(std::string& s, const BenchResults& r) {
     s += "Targets (measured here, not asserted by the tests)\n\n";
     // Targets come in two sets (the JSON keeps their `issue` key); the table names what each is
@@ -309,7 +383,7 @@ void targetTable(std::string& s, const BenchResults& r) {
         const std::string value =
             t.measured ? fmt::format("{} {}", formatNumber(t.value), t.unit) : "-";
         const std::string what = t.informational ? "  " + t.what : t.what;
-        s += fmt::format("  {:<82} {:<9} {:>10}  {}\n", what, t.where, value, verdict);
+        s += fmt::format("  {:<82} {:<11} {:>10}  {}\n", what, t.where, value, verdict);
     }
     s += '\n';
 }
@@ -340,6 +414,8 @@ std::string formatTable(const BenchResults& r) {
     commitTable(s, r);
     tieredTable(s, r);
     addVoiceTable(s, r);
+    processTable(s, r);
+    scaleTable(s, r);
     targetTable(s, r);
     key(s, r);
     return s;

@@ -32,8 +32,13 @@ public:
     Expected<Workload> finish(std::string name, std::string description, std::string family,
                               uint32_t voices) {
         if (error_) return makeError("built-in workload {}: {}", name, error_->message);
-        return Workload{std::move(name), std::move(description), std::move(family),
-                        voices,          std::move(graph_),      {}};
+        return Workload{std::move(name),
+                        std::move(description),
+                        std::move(family),
+                        voices,
+                        std::move(graph_),
+                        {},
+                        {}};
     }
 
 private:
@@ -133,27 +138,61 @@ Expected<Workload> voiceBank(const std::string& osc, uint32_t voices) {
     return bank;
 }
 
+Expected<Workload> summedBank(const std::string& sum, uint32_t voices) {
+    Builder b;
+    const bool mix = sum == "mix";
+    const std::string into = mix ? "master:in1" : "master:in";
+    if (mix)
+        b.create("master", "mix", 1.0f);
+    else
+        b.create("master", "gain");
+    for (uint32_t v = 0; v < voices; ++v) {
+        bankVoice(b, "simple_sine", v, voices);
+        b.connect(fmt::format("amp{}", v), into);
+    }
+    auto bank = b.finish(fmt::format("{}-{}", mix ? "mix" : "master", voices),
+                         fmt::format("{} x sine -> adsr -> lowpass -> gain, each into {}", voices,
+                                     mix ? "mix master:in1" : "gain master:in"),
+                         mix ? "" : "master", voices);
+    if (!bank) return bank;
+    Builder spare;
+    bankVoice(spare, "simple_sine", voices, voices);
+    auto voice = spare.finish(bank->name + " spare voice", "", "", 1);
+    if (!voice) return voice.error();
+    bank->spareVoice = std::move(voice->graph);
+    bank->spareLinks = {{fmt::format("amp{}", voices), into}};
+    return bank;
+}
+
 Expected<Workload> fmBank(uint32_t voices) {
     Builder b;
+    b.create("master", "gain");
     for (uint32_t v = 0; v < voices; ++v) {
-        const std::string m = fmt::format("mod{}", v), c = fmt::format("car{}", v),
-                          e = fmt::format("env{}", v), a = fmt::format("amp{}", v);
+        const std::string m = fmt::format("mod{}", v), d = fmt::format("depth{}", v),
+                          c = fmt::format("car{}", v), e = fmt::format("env{}", v),
+                          a = fmt::format("amp{}", v);
         const float pitch = voicePitch(v);
-        b.create(m, "lfo"); // a sine up to 2 kHz: audio-rate modulation
-        b.set(m, "freq", 1.4f * pitch);
-        b.set(m, "depth", 2.0f * pitch);
+        b.create(m, "simple_sine");
+        b.set(m, "freq", 2.0f * pitch);
+        b.set(m, "gain", 1.0f);
+        b.create(d, "gain"); // FM depth in Hz: the modulator's +-1 times 6f
+        b.set(d, "level", 6.0f * pitch);
         b.create(c, "simple_sine");
         b.set(c, "freq", pitch);
         b.set(c, "gain", 0.5f);
-        b.connect(m, c + ":freq");
+        b.connect(m, d);
+        b.connect(d, c + ":freq");
         voiceEnvelope(b, e);
         b.create(a, "gain");
         b.set(a, "level", 1.0f / static_cast<float>(voices));
         b.connect(c, e);
         b.connect(e, a);
+        b.connect(a, "master");
     }
     return b.finish(fmt::format("fm-{}", voices),
-                    fmt::format("{} x sine modulator -> sine carrier freq -> adsr -> gain", voices),
+                    fmt::format("{} x sine at 2f -> gain 6f (depth, Hz) -> sine carrier freq f -> "
+                                "adsr -> gain, each into gain master:in",
+                                voices),
                     "", voices);
 }
 
@@ -185,6 +224,17 @@ Expected<Workload> feedbackBank(uint32_t voices) {
                     "", voices);
 }
 
+Expected<Workload> gainChain(uint32_t modules) {
+    Builder b;
+    b.create("g0", "simple_sine");
+    for (uint32_t i = 1; i < modules; ++i) {
+        b.create(fmt::format("g{}", i), "gain");
+        b.connect(fmt::format("g{}", i - 1), fmt::format("g{}", i));
+    }
+    return b.finish(fmt::format("chain-{}", modules),
+                    fmt::format("sine -> {} gains in a row", modules - 1), "", 1);
+}
+
 Expected<Workload> randomGraph(uint32_t modules, uint32_t seed) {
     // Random graphs may blow up (feedback with gain) or stay silent; the engine refuses the first
     // and the second measures nothing, so take the first seed from `seed` on that plays sanely.
@@ -202,6 +252,7 @@ Expected<Workload> randomGraph(uint32_t modules, uint32_t seed) {
                         "",
                         1,
                         std::move(patch.graph),
+                        {},
                         {}};
     }
     return makeError("no random graph of {} modules from seed {} on plays sanely", modules, seed);
@@ -221,6 +272,7 @@ Expected<Workload> patchFileWorkload(const std::string& path) {
                     "",
                     1,
                     std::move(*committed),
+                    {},
                     {}};
 }
 
@@ -229,6 +281,17 @@ Expected<std::vector<Workload>> builtinWorkloads(const std::vector<uint32_t>& vo
     for (const char* osc : {"simple_sine", "saw"})
         for (uint32_t n : voiceCounts) {
             auto w = voiceBank(osc, n);
+            if (!w) return w.error();
+            all.push_back(w.take());
+        }
+    for (uint32_t n : voiceCounts) {
+        auto w = summedBank("gain", n);
+        if (!w) return w.error();
+        all.push_back(w.take());
+    }
+    for (uint32_t n : voiceCounts)
+        if (n == 16 || n == 256) {
+            auto w = summedBank("mix", n);
             if (!w) return w.error();
             all.push_back(w.take());
         }

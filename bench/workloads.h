@@ -1,5 +1,6 @@
-// The patches `chronus bench` measures: built-in voice banks, an FM bank, a feedback bank, a
-// random graph, and any patch file a user names. Each is a PatchGraph, so the same patch reaches
+// The patches `chronus bench` measures: built-in voice banks (output taps, and summed into one
+// input as people patch them), an FM bank, a feedback bank, a random graph, a long chain, and any
+// patch file a user names. Each is a PatchGraph, so the same patch reaches
 // the three engines directly and a real Engine through its control API.
 #pragma once
 
@@ -8,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace chronus::bench {
@@ -22,6 +24,8 @@ struct Workload {
     /// that of the bank's voices), which the add-a-voice measurement adds to `graph` and removes.
     /// Empty for other workloads.
     PatchGraph spareVoice;
+    /// Connections (src, dst) the spare voice makes into the bank once added (into `master`).
+    std::vector<std::pair<std::string, std::string>> spareLinks;
 };
 
 /// `voices` of osc -> adsr (10/50 ms, 0.7, 200 ms, gate on) -> biquad lowpass (2 kHz, Q 0.707)
@@ -29,7 +33,12 @@ struct Workload {
 /// `osc` is "simple_sine" or "saw" (band-limited). With the spare voice number `voices`.
 Expected<Workload> voiceBank(const std::string& osc, uint32_t voices);
 
-/// `voices` FM voices: an audio-rate sine (lfo) modulates a sine carrier's freq; adsr; gain.
+/// The same voices as the patch people write: each gain connected to one input, the `master`
+/// gain's (`sum` "gain") or a `mix`'s in1 (`sum` "mix"), which sums them. With the spare voice.
+Expected<Workload> summedBank(const std::string& sum, uint32_t voices);
+
+/// `voices` FM voices: a sine at 2f, scaled by a gain to 6f Hz of depth, into a sine carrier's
+/// freq at f; adsr; gain; summed into `master`.
 Expected<Workload> fmBank(uint32_t voices);
 
 /// `voices` of saw -> mix -> lowpass -> gain, with lowpass -> z1 -> mix closing a loop per voice.
@@ -42,8 +51,12 @@ Expected<Workload> randomGraph(uint32_t modules, uint32_t seed);
 /// player checks every file: a bad line refuses it with `PATH:LINE: reason`.
 Expected<Workload> patchFileWorkload(const std::string& path);
 
-/// The built-in set: voice banks of sine and saw at each of `voiceCounts`, 16 FM voices, 16
-/// feedback voices, a random 64-module graph.
+/// A sine through `modules` - 1 gains in a row: the long chain a patch of many stages makes.
+Expected<Workload> gainChain(uint32_t modules);
+
+/// The built-in set: voice banks of sine and saw (output taps) and of sine summed into `master`
+/// at each of `voiceCounts`, summed into a `mix` at those of 16 and 256 among them, 16 FM voices,
+/// 16 feedback voices, a random 64-module graph.
 Expected<std::vector<Workload>> builtinWorkloads(const std::vector<uint32_t>& voiceCounts);
 
 } // namespace chronus::bench

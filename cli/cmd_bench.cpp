@@ -79,7 +79,9 @@ void addBenchCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "bench", "Benchmark the fused JIT against the block and per-sample interpreters");
     cmd->footer("Built-in workloads: 1..256 voices of sine or band-limited saw -> adsr -> lowpass "
-                "-> gain, 16 FM voices, 16 feedback voices through z1, a random 64-module graph. "
+                "-> gain as output taps, and summed into one gain `master` (and a mix), 16 FM "
+                "voices whose depth is a gain, 16 feedback voices through z1, a random 64-module "
+                "graph; whole `chronus render` processes of some; edits of large patches. "
                 "Use a Release build for figures; the machine should be otherwise idle.");
     cmd->add_option("patches", args->suite.patchFiles, "patch files to measure as well")
         ->check(CLI::ExistingFile);
@@ -98,6 +100,9 @@ void addBenchCommand(CLI::App& app) {
         ->check(CLI::Range(0, 3));
     cmd->add_option("--runs", args->suite.runs, "timed runs per engine (default 41, quick 9)")
         ->check(CLI::Range(1u, 100000u));
+    cmd->add_option("--chain", args->suite.chainModules,
+                    "also commit a chain of this many modules, cold (off by default: long)")
+        ->check(CLI::Range(2u, 1000000u));
     cmd->callback([args] {
         if (args->patchesOnly && args->suite.patchFiles.empty())
             throw CLI::ValidationError("--patches-only", "needs at least one patch file");

@@ -55,6 +55,7 @@ struct RenderArgs {
     std::string format = "float";
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
+    GraphLimits limits;
 };
 
 bool verboseEnv() {
@@ -64,7 +65,9 @@ bool verboseEnv() {
 
 int runRender(const RenderArgs& a) {
     // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
-    auto script = loadPatchFile(a.patch);
+    GraphLimits limits = a.limits;
+    limits.sampleRate = a.rate;
+    auto script = loadPatchFile(a.patch, limits);
     if (!script) {
         fmt::print(stderr, "chronus render: {}\n", script.error().message);
         return 1;
@@ -82,6 +85,7 @@ int runRender(const RenderArgs& a) {
     opts.seconds = a.seconds;
     opts.sampleRate = a.rate;
     opts.frames = a.frames;
+    opts.limits = a.limits;
     if (a.seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
     auto format = parseWavFormat(a.format);
@@ -139,6 +143,7 @@ void addRenderCommand(CLI::App& app) {
         ->check(CLI::IsMember({"float", "24", "16"}))
         ->capture_default_str();
     addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
+    addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

@@ -51,6 +51,7 @@ struct ServeArgs {
     std::size_t timedEventsPerClient = EngineOptions{}.timedEventsPerClient;
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
+    GraphLimits limits;
 };
 
 volatile std::sig_atomic_t gSignal = 0;
@@ -200,7 +201,9 @@ int runServe(const ServeArgs& a) {
         }
     }
     if (!script && !a.patch.empty()) {
-        auto loaded = loadPatchFile(a.patch);
+        GraphLimits limits = a.limits;
+        limits.sampleRate = a.rate;
+        auto loaded = loadPatchFile(a.patch, limits);
         if (!loaded) return fail(loaded.error().message);
         script = loaded.take();
     }
@@ -216,6 +219,7 @@ int runServe(const ServeArgs& a) {
     eo.verbose = verbose;
     eo.timedEventCapacity = a.timedEvents;
     eo.timedEventsPerClient = a.timedEventsPerClient;
+    eo.limits = a.limits;
     auto engineOr = Engine::create(eo);
     if (!engineOr) return fail(engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
@@ -447,6 +451,7 @@ void addServeCommand(CLI::App& app) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->capture_default_str();
     addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
+    addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {
         if (int rc = runServe(*args); rc != 0) throw CLI::RuntimeError(rc);
     });

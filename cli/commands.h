@@ -1,6 +1,8 @@
 // One function per `chronus` subcommand; each registers its options on the CLI11 app.
 #pragma once
 
+#include "base/graph_limits.h"
+
 #include <CLI/CLI.hpp>
 #include <string>
 
@@ -17,5 +19,8 @@ void addGraphCommand(CLI::App& app);
 
 /// `chronus --version`: version, build, LLVM, CPU, its vector features and the JIT's lanes.
 std::string versionText();
+
+/// --max-modules, --max-sources, --max-state-mb on `cmd`, into `limits` (which must outlive it).
+void addGraphLimitOptions(CLI::App& cmd, GraphLimits& limits);
 
 } // namespace chronus::cli

@@ -1,11 +1,23 @@
 // The patch a user edits: module instances, connections and parameter values. Every edit is
 // validated at once; a bad one returns an Error naming what was wrong and changes nothing.
+//
+// Sizes: every edit costs the same whatever the patch's size (ids are hashed, each module keeps
+// its own connections, and the loop check walks only the modules between the two ends in a
+// topological order it keeps up to date, after Pearce and Kelly's dynamic topological sort).
+// Copies share: a copy costs a pointer, and the graphs share their storage in chunks of modules
+// and connections until one of them edits a chunk, which it then copies (64 modules at most).
+// So the engine's copies of the pending patch at every commit cost next to nothing, in time and
+// in memory. A shared chunk is never written, so copies may be read and edited on different
+// threads (each PatchGraph object itself by one thread at a time, as any value).
 #pragma once
 
 #include "base/expected.h"
+#include "base/graph_limits.h"
 #include "modules/descriptor.h"
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +48,56 @@ struct Connection {
 
 class PatchGraph {
 public:
+    struct Store; ///< opaque: the shared storage (patch_graph.cpp)
+
+    /// Modules in creation order, or connections in the order they were made: a forward range
+    /// over the graph, valid until it is edited.
+    template <class T>
+    class Range {
+    public:
+        class iterator {
+        public:
+            using iterator_category = std::forward_iterator_tag;
+            using value_type = T;
+            using difference_type = std::ptrdiff_t;
+            using pointer = const T*;
+            using reference = const T&;
+            iterator() = default;
+            const T& operator*() const;
+            const T* operator->() const { return &**this; }
+            iterator& operator++();
+            iterator operator++(int) {
+                iterator before = *this;
+                ++*this;
+                return before;
+            }
+            bool operator==(const iterator& o) const { return at_ == o.at_; }
+
+        private:
+            friend class Range;
+            iterator(const Store* store, uint64_t at);
+            const Store* store_ = nullptr;
+            uint64_t at_ = 0; ///< serial of the element, or the end's
+        };
+        iterator begin() const;
+        iterator end() const;
+        std::size_t size() const;
+        bool empty() const { return size() == 0; }
+
+    private:
+        friend class PatchGraph;
+        explicit Range(const Store* store) : store_(store) {}
+        const Store* store_;
+    };
+
+    PatchGraph() = default;
+    explicit PatchGraph(const GraphLimits& limits) : limits_(limits) {}
+    PatchGraph(const PatchGraph& other);
+    PatchGraph(PatchGraph&& other) noexcept;
+    PatchGraph& operator=(const PatchGraph& other);
+    PatchGraph& operator=(PatchGraph&& other) noexcept;
+    ~PatchGraph();
+
     /// Adds a module. `createArg` fixes memory or port count for types that take one.
     Status create(std::string_view id, std::string_view type,
                   std::optional<float> createArg = std::nullopt);
@@ -51,10 +113,17 @@ public:
     /// Index of parameter `param` of module `id` in layout order.
     Expected<uint32_t> paramIndex(std::string_view id, std::string_view param) const;
 
-    const std::vector<Module>& modules() const { return modules_; }
-    const std::vector<Connection>& connections() const { return connections_; }
+    Range<Module> modules() const { return Range<Module>(store_); }
+    Range<Connection> connections() const { return Range<Connection>(store_); }
+    /// The module of this id, or null; valid until the graph is edited.
     const Module* find(std::string_view id) const;
-    std::optional<uint32_t> indexOf(std::string_view id) const;
+
+    /// Edits that would take the graph past these are refused. Set before it is edited (a graph
+    /// already past a lowered limit keeps what it has and only grows no further).
+    void setLimits(const GraphLimits& limits) { limits_ = limits; }
+    const GraphLimits& limits() const { return limits_; }
+    /// Bytes of module state the schedule will lay out (GraphLimits::maxStateBytes counts them).
+    uint64_t stateBytes() const;
 
     /// `id:name` of a kernel input slot (audio input or parameter).
     static std::string slotName(const Module& m, uint32_t slot);
@@ -67,14 +136,16 @@ public:
 private:
     struct Endpoint {
         const Module* module;
+        uint64_t serial; ///< the module's place in the store
         uint32_t index;
     };
     Expected<Endpoint> resolveSource(std::string_view ref) const;
     Expected<Endpoint> resolveDestination(std::string_view ref) const;
-    std::optional<std::vector<std::string>> findInstantCycle() const;
+    /// The store, ours alone: copied first if another graph shares it.
+    Store& mutableStore();
 
-    std::vector<Module> modules_; ///< creation order: schedules are deterministic
-    std::vector<Connection> connections_;
+    GraphLimits limits_;
+    Store* store_ = nullptr; ///< shared, reference-counted; null: empty
 };
 
 /// Checks a module id: 1..63 characters of [A-Za-z0-9_.-], so it fits an OSC address segment.

@@ -66,20 +66,23 @@ const ScheduledNode* Schedule::find(std::string_view id) const {
 }
 
 Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions& options) {
-    const auto& mods = graph.modules();
+    // By creation index: the graph keeps no array of its modules.
+    std::vector<const Module*> mods;
+    mods.reserve(graph.modules().size());
+    for (const Module& m : graph.modules()) mods.push_back(&m);
     const auto n = static_cast<uint32_t>(mods.size());
     // Ids to indices once (a commit of a thousand modules must not search them per edge), and
     // each node's outgoing edges in connection order.
     std::unordered_map<std::string_view, uint32_t> indexOf;
     indexOf.reserve(n);
-    for (uint32_t i = 0; i < n; ++i) indexOf.emplace(mods[i].id, i);
+    for (uint32_t i = 0; i < n; ++i) indexOf.emplace(mods[i]->id, i);
     std::vector<Edge> edges;
     std::vector<std::vector<uint32_t>> outEdges(n);
     std::vector<bool> selfLoop(n, false), feeds(n, false);
     for (const Connection& c : graph.connections()) {
         const uint32_t s = indexOf.at(c.src), d = indexOf.at(c.dst);
         outEdges[s].push_back(static_cast<uint32_t>(edges.size()));
-        edges.push_back({s, d, mods[s].layout->outputs[c.srcPort].delayed});
+        edges.push_back({s, d, mods[s]->layout->outputs[c.srcPort].delayed});
         if (s == d) selfLoop[s] = true;
         feeds[s] = true;
     }
@@ -162,7 +165,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
 
     uint32_t paramCursor = 0, stateCursor = 0;
     for (uint32_t i = 0; i < n; ++i) {
-        const Module& m = mods[order[i]];
+        const Module& m = *mods[order[i]];
         ScheduledNode node;
         node.id = m.id;
         node.desc = m.desc;
@@ -186,9 +189,9 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
 
     // Sinks: explicit output modules if any, else the first output of every unconnected module.
     bool hasSink =
-        std::any_of(mods.begin(), mods.end(), [](const Module& m) { return m.desc->isSink; });
+        std::any_of(mods.begin(), mods.end(), [](const Module* m) { return m->desc->isSink; });
     for (uint32_t i = 0; i < n; ++i) {
-        const Module& m = mods[order[i]];
+        const Module& m = *mods[order[i]];
         if (m.layout->outputs.empty()) continue;
         if (hasSink) {
             if (m.desc->isSink) sched.outputTaps.push_back({i, 0});

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <fmt/format.h>
 #include <fuzzer/FuzzedDataProvider.h>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,7 +37,9 @@ std::string pickId(FuzzedDataProvider& in) {
 
 const Module* pickModule(FuzzedDataProvider& in, const PatchGraph& g) {
     if (g.modules().empty()) return nullptr;
-    return &g.modules()[in.ConsumeIntegralInRange<std::size_t>(0, g.modules().size() - 1)];
+    return &*std::next(g.modules().begin(),
+                       in.ConsumeIntegralInRange<std::ptrdiff_t>(
+                           0, static_cast<std::ptrdiff_t>(g.modules().size()) - 1));
 }
 
 /// `id`, `id:output` or something random.

@@ -53,6 +53,7 @@ struct CreateArgDesc {
     float maxValue = 0;
     std::string_view unit = {};
     std::string_view doc = {};
+    bool whole = false; ///< a count or a seed: 2.5 is refused, not rounded
 };
 
 /// Ports and parameters repeated `count` times (mix: in1..inN with level1..levelN).

@@ -49,7 +49,7 @@ std::optional<double> envNumber(const char* name) {
 struct Engine::Impl {
     explicit Impl(const EngineOptions& o)
         : opts(o), log(o.verbose), core(o.sampleRate, o.frames, o.timedEventCapacity),
-          params(versions, core, o.timedEventsPerClient),
+          versions(o.limits), params(versions, core, o.timedEventsPerClient),
           tiers(o.tiered ? std::make_unique<TierUpgrader>([this] { pipeline.tierReady(); })
                          : nullptr),
           pipeline(opts, log, core, params, versions, outcomes, tiers.get()) {}
@@ -105,6 +105,7 @@ Expected<std::unique_ptr<Engine>> Engine::create(const EngineOptions& options) {
     }
     if (auto v = envNumber("CHRONUS_VERBOSE")) o.verbose = *v != 0;
     if (auto v = envNumber("CHRONUS_JIT_PREWARM")) o.prewarm = *v != 0;
+    o.limits.sampleRate = o.sampleRate; // state is counted at the rate it will run at
     if (!(o.primeTimeoutMs > 0)) return makeError("prime timeout must be positive");
     if (!o.factory) {
         auto f = engineFactory("", o.tiered);

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "base/expected.h"
+#include "base/graph_limits.h"
 #include "runtime/control_command.h"
 
 #include <cstdint>
@@ -127,6 +128,8 @@ struct EngineOptions {
     /// own), so that one client's far-future events cannot fill the queue for everyone.
     std::size_t timedEventCapacity = 4096;
     std::size_t timedEventsPerClient = 1024;
+    /// How large a patch may grow (base/graph_limits.h); its sampleRate is set to `sampleRate`.
+    GraphLimits limits = {};
 };
 
 class Engine {

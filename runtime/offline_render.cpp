@@ -11,7 +11,9 @@ namespace chronus {
 
 Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
                                          const OfflineRenderOptions& options) {
-    auto script = checkPatch(lines, options.source);
+    GraphLimits limits = options.limits;
+    limits.sampleRate = options.sampleRate;
+    auto script = checkPatch(lines, options.source, limits);
     if (!script) return script.error();
     return renderPatch(script.take(), options);
 }
@@ -26,6 +28,7 @@ Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
     eo.factory = options.factory;
     eo.xfadeMs = options.xfadeMs;
     eo.prewarm = false; // its first commit comes at once: a warm-up would only delay it
+    eo.limits = options.limits;
     auto engine = Engine::create(eo);
     if (!engine) return engine.error();
     OfflineBackend backend(**engine, {});

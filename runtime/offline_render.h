@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/expected.h"
+#include "base/graph_limits.h"
 #include "compiler/program.h"
 #include "runtime/patch_file.h"
 
@@ -24,7 +25,8 @@ struct OfflineRenderOptions {
     ProgramFactory factory; ///< default: the engine's default (the JIT where built)
     double xfadeMs = 10;    ///< EngineOptions::xfadeMs (its default): 0 = hard swaps
     std::function<void(double fraction)> progress; ///< called now and then, may be empty
-    std::string source; ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
+    std::string source;      ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
+    GraphLimits limits = {}; ///< the engine's (its sampleRate is set to `sampleRate`)
 };
 
 /// Where a streaming render puts its samples, in order, a block at a time, as it renders them. An

@@ -1,6 +1,7 @@
 #include "runtime/param_store.h"
 
 #include "compiler/did_you_mean.h"
+#include "compiler/param_check.h"
 #include "compiler/patch_graph.h"
 #include "modules/choice_name.h"
 #include "runtime/audio_core.h"
@@ -8,20 +9,8 @@
 #include "runtime/slot.h"
 
 #include <algorithm>
-#include <cmath>
-#include <fmt/format.h>
 
 namespace chronus {
-
-namespace {
-
-// The words are PatchGraph::setParam's and setParamChoice's, so that a refusal reads the same
-// whichever of the two made it (tests/test_engine_params.cpp holds them to that).
-std::string rangeText(const ParamDesc& p) {
-    return fmt::format("[{}, {}]{}{}", p.minValue, p.maxValue, p.unit.empty() ? "" : " ", p.unit);
-}
-
-} // namespace
 
 ParamStore::ParamStore(PatchVersions& versions, AudioCore& core, std::size_t perClientEvents)
     : versions_(versions), core_(core), perClientEvents_(perClientEvents) {}
@@ -57,14 +46,8 @@ Expected<ParamStore::Resolved> ParamStore::resolve(std::string_view id, std::str
 
 Status ParamStore::check(const Resolved& r, std::string_view id, std::string_view param,
                          float value) const {
-    const ParamDesc& p = r.layout->params[r.param].desc;
-    if (!std::isfinite(value)) return makeError("{}:{} must be finite, got {}", id, param, value);
-    if (value < p.minValue || value > p.maxValue)
-        return makeError("{}:{} = {} is outside {}", id, param, value, rangeText(p));
-    if (!p.choices.empty() && value != std::floor(value))
-        return makeError("{}:{} takes a whole number (0..{}), got {}", id, param,
-                         p.choices.size() - 1, value);
-    return {};
+    // The graph's own check (compiler/param_check.h): the same verdicts, the same words.
+    return checkParamValue(r.layout->params[r.param].desc, id, param, value);
 }
 
 Status ParamStore::set(std::string_view id, std::string_view param, float value) {
@@ -91,16 +74,9 @@ Status ParamStore::setChoice(std::string_view id, std::string_view param, std::s
     drainAcksLocked();
     auto r = resolve(id, param);
     if (!r) return r.error();
-    const ParamDesc& d = r->layout->params[r->param].desc;
-    if (d.choices.empty()) return makeError("{}:{} takes a number, got '{}'", id, param, choice);
-    if (const int i = choiceIndex(d, choice); i >= 0)
-        return setLocked(id, param, static_cast<float>(i));
-    std::string names;
-    for (std::size_t i = 0; i < d.choices.size(); ++i)
-        names += (i ? ", " : "") + std::string(d.choices[i]);
-    const std::vector<std::string_view> options(d.choices.begin(), d.choices.end());
-    return makeError("{}:{} has no choice '{}'{} ({})", id, param, choice,
-                     didYouMean(choice, options), names);
+    auto value = choiceValue(r->layout->params[r->param].desc, id, param, choice);
+    if (!value) return value.error();
+    return setLocked(id, param, *value);
 }
 
 Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_view param,

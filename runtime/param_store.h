@@ -1,9 +1,9 @@
 // Parameter values on the control side: the key table, validation of id/param/value/choice by the
-// module's descriptor (range, finiteness, whole numbers and names for choices), and every write
-// carried everywhere the value lives: the patch versions (graphs), the commits in flight (they
-// read what was written since they copied the pending patch), the live slots (one atomic store
-// each, which the audio thread reads) and timed events through AudioCore's queue. A write costs
-// a hash look-up and a few stores, whatever the patch's size.
+// module's descriptor (compiler/param_check.h: the patch graph's own check, so the words agree),
+// and every write carried everywhere the value lives: the patch versions (graphs), the commits in
+// flight (they read what was written since they copied the pending patch), the live slots (one
+// atomic store each, which the audio thread reads) and timed events through AudioCore's queue. A
+// write costs a hash look-up and a few stores, whatever the patch's size.
 //
 // Thread-safe (its own mutex; lock order: CommitPipeline -> ParamStore -> PatchVersions).
 #pragma once

@@ -23,7 +23,7 @@ Status PatchDryRun::apply(const ControlCommand& cmd) {
                 committed_ = pending_;
                 return {};
             } else if constexpr (std::is_same_v<T, AbortCommand>) {
-                pending_ = committed_ ? *committed_ : PatchGraph();
+                pending_ = committed_ ? *committed_ : PatchGraph(pending_.limits());
                 return {};
             } else {
                 static_assert(std::is_same_v<T, DumpCommand> || std::is_same_v<T, IrCommand> ||

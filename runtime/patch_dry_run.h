@@ -13,6 +13,9 @@ namespace chronus {
 
 class PatchDryRun {
 public:
+    /// Refuses what an engine with these limits would refuse.
+    explicit PatchDryRun(const GraphLimits& limits = {}) : pending_(limits) {}
+
     /// Applies `cmd` as Engine::apply does, refusing exactly what the engine would refuse: edits
     /// go to the pending patch; a write validates against the module as the engine knows it
     /// (pending first, else committed) and reaches both; a commit makes the pending patch the

@@ -13,11 +13,12 @@ Error PatchScript::error(const Step& step, const Error& e) const {
     return lineError(source, step.line, e);
 }
 
-Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source) {
+Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source,
+                                 const GraphLimits& limits) {
     PatchScript script;
     script.source = std::move(source);
     script.steps.reserve(lines.size());
-    PatchDryRun dry;
+    PatchDryRun dry(limits);
     double time = 0;
     int timeLine = 0; ///< the line `time` was written on; 0: the start
     for (const PatchLine& line : lines) {
@@ -39,10 +40,10 @@ Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::strin
     return script;
 }
 
-Expected<PatchScript> loadPatchFile(const std::string& path) {
+Expected<PatchScript> loadPatchFile(const std::string& path, const GraphLimits& limits) {
     auto lines = readPatchFile(path);
     if (!lines) return lines.error();
-    return checkPatch(*lines, path);
+    return checkPatch(*lines, path, limits);
 }
 
 namespace {

@@ -61,10 +61,11 @@ struct PatchScript {
     Error error(const Step& step, const Error& e) const;
 };
 
-/// Checks `lines` (of the file `source`) by the rule above.
-Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source = {});
+/// Checks `lines` (of the file `source`) by the rule above, for an engine with `limits`.
+Expected<PatchScript> checkPatch(const std::vector<PatchLine>& lines, std::string source = {},
+                                 const GraphLimits& limits = {});
 /// readPatchFile, then checkPatch: every error is `PATH:LINE: reason` (or names the file).
-Expected<PatchScript> loadPatchFile(const std::string& path);
+Expected<PatchScript> loadPatchFile(const std::string& path, const GraphLimits& limits = {});
 
 /// Where the live clock's lines go: an Engine (the player's own adapter), or a server over OSC
 /// (`chronus send --file`). Control side.

@@ -2,8 +2,10 @@
 // last commit(); abort returns to it) and `playing` (the patch of the slot last swapped in; dump
 // shows it). Parameter values live in all three. A write is recorded here in O(1) and folded into
 // the graphs before anything copies, replaces or prints them or changes which modules they hold:
-// PatchGraph finds a module by a scan, and three scans per write are what made a parameter flood
-// on a large patch slow. Thread-safe (its own mutex; the last lock in the engine's lock order).
+// a write to a graph that shares its storage with a copy (the commit in flight) copies the chunk
+// it lands in, and folding a flood of writes at once does that once per chunk, not per write.
+// Copies of the graphs are cheap (PatchGraph shares storage). Thread-safe (its own mutex; the
+// last lock in the engine's lock order).
 #pragma once
 
 #include "base/expected.h"
@@ -32,6 +34,10 @@ struct ParamWrite {
 
 class PatchVersions {
 public:
+    /// Every version keeps to `limits` (the pending patch is where edits are refused).
+    explicit PatchVersions(const GraphLimits& limits = {})
+        : pending_(limits), requested_(limits), playing_(limits) {}
+
     // Edits of the pending patch, validated by PatchGraph: an error changes nothing.
     Status create(std::string_view id, std::string_view type, std::optional<float> createArg);
     Status remove(std::string_view id);

@@ -1,6 +1,7 @@
-// Parameter writes through the engine: validated by each module's descriptor (runtime/
-// param_store.cpp) with exactly the verdicts and words of PatchGraph::setParam, and values that
-// follow the patch's structure (a module deleted and made again starts from its defaults).
+// Parameter writes through the engine: validated by each module's descriptor with the patch
+// graph's own check (compiler/param_check.h), so with exactly the verdicts and words of
+// PatchGraph::setParam, and values that follow the patch's structure (a module deleted and made
+// again starts from its defaults).
 #include "compiler/patch_graph.h"
 #include "modules/registry.h"
 #include "tests/test_engine_harness.h"

@@ -1,5 +1,6 @@
 // gain: a VCA. Multiplies its input by `level`; modulate `level` for tremolo or amplitude
-// envelopes.
+// envelopes. Any finite level in [-1e6, 1e6]: negative levels invert (attenuverters), large ones
+// scale a modulator to a depth in Hz (sine -> gain 660 -> carrier:freq is FM of 660 Hz depth).
 #include "modules/module_abi.h"
 
 namespace {
@@ -20,7 +21,12 @@ constexpr std::string_view kAliases[] = {"vca"};
 constexpr PortDesc kInputs[] = {{.name = "in"}};
 constexpr PortDesc kOutputs[] = {{.name = "out"}};
 constexpr ParamDesc kParams[] = {
-    {.name = "level", .defaultValue = 1, .minValue = 0, .maxValue = 4, .unit = ""},
+    {.name = "level",
+     .defaultValue = 1,
+     .minValue = -1e6f,
+     .maxValue = 1e6f,
+     .unit = "",
+     .doc = "factor: negative inverts; as large as an FM depth in Hz"},
 };
 } // namespace
 
