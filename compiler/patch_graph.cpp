@@ -1,8 +1,8 @@
 #include "compiler/patch_graph.h"
 
 #include "compiler/did_you_mean.h"
-#include "modules/choice_name.h"
 #include "compiler/param_check.h"
+#include "modules/choice_name.h"
 #include "modules/registry.h"
 
 #include <algorithm>
@@ -257,7 +257,8 @@ std::string didYouMean(std::string_view word, const std::vector<std::string_view
 
 namespace {
 
-template <class Modules> Error unknownId(const Modules& modules, std::string_view id) {
+template <class Modules>
+Error unknownId(const Modules& modules, std::string_view id) {
     std::vector<std::string_view> ids;
     for (const Module& m : modules) ids.push_back(m.id);
     return makeError("unknown module id '{}'{}", id, didYouMean(id, ids));
