@@ -8,14 +8,14 @@
 #      the soaks (test_soak), the resident-memory tests (test_engine_memory: they would measure
 #      ASan's quarantine), the bench CLI (test_bench_cli: a minute of benchmarks, no new code
 #      path) and the format check; the random-graph differentials render 20 % of their graphs
-#      (CHRONUS_TEST_RANDOM_PERCENT). Then each libFuzzer target for CHRONUS_FUZZ_SECONDS (25)
+#      (CHRONUS_TEST_RANDOM_PERCENT). Then each libFuzzer target for CHRONUS_FUZZ_SECONDS (15)
 #      from the seed corpus (scripts/fuzz.sh);
 #   3. TSan over the runtime's threads (preset tsan, those tests only): engine swap, timed events,
 #      seeds, control, real-time, null backend, OSC server and end to end, --state, JIT tiers
 #      (README, "Reliability", says what TSan cannot see).
 # Measured 2026-11-21, `bash .ci/run` from a clean clone on an otherwise idle 2-core machine with
 # the packages installed: stage 1 build 120 s, ctest 156 s; stage 2 build 238 s, ctest 50 s,
-# fuzzers 105 s (4 x 25 s); stage 3 build 116 s, ctest 20 s: 13 min 24 s in all (a fresh machine
+# fuzzers 105 s (then 4 x 25 s; now 5 targets x 15 s); stage 3 build 116 s, ctest 20 s: 13 min 24 s in all (a fresh machine
 # adds the package installs). With other builds beside it, stages 2-3 alone took 825 s; either way
 # under CI's 25-minute budget. CHRONUS_TEST_QUICK=1 stops after stage 1 (local use);
 # CHRONUS_TEST_PRESET changes stage 1's preset.
@@ -59,7 +59,7 @@ cmake --build --preset fuzz -j "$jobs" --target chronus "${asan_tests[@]}" \
 stage "asan-ubsan: ctest"
 ctest --preset fuzz -j "$jobs" -E "^(($asan_skip)[:_]|format:)"
 stage "fuzzers"
-CHRONUS_FUZZ_BUILD=build/fuzz scripts/fuzz.sh "${CHRONUS_FUZZ_SECONDS:-25}"
+CHRONUS_FUZZ_BUILD=build/fuzz scripts/fuzz.sh "${CHRONUS_FUZZ_SECONDS:-15}"
 
 stage "tsan: build"
 tsan_tests=(test_engine_swap test_engine_timed test_engine_seeds test_engine_control
