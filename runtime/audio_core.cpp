@@ -53,15 +53,22 @@ AudioCore::Handshake AudioCore::publishAndWaitForSwap(Slot& slot, Clock::time_po
                                                       const std::atomic<bool>& stop,
                                                       const std::function<void(Slot*)>& reclaim) {
     published_.store(&slot, std::memory_order_release);
-    while (published_.load(std::memory_order_acquire) != nullptr) {
-        reclaimRetired(reclaim);
-        if (Clock::now() > deadline || stop.load()) {
-            Slot* expected = &slot;
-            if (published_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel))
-                return Handshake::kTimedOut;
-            break; // taken just now
+    for (;;) {
+        Slot* p = published_.load(std::memory_order_acquire);
+        if (p == nullptr) break; // swapped in, its carry done (released after it)
+        if (p == &slot) {
+            reclaimRetired(reclaim);
+            if (Clock::now() > deadline || stop.load()) {
+                Slot* expected = &slot;
+                if (published_.compare_exchange_strong(expected, nullptr,
+                                                       std::memory_order_acq_rel))
+                    return Handshake::kTimedOut;
+                continue; // taken just now: wait for its carry
+            }
+            std::this_thread::sleep_for(kPollInterval);
+        } else {
+            std::this_thread::yield(); // kTaking: the audio thread is carrying, microseconds
         }
-        std::this_thread::sleep_for(kPollInterval);
     }
     return Handshake::kDone;
 }
@@ -109,8 +116,13 @@ void AudioCore::audioThreadService() noexcept {
     while (holdingCount_ > 0 && retired_.tryPush(holding_[holdingCount_ - 1])) --holdingCount_;
 
     // Swap: only once every slot let go is handed back, so that `retired_` cannot overflow.
-    if (holdingCount_ == 0 && published_.load(std::memory_order_acquire) != nullptr) {
-        if (Slot* next = published_.exchange(nullptr, std::memory_order_acq_rel)) {
+    // The slot is claimed (kTaking) before the carry and released (nullptr) after it, so the
+    // control side, which may read both slots' state as soon as it sees nullptr, never does so
+    // while the carry moves state between them.
+    Slot* next = holdingCount_ == 0 ? published_.load(std::memory_order_acquire) : nullptr;
+    if (next != nullptr &&
+        published_.compare_exchange_strong(next, kTaking(), std::memory_order_acq_rel)) {
+        {
             Slot* old = active();
             // The carry may take the old slot's state buffer over: it fades out only if it still
             // has state of its own (slot.h).
@@ -130,6 +142,7 @@ void AudioCore::audioThreadService() noexcept {
             swaps_.store(n, std::memory_order_release);
             activeSeq_.store(next->seq, std::memory_order_release);
         }
+        published_.store(nullptr, std::memory_order_release);
     }
 
     if (snapshot_.load(std::memory_order_acquire) != nullptr) {

@@ -190,6 +190,11 @@ private:
 
     // Shared with the control side.
     std::atomic<Slot*> published_{nullptr};
+    /// published_ while the audio thread carries state into the slot it took (never dereferenced).
+    static Slot* kTaking() {
+        static char tag;
+        return reinterpret_cast<Slot*>(&tag);
+    }
     std::atomic<SnapshotRequest*> snapshot_{nullptr};
     SpscRing<Slot*> retired_{8};
     SpscRing<TimedEvent> events_;
