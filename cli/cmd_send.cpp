@@ -3,6 +3,7 @@
 // until the server has answered everything it sent (a commit: its /patch/committed or
 // /patch/failed). Exit status 0; 1 if the server refused something (/error, /patch/failed) or the
 // file is bad; 2 if the server did not answer in time. `--file` is send_file.cpp's.
+#include "cli/commands.h"
 #include "cli/send.h"
 #include "osc/osc_message.h"
 #include "runtime/patch_file.h"
@@ -80,6 +81,16 @@ int finishSend(osc::OscClient& client, Replies& replies, bool quitting, double t
     return replies.refused() ? kSendRefused : 0;
 }
 
+void addServerAddressOptions(CLI::App& cmd, std::string& host, int& port) {
+    cmd.add_option("--host", host, "the server's address")
+        ->capture_default_str()
+        ->envname("CHRONUS_HOST");
+    cmd.add_option("--port", port, "the server's OSC UDP port")
+        ->check(CLI::Range(1, 65535))
+        ->capture_default_str()
+        ->envname("CHRONUS_PORT");
+}
+
 void addSendCommand(CLI::App& app, FileSender sendFile) {
     auto args = std::make_shared<SendArgs>();
     auto* cmd = app.add_subcommand(
@@ -93,13 +104,7 @@ void addSendCommand(CLI::App& app, FileSender sendFile) {
                     "a patch file, played on a clock: lines at their @t, parameter and gate lines "
                     "as timed bundles that land on their exact sample")
         ->check(CLI::ExistingFile);
-    cmd->add_option("--host", args->host, "the server's address")
-        ->capture_default_str()
-        ->envname("CHRONUS_HOST");
-    cmd->add_option("--port", args->port, "the server's OSC UDP port")
-        ->check(CLI::Range(1, 65535))
-        ->capture_default_str()
-        ->envname("CHRONUS_PORT");
+    addServerAddressOptions(*cmd, args->host, args->port);
     cmd->add_option("--timeout", args->timeout,
                     "seconds to wait for the server to answer (to start, and after the last "
                     "message: a commit's outcome)")

@@ -210,13 +210,7 @@ void addTopCommand(CLI::App& app) {
     auto args = std::make_shared<TopArgs>();
     auto* cmd = app.add_subcommand(
         "top", "Watch a running server: callback load, xruns, commits, failures (q quits)");
-    cmd->add_option("--host", args->host, "the server's address")
-        ->capture_default_str()
-        ->envname("CHRONUS_HOST");
-    cmd->add_option("--port", args->port, "the server's OSC UDP port")
-        ->check(CLI::Range(1, 65535))
-        ->capture_default_str()
-        ->envname("CHRONUS_PORT");
+    addServerAddressOptions(*cmd, args->host, args->port);
     cmd->add_option("--interval", args->interval, "seconds between readings")
         ->check(CLI::Range(0.05, 60.0))
         ->capture_default_str();

@@ -20,6 +20,10 @@ void addGraphCommand(CLI::App& app);
 /// `chronus --version`: version, build, LLVM, CPU, its vector features and the JIT's lanes.
 std::string versionText();
 
+/// --host and --port of a running server (defaults shown, $CHRONUS_HOST and $CHRONUS_PORT), for
+/// the commands that talk to one (`send`, `top`); both must outlive `cmd`.
+void addServerAddressOptions(CLI::App& cmd, std::string& host, int& port);
+
 /// --max-modules, --max-sources, --max-state-mb on `cmd`, into `limits` (which must outlive it).
 void addGraphLimitOptions(CLI::App& cmd, GraphLimits& limits);
 
