@@ -224,6 +224,40 @@ Expected<Workload> feedbackBank(uint32_t voices) {
                     "", voices);
 }
 
+Expected<Workload> polyBank(uint32_t voices) {
+    // A template as a player writes one; every voice holding a note (what the allocator writes
+    // on a note-on: pitch, gate, velocity), written straight into the voices' parameters.
+    PatchGraph g;
+    Status s = g.beginVoice("pad");
+    if (s) s = g.create("osc", "saw");
+    if (s) s = g.create("env", "adsr");
+    if (s) s = g.create("lp", "biquad_filter");
+    if (s) s = g.setParam("lp", "cutoff", 2000);
+    if (s) s = g.connect("osc", "env");
+    if (s) s = g.connect("env", "lp");
+    if (s) s = g.endVoice();
+    if (s) s = g.mapVoice("pad", "pitch", "osc:freq");
+    if (s) s = g.mapVoice("pad", "gate", "env:gate");
+    if (s) s = g.createPoly("keys", "pad", static_cast<float>(voices));
+    for (uint32_t v = 0; v < voices && s; ++v) {
+        s = g.setParam(fmt::format("keys.{}.osc", v), "freq", voicePitch(v));
+        if (s) s = g.setParam(fmt::format("keys.{}.osc", v), "gain", 0.5f);
+        if (s) s = g.setParam(fmt::format("keys.{}.env", v), "gate", 1);
+    }
+    if (s) s = g.setParam("keys", "level", 1.0f / static_cast<float>(voices));
+    const std::string name = fmt::format("poly-{}", voices);
+    if (!s) return makeError("built-in workload {}: {}", name, s.error().message);
+    return Workload{name,
+                    fmt::format("a poly of {} voices (saw -> adsr -> lowpass, each with its "
+                                "fader), every note held, summed at keys:out",
+                                voices),
+                    "",
+                    voices,
+                    std::move(g),
+                    {},
+                    {}};
+}
+
 Expected<Workload> gainChain(uint32_t modules) {
     Builder b;
     b.create("g0", "simple_sine");
@@ -297,6 +331,11 @@ Expected<std::vector<Workload>> builtinWorkloads(const std::vector<uint32_t>& vo
         }
     for (auto make : {fmBank, feedbackBank}) {
         auto w = make(16);
+        if (!w) return w.error();
+        all.push_back(w.take());
+    }
+    for (uint32_t n : {16u, 64u}) {
+        auto w = polyBank(n);
         if (!w) return w.error();
         all.push_back(w.take());
     }

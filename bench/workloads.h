@@ -44,6 +44,10 @@ Expected<Workload> fmBank(uint32_t voices);
 /// `voices` of saw -> mix -> lowpass -> gain, with lowpass -> z1 -> mix closing a loop per voice.
 Expected<Workload> feedbackBank(uint32_t voices);
 
+/// A `poly` of `voices` voices of saw -> adsr -> lowpass (compiler/voice_template.h), every voice
+/// holding a note: what a player's chord costs, voices in the wide lanes.
+Expected<Workload> polyBank(uint32_t voices);
+
 /// A random valid graph of `modules` modules (bench/random_patch.h), fixed `seed`.
 Expected<Workload> randomGraph(uint32_t modules, uint32_t seed);
 
@@ -56,7 +60,7 @@ Expected<Workload> gainChain(uint32_t modules);
 
 /// The built-in set: voice banks of sine and saw (output taps) and of sine summed into `master`
 /// at each of `voiceCounts`, summed into a `mix` at those of 16 and 256 among them, 16 FM voices,
-/// 16 feedback voices, a random 64-module graph.
+/// 16 feedback voices, polys of 16 and 64 voices, a random 64-module graph.
 Expected<std::vector<Workload>> builtinWorkloads(const std::vector<uint32_t>& voiceCounts);
 
 } // namespace chronus::bench

@@ -4,6 +4,7 @@
 #include "cli/cache_options.h"
 #include "cli/commands.h"
 #include "runtime/engine_factory.h"
+#include "runtime/midi_script.h"
 #include "runtime/offline_render.h"
 #include "runtime/patch_player.h"
 #include "runtime/wav_file.h"
@@ -48,6 +49,8 @@ struct RenderArgs {
     std::string patch;
     std::string out;
     double seconds = 5;
+    bool secondsGiven = false;
+    std::string midiFile; ///< --midi: a Standard MIDI File played into the patch
     float rate = 48000;
     uint32_t frames = 256;
     std::string engine{defaultEngineName()};
@@ -72,7 +75,31 @@ int runRender(const RenderArgs& a) {
         fmt::print(stderr, "chronus render: {}\n", script.error().message);
         return 1;
     }
-    warnUnheard(*script, a.patch, a.seconds, a.rate);
+    double seconds = a.seconds;
+    if (!a.midiFile.empty()) {
+        auto file = midi::readMidiFile(a.midiFile);
+        if (!file) {
+            fmt::print(stderr, "chronus render: {}\n", file.error().message);
+            return 1;
+        }
+        auto merged = mergeMidiFile(*script, *file);
+        if (!merged) {
+            fmt::print(stderr, "chronus render: {}\n", merged.error().message);
+            return 1;
+        }
+        // Without -s: the file's end plus the longest envelope's time and half a second.
+        if (!a.secondsGiven) seconds = merged->endSeconds;
+        if (merged->unrouted > 0)
+            fmt::print(stderr,
+                       "chronus render: warning: {}: {} note event(s) on channels no poly plays "
+                       "(channel 1 goes to the only poly; route others with /midi/route "
+                       "CHANNEL ID)\n",
+                       a.midiFile, merged->unrouted);
+        if (merged->events == 0)
+            fmt::print(stderr, "chronus render: warning: {}: nothing in it reaches the patch\n",
+                       a.midiFile);
+    }
+    warnUnheard(*script, a.patch, seconds, a.rate);
     if (!applyCacheOptions(a.cache, a.cacheMaxMb, "render")) return 1;
     auto factory = engineFactory(a.engine, /*tiered=*/false);
     if (!factory) {
@@ -82,11 +109,11 @@ int runRender(const RenderArgs& a) {
     OfflineRenderOptions opts;
     opts.factory = factory.take();
     opts.xfadeMs = a.xfadeMs;
-    opts.seconds = a.seconds;
+    opts.seconds = seconds;
     opts.sampleRate = a.rate;
     opts.frames = a.frames;
     opts.limits = a.limits;
-    if (a.seconds >= 10)
+    if (seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
     auto format = parseWavFormat(a.format);
     if (!format) {
@@ -95,7 +122,7 @@ int runRender(const RenderArgs& a) {
     }
     // Written as it renders (memory stays flat whatever the length); a render that fails leaves
     // no file behind.
-    const auto frames = static_cast<uint64_t>(std::llround(a.seconds * a.rate));
+    const auto frames = static_cast<uint64_t>(std::llround(seconds * a.rate));
     auto wav = WavWriter::createForFrames(a.out, static_cast<int>(a.rate), 1, frames, *format);
     if (!wav) {
         fmt::print(stderr, "chronus render: {}\n", wav.error().message);
@@ -122,9 +149,15 @@ void addRenderCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand("render", "Render a patch file offline to a WAV file");
     cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", args->out, "WAV file to write")->required();
-    cmd->add_option("-s,--seconds", args->seconds, "length")
+    cmd->add_option("-s,--seconds", args->seconds,
+                    "length (with --midi, default: the file's end plus the release tail)")
         ->check(CLI::Range(0.001, 86400.0))
-        ->capture_default_str();
+        ->capture_default_str()
+        ->each([args](const std::string&) { args->secondsGiven = true; });
+    cmd->add_option("--midi", args->midiFile,
+                    "Standard MIDI File (type 0 or 1) to play into the patch, sample-exact: "
+                    "channel 1 to its only poly, /midi/route and /midi/cc lines route the rest")
+        ->check(CLI::ExistingFile);
     cmd->add_option("-r,--rate", args->rate, "sample rate")
         ->check(CLI::Range(8000.0f, 384000.0f))
         ->capture_default_str();

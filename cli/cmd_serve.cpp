@@ -2,6 +2,8 @@
 // an optional patch file applied at start, an optional recording, and the OSC server.
 #include "cli/cache_options.h"
 #include "cli/commands.h"
+#include "midi/midi_input.h"
+#include "midi/midi_ports.h"
 #include "osc/osc_server.h"
 #include "runtime/backend.h"
 #include "runtime/backend_offline.h"
@@ -52,6 +54,7 @@ struct ServeArgs {
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
     GraphLimits limits;
+    std::string midi; ///< --midi PORT (part of its name) or "list"; empty: no live MIDI
 };
 
 volatile std::sig_atomic_t gSignal = 0;
@@ -159,6 +162,10 @@ int runServe(const ServeArgs& a) {
         return 0;
     }
 
+    if (a.midi == "list") {
+        fmt::print("{}", midi::formatMidiPortList(midi::listMidiInputPorts("chronus-list")));
+        return 0;
+    }
     if (!a.irDir.empty()) {
         if (Status s = checkWritableDirectory(a.irDir); !s) return fail("--ir-dir: " + s.message());
     }
@@ -284,6 +291,18 @@ int runServe(const ServeArgs& a) {
         if (const uint64_t seq = first(); seq != 0)
             static_cast<OfflineBackend&>(*backend).waitForCommit(seq, 60'000);
     }
+    // Live MIDI: the port opened before the audio starts, drained by the audio thread every block.
+    std::unique_ptr<midi::MidiInput> midiIn;
+    if (!a.midi.empty()) {
+        midi::MidiInputOptions mo;
+        mo.source = a.midi;
+        auto in = midi::MidiInput::open(mo);
+        if (!in) return fail("--midi: " + in.error().message);
+        midiIn = in.take();
+        engine->attachMidiInput(&midiIn->ring());
+        fmt::print(stderr, "chronus serve: MIDI from {} ({})\n", midiIn->sourceName(),
+                   midi::midiApiName(midiIn->api()));
+    }
     if (Status s = backend->start(); !s) return fail(s.message());
     if (!offline) {
         if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
@@ -357,7 +376,9 @@ int runServe(const ServeArgs& a) {
     std::signal(SIGTERM, SIG_DFL);
 
     osc.reset();
+    if (midiIn) engine->attachMidiInput(nullptr); // the audio thread lets go of the ring first
     backend->stop();
+    midiIn.reset();
     stateWriter.reset(); // writes the last changes
     const EngineStatus st = engine->status();
     int rc = 0;
@@ -434,6 +455,9 @@ void addServeCommand(CLI::App& app) {
             },
             "WRITABLE"));
     cmd->add_flag("--no-osc", args->noOsc, "do not start the OSC server");
+    cmd->add_option("--midi", args->midi,
+                    "play live MIDI from this port (part of its name; JACK MIDI or ALSA): channel "
+                    "1 to the only poly, /midi/route and /midi/cc for more; 'list' lists ports");
     cmd->add_option("--state", args->state,
                     "keep the committed patch and its parameter values in this file (written "
                     "atomically at each commit, before it is acknowledged; parameter changes at "

@@ -2,6 +2,7 @@
 
 #include "compiler/did_you_mean.h"
 #include "compiler/param_check.h"
+#include "compiler/voice_template.h"
 #include "modules/choice_name.h"
 #include "modules/registry.h"
 
@@ -413,12 +414,14 @@ Store* compacted(const Store& s) {
 // ---- copies
 // --------------------------------------------------------------------------------------
 
-PatchGraph::PatchGraph(const PatchGraph& other) : limits_(other.limits_), store_(other.store_) {
+PatchGraph::PatchGraph(const PatchGraph& other)
+    : limits_(other.limits_), store_(other.store_), voices_(other.voices_) {
     retain(store_);
 }
 
 PatchGraph::PatchGraph(PatchGraph&& other) noexcept
-    : limits_(other.limits_), store_(std::exchange(other.store_, nullptr)) {}
+    : limits_(other.limits_), store_(std::exchange(other.store_, nullptr)),
+      voices_(std::move(other.voices_)) {}
 
 PatchGraph& PatchGraph::operator=(const PatchGraph& other) {
     if (this != &other) {
@@ -426,6 +429,7 @@ PatchGraph& PatchGraph::operator=(const PatchGraph& other) {
         release(store_);
         store_ = other.store_;
         limits_ = other.limits_;
+        voices_ = other.voices_;
     }
     return *this;
 }
@@ -435,6 +439,7 @@ PatchGraph& PatchGraph::operator=(PatchGraph&& other) noexcept {
         release(store_);
         store_ = std::exchange(other.store_, nullptr);
         limits_ = other.limits_;
+        voices_ = std::move(other.voices_);
     }
     return *this;
 }
@@ -553,6 +558,9 @@ uint64_t PatchGraph::stateBytes() const {
 
 Status PatchGraph::create(std::string_view id, std::string_view type,
                           std::optional<float> createArg) {
+    if (voiceOpen())
+        return editOpenVoice([&](PatchGraph& g) { return g.create(id, type, createArg); });
+    if (Status s = voiceGuard(id); !s) return s;
     if (Status s = validateModuleId(id); !s) return s;
     const ModuleDescriptor* desc = findModule(type);
     if (desc == nullptr)
@@ -605,6 +613,9 @@ Status PatchGraph::create(std::string_view id, std::string_view type,
 }
 
 Status PatchGraph::remove(std::string_view id) {
+    if (voiceOpen()) return editOpenVoice([&](PatchGraph& g) { return g.remove(id); });
+    if (Status s = voiceGuard(id); !s) return s;
+    if (!expanding_ && voices_ != nullptr) return removePoly(id);
     if (find(id) == nullptr) return unknownId(modules(), id);
     Store& s = mutableStore();
     uint64_t serial = 0;
@@ -701,6 +712,9 @@ std::optional<uint64_t> findLink(const Store& s, uint64_t src, uint32_t srcPort,
 } // namespace
 
 Status PatchGraph::connect(std::string_view src, std::string_view dst) {
+    if (voiceOpen()) return editOpenVoice([&](PatchGraph& g) { return g.connect(src, dst); });
+    if (Status g = voiceGuard(src); !g) return g;
+    if (Status g = voiceGuard(dst); !g) return g;
     auto s = resolveSource(src);
     if (!s) return s.error();
     auto d = resolveDestination(dst);
@@ -742,6 +756,9 @@ Status PatchGraph::connect(std::string_view src, std::string_view dst) {
 }
 
 Status PatchGraph::disconnect(std::string_view src, std::string_view dst) {
+    if (voiceOpen()) return editOpenVoice([&](PatchGraph& g) { return g.disconnect(src, dst); });
+    if (Status g = voiceGuard(src); !g) return g;
+    if (Status g = voiceGuard(dst); !g) return g;
     auto s = resolveSource(src);
     if (!s) return s.error();
     auto d = resolveDestination(dst);
@@ -760,6 +777,8 @@ Status PatchGraph::disconnect(std::string_view src, std::string_view dst) {
 }
 
 Status PatchGraph::setParam(std::string_view id, std::string_view param, float value) {
+    if (voiceOpen())
+        return editOpenVoice([&](PatchGraph& g) { return g.setParam(id, param, value); });
     uint64_t serial = 0;
     const Node* n = store_ == nullptr ? nullptr : store_->node(id, &serial);
     if (n == nullptr) return unknownId(modules(), id);
@@ -788,6 +807,8 @@ Expected<uint32_t> PatchGraph::paramIndex(std::string_view id, std::string_view 
 
 Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
                                   std::string_view choice) {
+    if (voiceOpen())
+        return editOpenVoice([&](PatchGraph& g) { return g.setParamChoice(id, param, choice); });
     auto idx = paramIndex(id, param);
     if (!idx) return idx.error();
     auto value = choiceValue(find(id)->layout->params[*idx].desc, id, param, choice);
@@ -801,15 +822,22 @@ std::string PatchGraph::slotName(const Module& m, uint32_t slot) {
 }
 
 std::string PatchGraph::toPatchText() const {
-    std::string out;
+    // A poly is written as its template and one /patch/create ID poly: its voices' modules and
+    // their connections are the expansion's.
+    std::string out = voicesText();
+    const VoiceTable* vt = voices_.get();
+    auto owned = [vt](std::string_view id) { return vt != nullptr && vt->ownerOf(id) != nullptr; };
     for (const Module& m : modules()) {
-        if (m.desc->createArg.name.empty())
+        if (owned(m.id)) continue;
+        if (const PolyInfo* p = vt != nullptr ? vt->findPoly(m.id) : nullptr)
+            out += fmt::format("/patch/create {} poly {} {}\n", p->id, p->templateName, p->voices);
+        else if (m.desc->createArg.name.empty())
             out += fmt::format("/patch/create {} {}\n", m.id, m.desc->type);
         else
             out += fmt::format("/patch/create {} {} {}\n", m.id, m.desc->type, m.createArg);
     }
     for (const Module& m : modules())
-        for (size_t i = 0; i < m.params.size(); ++i) {
+        for (size_t i = 0; i < m.params.size() && !owned(m.id); ++i) {
             const ModuleLayout::Param& p = m.layout->params[i];
             const float v = m.params[i];
             if (v == p.desc.defaultValue) continue;
@@ -827,6 +855,7 @@ std::string PatchGraph::toPatchText() const {
     const Store& s = *store_;
     for (uint64_t i = s.links.next(0); i < s.links.end; i = s.links.next(i + 1)) {
         const Link& l = s.links.at(i);
+        if (owned(l.c.src) || owned(l.c.dst)) continue;
         const Module& src = s.nodes.at(l.src).module;
         const Module& dst = s.nodes.at(l.dst).module;
         out += fmt::format("/patch/connect {}:{} {}\n", l.c.src,

@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -25,6 +26,9 @@
 #include <vector>
 
 namespace chronus {
+
+struct PolyInfo;
+struct VoiceTable;
 
 struct Module {
     std::string id;
@@ -133,7 +137,33 @@ public:
     /// /patch/commit (unless empty). Replaying it gives an identical graph, playing.
     std::string toPatchText() const;
 
+    // ---- voice templates and polys (compiler/voice_template.h) -------------------------------
+    /// /voice/begin: the edits up to endVoice() go to template `name` (a new one, or the one of
+    /// that name opened with its current content), not to the patch.
+    Status beginVoice(std::string_view name);
+    /// /voice/end: checks the template (an unconnected output to sum, every map's target) and
+    /// re-expands every poly that uses it.
+    Status endVoice();
+    bool voiceOpen() const;
+    /// /voice/map NAME pitch|gate|velocity ID:PARAM [LO HI]; a second map of a role adds a target.
+    Status mapVoice(std::string_view name, std::string_view role, std::string_view target,
+                    std::optional<std::pair<float, float>> range = std::nullopt);
+    /// /patch/create ID poly NAME N.
+    Status createPoly(std::string_view id, std::string_view templateName, float voices);
+    /// Templates and polys; null when the graph has none.
+    const VoiceTable* voiceTable() const { return voices_.get(); }
+
 private:
+    /// Refuses an edit of a module a poly owns (its voices are the template's to edit).
+    Status voiceGuard(std::string_view ref) const;
+    /// Runs `edit` on the template being defined.
+    Status editOpenVoice(const std::function<Status(PatchGraph&)>& edit);
+    Status expandPoly(PolyInfo& poly, const struct VoiceTemplate* before,
+                      const struct VoiceTemplate& now);
+    Status removePoly(std::string_view id);
+    /// The templates and their maps as patch-file lines (toPatchText writes them first).
+    std::string voicesText() const;
+
     struct Endpoint {
         const Module* module;
         uint64_t serial; ///< the module's place in the store
@@ -145,7 +175,9 @@ private:
     Store& mutableStore();
 
     GraphLimits limits_;
-    Store* store_ = nullptr; ///< shared, reference-counted; null: empty
+    Store* store_ = nullptr;                   ///< shared, reference-counted; null: empty
+    std::shared_ptr<const VoiceTable> voices_; ///< shared, copied on write; null: none
+    bool expanding_ = false; ///< a poly's own edits pass voiceGuard (never copied)
 };
 
 /// Checks a module id: 1..63 characters of [A-Za-z0-9_.-], so it fits an OSC address segment.

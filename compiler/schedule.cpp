@@ -203,6 +203,7 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
     sched.stateBytes = stateCursor;
     sched.byId.reserve(n);
     for (uint32_t i = 0; i < n; ++i) sched.byId.emplace(sched.nodes[i].id, i);
+    sched.polys = schedulePolys(graph, sched);
     return sched;
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include "base/expected.h"
+#include "compiler/poly_schedule.h"
 #include "modules/descriptor.h"
 
 #include <cstddef>
@@ -87,6 +88,7 @@ struct Schedule {
     float sampleRate = 48000;
     float smoothingCoef = 1; ///< per-sample one-pole coefficient, from ScheduleOptions
     std::unordered_map<std::string, uint32_t> byId; ///< node index of each id (find)
+    std::vector<SchedulePoly> polys; ///< the voice allocator's view (compiler/poly_schedule.h)
     KernelContext context() const { return {sampleRate, 1.0f / sampleRate}; }
 
     const ScheduledNode* find(std::string_view id) const;

@@ -75,6 +75,9 @@ using PrepareFn = void (*)(void* state, const float* in, const KernelContext* ct
 using StateSizeFn = std::size_t (*)(const InstanceConfig&);
 /// Control thread: set up state; `params` holds the initial parameter targets in order.
 using InitFn = void (*)(void* state, const InstanceConfig&, const float* params);
+/// Audio thread; wait-free: true when the instance is silent until something restarts it (an
+/// envelope that has finished its release). A poly's allocator frees a voice by it.
+using IdleFn = bool (*)(const void* state);
 
 struct ModuleDescriptor {
     std::string_view type;
@@ -104,6 +107,9 @@ struct ModuleDescriptor {
     PrepareFn prepare = nullptr;
     TickFn process = nullptr;
     BlockFn processBlock = nullptr; ///< interpreter: blockLoop<process, emit>
+    /// Optional: says when an instance has gone quiet for good (an envelope's idle stage), so a
+    /// poly knows its voice is free (runtime/voice_allocator.h). Null: never idle by itself.
+    IdleFn idle = nullptr;
 
     bool hasPrepare() const { return prepare != nullptr && process != nullptr; }
 };

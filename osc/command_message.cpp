@@ -24,6 +24,25 @@ OscMessage commandMessage(const ControlCommand& cmd) {
                 m.args = {c.value};
             } else if constexpr (std::is_same_v<T, IrCommand>) {
                 if (!c.stage.empty()) m.args = {c.stage};
+            } else if constexpr (std::is_same_v<T, VoiceBeginCommand>) {
+                m.args = {c.name};
+            } else if constexpr (std::is_same_v<T, VoiceMapCommand>) {
+                m.args = {c.name, c.role, c.target};
+                if (c.range) m.args.insert(m.args.end(), {c.range->first, c.range->second});
+            } else if constexpr (std::is_same_v<T, CreatePolyCommand>) {
+                m.args = {c.id, std::string("poly"), c.templateName, c.voices};
+            } else if constexpr (std::is_same_v<T, NoteCommand>) {
+                m.args = {c.id};
+                if (c.kind == NoteCommand::on || c.kind == NoteCommand::off)
+                    m.args.emplace_back(float(c.note));
+                if (c.kind != NoteCommand::off) m.args.emplace_back(c.value);
+            } else if constexpr (std::is_same_v<T, MidiRouteCommand>) {
+                m.args = {float(c.channel), c.id};
+            } else if constexpr (std::is_same_v<T, MidiCcCommand>) {
+                m.args = {float(c.channel), float(c.cc), c.id + ":" + c.param};
+                if (c.explicitRange) m.args.insert(m.args.end(), {c.lo, c.hi});
+            } else if constexpr (std::is_same_v<T, MidiBendCommand>) {
+                m.args = {c.semitones};
             }
         },
         cmd);

@@ -40,6 +40,9 @@ std::vector<ReplyArg> editOperands(const ControlCommand& cmd) {
     if (const auto* d = std::get_if<DeleteCommand>(&cmd)) return {d->id};
     if (const auto* k = std::get_if<ConnectCommand>(&cmd)) return {k->src, k->dst};
     if (const auto* k = std::get_if<DisconnectCommand>(&cmd)) return {k->src, k->dst};
+    if (const auto* p = std::get_if<CreatePolyCommand>(&cmd)) return {p->id};
+    if (const auto* v = std::get_if<VoiceBeginCommand>(&cmd)) return {v->name};
+    if (const auto* m = std::get_if<VoiceMapCommand>(&cmd)) return {m->name, m->role, m->target};
     return {};
 }
 

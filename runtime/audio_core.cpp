@@ -1,6 +1,10 @@
 #include "runtime/audio_core.h"
 
+#include "compiler/voice_template.h"
+#include "midi/midi_clock.h"
 #include "runtime/denormals.h"
+#include "runtime/midi_live.h"
+#include "runtime/voice_allocator.h"
 
 #include <algorithm>
 #include <chrono>
@@ -21,9 +25,10 @@ bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
 
 AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapacity)
     : sampleRate_(sampleRate), maxFrames_(maxFrames), eventCapacity_(eventCapacity),
-      events_(eventCapacity), acks_(eventCapacity), guard_(sampleRate),
+      events_(eventCapacity), acks_(eventCapacity + kInternalEvents), guard_(sampleRate),
       scratch_(std::make_unique<float[]>(maxFrames)),
-      heap_(std::make_unique<TimedEvent[]>(eventCapacity)) {}
+      heap_(std::make_unique<TimedEvent[]>(eventCapacity + kInternalEvents)),
+      stealFadeSamples_(static_cast<uint32_t>(std::ceil(kStealFadeMs * 0.001f * sampleRate))) {}
 
 // ---- control side -------------------------------------------------------------------------------
 
@@ -130,6 +135,7 @@ void AudioCore::audioThreadService() noexcept {
             if (old != nullptr && next->carryFrom == old) {
                 if (old->audioThreadPoisoned) guard_.audioThreadFreshSlot();
                 const Slot::Carried c = next->audioThreadCarryFrom(*old, next->fadeFrames > 0);
+                next->audioThreadCarryVoicesFrom(*old);
                 oldKeepsState = c.fromKeepsState;
                 noteStateCopy(c.copiedBytes);
             }
@@ -159,7 +165,7 @@ void AudioCore::audioThreadService() noexcept {
 
 void AudioCore::drainEvents() noexcept {
     TimedEvent e;
-    while (heapSize_ < eventCapacity_ && events_.tryPop(e)) {
+    while (heapSize_ - internalInHeap_ < eventCapacity_ && events_.tryPop(e)) {
         heap_[heapSize_++] = e;
         std::push_heap(heap_.get(), heap_.get() + heapSize_, later);
     }
@@ -173,8 +179,9 @@ void AudioCore::serveDrop() noexcept {
     std::size_t kept = 0;
     for (std::size_t i = 0; i < heapSize_; ++i) {
         const TimedEvent& e = heap_[i];
-        if (std::binary_search(r->keys.begin(), r->keys.end(), e.key))
-            (void)acks_.tryPush({e.key, e.value, 0, e.client, true});
+        if (!e.internal && std::binary_search(r->keys.begin(), r->keys.end(), e.key))
+            (void)acks_.tryPush(
+                {e.key, e.value, 0, e.client, true, e.kind != TimedEventKind::param});
         else
             heap_[kept++] = e;
     }
@@ -185,15 +192,130 @@ void AudioCore::serveDrop() noexcept {
     r->done.store(true, std::memory_order_release);
 }
 
+void AudioCore::pushInternal(const TimedEvent& e) noexcept {
+    if (internalInHeap_ >= kInternalEvents) {
+        applyEvent(e); // never more than a voice each in practice; early rather than lost
+        return;
+    }
+    heap_[heapSize_++] = e;
+    ++internalInHeap_;
+    std::push_heap(heap_.get(), heap_.get() + heapSize_, later);
+}
+
+void AudioCore::drainMidi(uint32_t frames) noexcept {
+    midi::MidiEventRing* ring = midiRing_.load(std::memory_order_acquire);
+    midiDraining_.store(ring != nullptr, std::memory_order_release);
+    if (ring == nullptr) return;
+    const MidiLiveTable* table = midiTable_.load(std::memory_order_acquire);
+    if (table == nullptr) return;
+    const uint64_t blockStartNs = midi::monotonicNowNs();
+    ring->audioThreadDrainUntil(blockStartNs, [&](const midi::LiveMidiEvent& ev) {
+        using midi::MidiKind;
+        const midi::MidiMessage& m = ev.message;
+        TimedEvent e;
+        e.sample = now_ + midi::audioThreadFrameInBlock(ev.receivedNs, blockStartNs, frames,
+                                                        double(sampleRate_));
+        e.order = ++internalOrder_;
+        e.internal = true;
+        if (m.kind == MidiKind::ControlChange) {
+            const MidiLiveTable::Cc& c = table->cc[size_t(m.channel) * 128 + m.controller()];
+            if (const uint32_t key = c.key.load(std::memory_order_relaxed);
+                key != MidiLiveTable::kNone) {
+                TimedEvent p = e;
+                p.key = key;
+                const float lo = c.lo.load(std::memory_order_relaxed);
+                p.value = lo + (c.hi.load(std::memory_order_relaxed) - lo) * (m.value() / 127.0f);
+                pushInternal(p);
+            }
+        }
+        uint32_t poly = table->polyKey[m.channel].load(std::memory_order_relaxed);
+        if (poly == MidiLiveTable::kNone && m.channel == 0) {
+            const Slot* top = active();
+            if (top != nullptr && top->polys.size() == 1) poly = top->polys[0].key;
+        }
+        if (poly == MidiLiveTable::kNone) return;
+        e.key = poly;
+        e.note = m.note();
+        switch (m.kind) {
+        case MidiKind::NoteOn:
+            e.kind = TimedEventKind::noteOn;
+            e.value = float(m.velocity());
+            break;
+        case MidiKind::NoteOff:
+            e.kind = TimedEventKind::noteOff;
+            break;
+        case MidiKind::ControlChange:
+            if (m.controller() != 64) return; // the sustain pedal
+            e.kind = TimedEventKind::pedal;
+            e.value = m.value() >= 64 ? 1.0f : 0.0f;
+            break;
+        case MidiKind::PitchBend:
+            e.kind = TimedEventKind::bend;
+            e.value =
+                table->bendRange.load(std::memory_order_relaxed) * float(m.pitchBend()) / 8192.0f;
+            break;
+        default:
+            return;
+        }
+        pushInternal(e);
+    });
+}
+
+void AudioCore::applyNoteEvent(const TimedEvent& e) noexcept {
+    std::array<Slot*, kMaxLayers> slots{};
+    for (std::size_t k = 0; k < layerCount_; ++k) slots[k] = layers_[k].slot;
+    const VoiceLayers layers{slots.data(), layerCount_};
+    VoiceFollowup f;
+    switch (e.kind) {
+    case TimedEventKind::noteOn:
+        f = audioThreadNoteOn(layers, e.key, e.note, e.value, e.sample, stealFadeSamples_);
+        break;
+    case TimedEventKind::noteOff:
+        f = audioThreadNoteOff(layers, e.key, e.note);
+        break;
+    case TimedEventKind::pedal:
+        audioThreadPedal(layers, e.key, e.value > 0.5f);
+        break;
+    case TimedEventKind::bend:
+        audioThreadBend(layers, e.key, e.value);
+        break;
+    case TimedEventKind::voiceStart:
+        audioThreadFollowup(layers, e.key, VoiceFollowup::start, e.note);
+        return;
+    case TimedEventKind::voiceRegate:
+        audioThreadFollowup(layers, e.key, VoiceFollowup::regate, e.note);
+        return;
+    case TimedEventKind::param:
+        return;
+    }
+    if (!e.internal) (void)acks_.tryPush({e.key, e.value, 0, e.client, false, true});
+    if (f.kind == VoiceFollowup::none) return;
+    TimedEvent next;
+    next.sample = std::max(f.sample, now_);
+    next.order = e.order;
+    next.key = e.key;
+    next.kind =
+        f.kind == VoiceFollowup::start ? TimedEventKind::voiceStart : TimedEventKind::voiceRegate;
+    next.note = f.voice;
+    next.internal = true;
+    pushInternal(next);
+}
+
 void AudioCore::applyEvent(const TimedEvent& e) noexcept {
+    if (e.kind != TimedEventKind::param) {
+        applyNoteEvent(e);
+        return;
+    }
     for (std::size_t k = 0; k < layerCount_; ++k) {
         Slot* s = layers_[k].slot;
         if (int32_t i = s->paramOf(e.key); i >= 0)
             s->params.store(static_cast<std::size_t>(i), e.value);
     }
-    // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity.
+    // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity
+    // (and the audio thread's own, live MIDI's controllers, have room of their own).
     Slot* playing = active();
-    (void)acks_.tryPush({e.key, e.value, playing != nullptr ? playing->seq : 0, e.client, false});
+    (void)acks_.tryPush({e.key, e.value, playing != nullptr ? playing->seq : 0, e.client, false,
+                         false, e.internal});
 }
 
 void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept {
@@ -252,13 +374,17 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
     audioThreadService();
     drainEvents();
     serveDrop();
+    drainMidi(frames);
     const uint64_t begin = now_;
     const uint64_t end = begin + frames;
     uint64_t pos = begin;
     while (pos < end) {
         while (heapSize_ > 0 && heap_[0].sample <= pos) {
             std::pop_heap(heap_.get(), heap_.get() + heapSize_, later);
-            applyEvent(heap_[--heapSize_]);
+            TimedEvent due = heap_[--heapSize_];
+            due.sample = std::max(due.sample, pos); // a time already past plays now
+            if (due.internal) --internalInHeap_;
+            applyEvent(due);
         }
         uint64_t stop = std::min(end, pos + maxFrames_);
         if (heapSize_ > 0 && heap_[0].sample < stop) stop = heap_[0].sample;

@@ -16,6 +16,7 @@
 // whole control-side calls here, so no caller handles a memory order.
 #pragma once
 
+#include "midi/midi_event_ring.h"
 #include "runtime/load_histogram.h"
 #include "runtime/output_guard.h"
 #include "runtime/slot.h"
@@ -32,6 +33,18 @@
 
 namespace chronus {
 
+/// What a timed event does: a parameter value, or a note event for a poly (key: the poly's
+/// kNoteKey key; runtime/voice_allocator.h), or the allocator's own follow-ups.
+enum class TimedEventKind : uint8_t {
+    param,
+    noteOn,      ///< note, value: velocity 1..127
+    noteOff,     ///< note
+    pedal,       ///< value: > 0.5 down
+    bend,        ///< value: semitones
+    voiceStart,  ///< internal: a stolen voice has faded out (note: the voice)
+    voiceRegate, ///< internal: a retriggered voice's gates open again (note: the voice)
+};
+
 /// A parameter value due at engine sample `sample`; `order` keeps equal times in arrival order.
 struct TimedEvent {
     uint64_t sample = 0;
@@ -39,6 +52,11 @@ struct TimedEvent {
     uint32_t key = 0;
     float value = 0;
     uint64_t client = 0; ///< who sent it (ParamStore's per-client quota)
+    TimedEventKind kind = TimedEventKind::param;
+    uint16_t note = 0;
+    /// Made on the audio thread (the allocator's follow-ups, live MIDI): no quota, no ring, and
+    /// only a parameter value is acknowledged (as `internal`), to be recorded.
+    bool internal = false;
 };
 
 /// A timed event the audio thread has applied, handed back so the control side can record the
@@ -48,7 +66,9 @@ struct EventAck {
     float value = 0;
     uint64_t appliedSeq = 0;
     uint64_t client = 0;
-    bool dropped = false; ///< never applied: dropped by requestDrop (its module is gone)
+    bool dropped = false;  ///< never applied: dropped by requestDrop (its module is gone)
+    bool note = false;     ///< a note event: nothing to record, only counted back
+    bool internal = false; ///< made on the audio thread (live MIDI): recorded, never counted
 };
 
 class AudioCore {
@@ -120,6 +140,16 @@ public:
         return stateCopyMax_.load(std::memory_order_relaxed);
     }
     const OutputGuard& guard() const noexcept { return guard_; }
+    /// Control side, before the audio thread runs or while it may: live MIDI from `ring` (null:
+    /// none), routed by `table` (runtime/midi_live.h); both must outlive their use (detach first).
+    /// Each block drains the events received before it started, placed one block late at their
+    /// frame (midi/midi_clock.h), sample-exact from there on.
+    void setMidiInput(midi::MidiEventRing* ring, const struct MidiLiveTable* table) noexcept {
+        midiTable_.store(table, std::memory_order_release);
+        midiRing_.store(ring, std::memory_order_release);
+    }
+    /// Control side, after setMidiInput(null): true once the audio thread no longer drains it.
+    bool midiDetached() const noexcept { return !midiDraining_.load(std::memory_order_acquire); }
     /// Control side (ParamStore), any thread; wait-free: a parameter value was written (the
     /// output guard ends a hold-off early on one, output_guard.h).
     void noteParamWrite() noexcept { paramWrites_.fetch_add(1, std::memory_order_relaxed); }
@@ -164,6 +194,13 @@ private:
     void drainEvents() noexcept;
     void serveDrop() noexcept;
     void applyEvent(const TimedEvent& e) noexcept;
+    /// A note event for the voice allocator, or one of its follow-ups.
+    void applyNoteEvent(const TimedEvent& e) noexcept;
+    /// The allocator's follow-ups share the heap, beyond the control side's capacity.
+    static constexpr std::size_t kInternalEvents = 1024;
+    void pushInternal(const TimedEvent& e) noexcept;
+    /// Live MIDI received before this block, into the heap at its frame.
+    void drainMidi(uint32_t frames) noexcept;
     /// The output guard on the block about to be played (output_guard.h), and what it asks of the
     /// slots that played it.
     void guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept;
@@ -205,6 +242,9 @@ private:
     LoadHistogram load_, fadeLoad_, swapLoad_;
     OutputGuard guard_;
     std::atomic<uint64_t> paramWrites_{0};
+    std::atomic<midi::MidiEventRing*> midiRing_{nullptr};
+    std::atomic<const struct MidiLiveTable*> midiTable_{nullptr};
+    std::atomic<bool> midiDraining_{false};
     std::atomic<DropRequest*> drop_{nullptr};
     std::unique_ptr<DropRequest> dropOwned_; ///< control side: the request last made
 
@@ -221,6 +261,9 @@ private:
     std::unique_ptr<float[]> scratch_;   ///< a layer's output, maxFrames_
     std::unique_ptr<TimedEvent[]> heap_; ///< due events, earliest first (a binary heap)
     std::size_t heapSize_ = 0;
+    std::size_t internalInHeap_ = 0; ///< of heapSize_: the allocator's follow-ups, live MIDI
+    uint64_t internalOrder_ = uint64_t{1} << 62; ///< after the control side's at equal times
+    uint32_t stealFadeSamples_ = 0;
 };
 
 } // namespace chronus

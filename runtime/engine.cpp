@@ -19,6 +19,8 @@
 #include "runtime/commit_pipeline.h"
 #include "runtime/engine_factory.h"
 #include "runtime/engine_log.h"
+#include "runtime/midi_live.h"
+#include "runtime/midi_routes.h"
 #include "runtime/param_store.h"
 #include "runtime/patch_versions.h"
 #include "runtime/tier_upgrader.h"
@@ -59,6 +61,10 @@ struct Engine::Impl {
     AudioCore core;
     PatchVersions versions;
     ParamStore params;
+    // Live MIDI's routes: what dump() writes, and the audio thread's table of them.
+    mutable std::mutex midiMutex;
+    MidiRoutes routes;
+    MidiLiveTable live;
     CommitOutcomes outcomes;
     std::unique_ptr<TierUpgrader> tiers; ///< null: untiered
     CommitPipeline pipeline;
@@ -186,6 +192,63 @@ Status Engine::setParamAt(uint64_t atSample, const std::string& id, const std::s
     return impl_->params.setAt(atSample, id, param, value, client);
 }
 
+// ---- voices and notes ---------------------------------------------------------------------------
+
+Status Engine::editVoices(const std::function<Status(PatchGraph&)>& edit) {
+    return impl_->versions.editPending(edit);
+}
+
+bool Engine::voiceOpen() const {
+    return impl_->versions.pendingVoiceOpen();
+}
+
+Status Engine::midiRoute(const ControlCommand& cmd) {
+    Impl& m = *impl_;
+    std::lock_guard lock(m.midiMutex);
+    if (const auto* r = std::get_if<MidiRouteCommand>(&cmd)) {
+        if (!m.versions.hasPoly(r->id))
+            return makeError("/midi/route {} {}: {} is not a poly of the patch", r->channel, r->id,
+                             r->id);
+        m.live.polyKey[size_t(r->channel - 1)].store(m.params.noteKey(r->id),
+                                                     std::memory_order_relaxed);
+    } else if (const auto* c = std::get_if<MidiCcCommand>(&cmd)) {
+        auto t = m.params.liveTarget(c->id, c->param);
+        if (!t) return makeError("/midi/cc {} {}: {}", c->channel, c->cc, t.error().message);
+        MidiCcCommand checked = *c;
+        if (!c->explicitRange) {
+            checked.lo = t->lo;
+            checked.hi = t->hi;
+        } else if (!(c->lo >= t->lo && c->hi <= t->hi))
+            return makeError("/midi/cc {} {} {}:{}: range [{}, {}] is outside the parameter's "
+                             "[{}, {}]",
+                             c->channel, c->cc, c->id, c->param, c->lo, c->hi, t->lo, t->hi);
+        MidiLiveTable::Cc& slot = m.live.cc[size_t(c->channel - 1) * 128 + size_t(c->cc)];
+        slot.lo.store(checked.lo, std::memory_order_relaxed);
+        slot.hi.store(checked.hi, std::memory_order_relaxed);
+        slot.key.store(t->key, std::memory_order_relaxed);
+        m.routes.apply(checked);
+        return {};
+    } else if (const auto* b = std::get_if<MidiBendCommand>(&cmd)) {
+        m.live.bendRange.store(b->semitones, std::memory_order_relaxed);
+    }
+    m.routes.apply(cmd);
+    return {};
+}
+
+void Engine::attachMidiInput(midi::MidiEventRing* ring) {
+    impl_->core.setMidiInput(ring, ring != nullptr ? &impl_->live : nullptr);
+    if (ring != nullptr) return;
+    // The audio thread clears its flag at its next block; with no audio thread running, there is
+    // nobody to wait for.
+    for (int i = 0; i < 2000 && !impl_->core.midiDetached(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+Status Engine::noteAt(uint64_t atSample, const std::string& id, uint8_t kind, uint16_t note,
+                      float value, uint64_t client) {
+    return impl_->params.noteAt(atSample, id, kind, note, value, client);
+}
+
 // ---- commits
 // --------------------------------------------------------------------------------------
 
@@ -228,7 +291,9 @@ Expected<std::pair<uint64_t, std::vector<IrFile>>> Engine::irFiles(std::string_v
 }
 
 std::string Engine::dump() const {
-    return impl_->versions.playingText();
+    std::string text = impl_->versions.playingText();
+    std::lock_guard lock(impl_->midiMutex);
+    return text + impl_->routes.toPatchText();
 }
 
 EngineStatus Engine::status() const {

@@ -22,9 +22,13 @@
 namespace chronus {
 
 class AudioBackend;
+namespace midi {
+class MidiEventRing;
+}
 // The compiler's types, by name only: this header is the control API that osc/ and cli/ use, and
 // it exposes nothing of compiler/ (cmake/CheckLayers.cmake holds osc/ to that).
 class Program;
+class PatchGraph;
 struct Schedule;
 struct IrFile; // compiler/program.h: a name and a text
 /// Builds a program for a schedule (compiler/program.h declares the same type).
@@ -178,6 +182,25 @@ public:
 
     /// The committed patch as patch-file text.
     std::string dump() const;
+
+    // ---- voices and notes (compiler/voice_template.h, runtime/voice_allocator.h) -------------
+    /// A voice-template or poly edit of the pending patch (PatchGraph's beginVoice, endVoice,
+    /// mapVoice, createPoly); an error changes nothing.
+    Status editVoices(const std::function<Status(PatchGraph&)>& edit);
+    /// True while a template is being defined: values and gates go to it.
+    bool voiceOpen() const;
+    /// A note event for poly `id` at engine sample `atSample` (0: at once), through the timed
+    /// queue (so in order with timed values), applied by the voice allocator on its sample.
+    /// `kind` is NoteCommand::Kind; `value`: velocity, pedal or bend semitones.
+    Status noteAt(uint64_t atSample, const std::string& id, uint8_t kind, uint16_t note,
+                  float value, uint64_t client = 0);
+    /// /midi/route, /midi/cc, /midi/bend (runtime/midi_routes.h): checked (the poly, the
+    /// parameter), then in effect at once for live MIDI and in dump().
+    Status midiRoute(const ControlCommand& cmd);
+    /// Control side: the audio thread plays live MIDI from `ring` (serve --midi) through the
+    /// routes, each message one block after it arrived; null detaches, waiting until the audio
+    /// thread has let go of it (so the ring may then be destroyed).
+    void attachMidiInput(midi::MidiEventRing* ring);
     /// The IR of the playing program at `stage` (Program::ir), or why there is none.
     Expected<std::string> ir(std::string_view stage) const;
     /// The same as files tools read (Program::irFiles): the render plan, then one module per

@@ -1,5 +1,6 @@
 // Engine::apply and Engine::applyAt: a decoded control command (patch-file line or OSC message)
 // run through the engine's public control API. The one place that runs a command.
+#include "compiler/patch_graph.h"
 #include "runtime/engine.h"
 
 #include <fmt/format.h>
@@ -28,10 +29,34 @@ Status Engine::apply(const ControlCommand& cmd, std::string* reply, CommitCallba
                 abort();
                 return {};
             } else if constexpr (std::is_same_v<T, SetParamCommand>) {
+                if (voiceOpen()) // a value of the template being defined
+                    return editVoices([&](PatchGraph& g) {
+                        return c.choice ? g.setParamChoice(c.id, c.param, *c.choice)
+                                        : g.setParam(c.id, c.param, c.value);
+                    });
                 return c.choice ? setParamChoice(c.id, c.param, *c.choice)
                                 : setParam(c.id, c.param, c.value);
-            } else if constexpr (std::is_same_v<T, GateCommand>)
+            } else if constexpr (std::is_same_v<T, GateCommand>) {
+                if (voiceOpen())
+                    return editVoices(
+                        [&](PatchGraph& g) { return g.setParam(c.id, "gate", c.value); });
                 return gate(c.id, c.value);
+            } else if constexpr (std::is_same_v<T, VoiceBeginCommand>)
+                return editVoices([&](PatchGraph& g) { return g.beginVoice(c.name); });
+            else if constexpr (std::is_same_v<T, VoiceEndCommand>)
+                return editVoices([&](PatchGraph& g) { return g.endVoice(); });
+            else if constexpr (std::is_same_v<T, VoiceMapCommand>)
+                return editVoices(
+                    [&](PatchGraph& g) { return g.mapVoice(c.name, c.role, c.target, c.range); });
+            else if constexpr (std::is_same_v<T, CreatePolyCommand>)
+                return editVoices(
+                    [&](PatchGraph& g) { return g.createPoly(c.id, c.templateName, c.voices); });
+            else if constexpr (std::is_same_v<T, NoteCommand>)
+                return noteAt(0, c.id, c.kind, c.note, c.value);
+            else if constexpr (std::is_same_v<T, MidiRouteCommand> ||
+                               std::is_same_v<T, MidiCcCommand> ||
+                               std::is_same_v<T, MidiBendCommand>)
+                return midiRoute(cmd);
             else if constexpr (std::is_same_v<T, DumpCommand>) {
                 setReply(dump());
                 return {};
@@ -69,7 +94,9 @@ Status Engine::applyAt(uint64_t atSample, const ControlCommand& cmd, uint64_t cl
     // A gate is the `gate` parameter of its module, so a timed one is a timed parameter write.
     if (const auto* g = std::get_if<GateCommand>(&cmd))
         return setParamAt(atSample, g->id, "gate", g->value, client);
-    return makeError("{}: only a /mod with a number or a /gate lands on an exact sample",
+    if (const auto* n = std::get_if<NoteCommand>(&cmd))
+        return noteAt(atSample, n->id, n->kind, n->note, n->value, client);
+    return makeError("{}: only a /mod with a number, a /gate or a note lands on an exact sample",
                      commandAddress(cmd));
 }
 

@@ -7,8 +7,10 @@
 #include "runtime/audio_core.h"
 #include "runtime/patch_versions.h"
 #include "runtime/slot.h"
+#include "runtime/voice_allocator.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 
 namespace chronus {
 
@@ -86,23 +88,58 @@ Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_vie
     auto r = resolve(id, param);
     if (!r) return r.error();
     if (Status s = check(*r, id, param, value); !s) return s;
+    TimedEvent e{atSample, 0, r->key, value, client};
+    return pushTimedLocked(e, fmt::format("/mod/{}/{}", id, param));
+}
+
+Status ParamStore::noteAt(uint64_t atSample, std::string_view id, uint8_t kind, uint16_t note,
+                          float value, uint64_t client) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked();
+    if (!versions_.hasPoly(id)) {
+        if (versions_.find(id)) return makeError("{} is not a poly: notes go to a poly", id);
+        return makeError("unknown poly '{}'", id);
+    }
+    TimedEvent e{atSample, 0, keys_.intern(id, kNoteKey), value, client};
+    e.kind = static_cast<TimedEventKind>(kind);
+    e.note = note;
+    return pushTimedLocked(e, fmt::format("notes for {}", id));
+}
+
+Expected<ParamStore::LiveTarget> ParamStore::liveTarget(std::string_view id,
+                                                        std::string_view param) {
+    std::lock_guard lock(mutex_);
+    auto r = resolve(id, param);
+    if (!r) return r.error();
+    const ParamDesc& d = r->layout->params[r->param].desc;
+    return LiveTarget{r->key, d.minValue, d.maxValue};
+}
+
+uint32_t ParamStore::noteKey(std::string_view poly) {
+    std::lock_guard lock(mutex_);
+    return keys_.intern(poly, kNoteKey);
+}
+
+Status ParamStore::pushTimedLocked(const TimedEvent& event, std::string_view what) {
+    const uint64_t client = event.client;
     if (client != 0) {
         const auto it = eventsByClient_.find(client);
         if (it != eventsByClient_.end() && it->second >= perClientEvents_)
-            return makeError("/mod/{}/{}: this client has {} timed events waiting, its limit "
+            return makeError("{}: this client has {} timed events waiting, its limit "
                              "(serve --timed-events-per-client raises it); try again once some "
                              "have played",
-                             id, param, it->second);
+                             what, it->second);
     }
     if (eventsOut_ >= core_.eventCapacity())
-        return makeError("/mod/{}/{}: {} timed events are already waiting, the engine's limit "
+        return makeError("{}: {} timed events are already waiting, the engine's limit "
                          "(serve --timed-events raises it); try again once some have played",
-                         id, param, eventsOut_);
-    if (!core_.pushEvent({atSample, eventOrder_++, r->key, value, client}))
-        return makeError("/mod/{}/{}: the timed-event queue is full", id, param);
+                         what, eventsOut_);
+    TimedEvent e = event;
+    e.order = eventOrder_++;
+    if (!core_.pushEvent(e)) return makeError("{}: the timed-event queue is full", what);
     ++eventsOut_;
     if (client != 0) ++eventsByClient_[client];
-    ++eventsByKey_[r->key];
+    ++eventsByKey_[e.key];
     return {};
 }
 
@@ -147,6 +184,11 @@ void ParamStore::drainAcks() {
 void ParamStore::drainAcksLocked() {
     EventAck a;
     while (core_.popAck(a)) {
+        if (a.internal) { // live MIDI's controller: a value to record, never queued from here
+            (void)versions_.write({a.key, &keys_.id(a.key), &keys_.param(a.key), a.value});
+            writeKey(a.key, a.value, a.appliedSeq);
+            continue;
+        }
         --eventsOut_;
         if (a.client != 0)
             if (auto it = eventsByClient_.find(a.client);
@@ -154,7 +196,7 @@ void ParamStore::drainAcksLocked() {
                 eventsByClient_.erase(it);
         if (auto it = eventsByKey_.find(a.key); it != eventsByKey_.end() && --it->second == 0)
             eventsByKey_.erase(it);
-        if (a.dropped) continue;
+        if (a.dropped || a.note) continue;
         // It played, so it is written whatever became of its module meanwhile, as a write is.
         (void)versions_.write({a.key, &keys_.id(a.key), &keys_.param(a.key), a.value});
         writeKey(a.key, a.value, a.appliedSeq);

@@ -28,6 +28,7 @@ class PatchVersions;
 struct ModuleDescriptor;
 struct ModuleLayout;
 struct Slot;
+struct TimedEvent;
 
 class ParamStore {
 public:
@@ -44,6 +45,19 @@ public:
     /// `client` (an OSC sender; 0: the engine's own patch player, bounded only by the queue).
     Status setAt(uint64_t atSample, std::string_view id, std::string_view param, float value,
                  uint64_t client = 0);
+    /// A note event (note on/off, pedal, bend) for poly `id` at engine sample `atSample` (0: the
+    /// next block), for `client`, through the same queue and quota as setAt, so notes and values
+    /// keep their order. `note` and `value` are checked by the caller (control_command).
+    Status noteAt(uint64_t atSample, std::string_view id, uint8_t kind, uint16_t note, float value,
+                  uint64_t client = 0);
+    /// A parameter's key and range, for the audio thread to write (live MIDI's controllers).
+    struct LiveTarget {
+        uint32_t key = 0;
+        float lo = 0, hi = 1;
+    };
+    Expected<LiveTarget> liveTarget(std::string_view id, std::string_view param);
+    /// The key a poly's notes are queued under.
+    uint32_t noteKey(std::string_view poly);
     /// Drops the pending edits (PatchVersions::abort), and the timed events waiting for modules
     /// that only the dropped edits had made.
     void abortPending();
@@ -84,6 +98,8 @@ private:
     Expected<Resolved> resolve(std::string_view id, std::string_view param); // mutex held
     Status check(const Resolved& r, std::string_view id, std::string_view param, float value) const;
     Status setLocked(std::string_view id, std::string_view param, float value);
+    /// The quota and queue checks of a timed event, then its push. Mutex held.
+    Status pushTimedLocked(const TimedEvent& e, std::string_view what);
     /// Writes `value` to the graphs (unchecked), the history, and every slot newer than
     /// `appliedSeq` (0: every slot, the playing one included). Mutex held.
     void writeKey(uint32_t key, float value, uint64_t appliedSeq);

@@ -1,5 +1,7 @@
 #include "runtime/patch_dry_run.h"
 
+#include "compiler/voice_template.h"
+
 namespace chronus {
 
 Status PatchDryRun::apply(const ControlCommand& cmd) {
@@ -14,11 +16,41 @@ Status PatchDryRun::apply(const ControlCommand& cmd) {
                 return pending_.connect(c.src, c.dst);
             else if constexpr (std::is_same_v<T, DisconnectCommand>)
                 return pending_.disconnect(c.src, c.dst);
-            else if constexpr (std::is_same_v<T, SetParamCommand>)
+            else if constexpr (std::is_same_v<T, SetParamCommand>) {
+                if (pending_.voiceOpen())
+                    return c.choice ? pending_.setParamChoice(c.id, c.param, *c.choice)
+                                    : pending_.setParam(c.id, c.param, c.value);
                 return c.choice ? writeChoice(c.id, c.param, *c.choice)
                                 : write(c.id, c.param, c.value);
-            else if constexpr (std::is_same_v<T, GateCommand>)
+            } else if constexpr (std::is_same_v<T, GateCommand>) {
+                if (pending_.voiceOpen()) return pending_.setParam(c.id, "gate", c.value);
                 return write(c.id, "gate", c.value);
+            } else if constexpr (std::is_same_v<T, VoiceBeginCommand>)
+                return pending_.beginVoice(c.name);
+            else if constexpr (std::is_same_v<T, VoiceEndCommand>)
+                return pending_.endVoice();
+            else if constexpr (std::is_same_v<T, VoiceMapCommand>)
+                return pending_.mapVoice(c.name, c.role, c.target, c.range);
+            else if constexpr (std::is_same_v<T, CreatePolyCommand>)
+                return pending_.createPoly(c.id, c.templateName, c.voices);
+            else if constexpr (std::is_same_v<T, NoteCommand>)
+                return notePoly(c.id);
+            else if constexpr (std::is_same_v<T, MidiRouteCommand>)
+                return notePoly(c.id);
+            else if constexpr (std::is_same_v<T, MidiCcCommand>) {
+                const PatchGraph& g =
+                    pending_.find(c.id) != nullptr || !committed_ ? pending_ : *committed_;
+                auto idx = g.paramIndex(c.id, c.param);
+                if (!idx) return idx.error();
+                const ParamDesc& d = g.find(c.id)->layout->params[*idx].desc;
+                if (c.explicitRange && !(c.lo >= d.minValue && c.hi <= d.maxValue))
+                    return makeError("/midi/cc {} {} {}:{}: range [{}, {}] is outside the "
+                                     "parameter's [{}, {}]",
+                                     c.channel, c.cc, c.id, c.param, c.lo, c.hi, d.minValue,
+                                     d.maxValue);
+                return {};
+            } else if constexpr (std::is_same_v<T, MidiBendCommand>)
+                return {};
             else if constexpr (std::is_same_v<T, CommitCommand>) {
                 committed_ = pending_;
                 return {};
@@ -32,6 +64,15 @@ Status PatchDryRun::apply(const ControlCommand& cmd) {
             }
         },
         cmd);
+}
+
+Status PatchDryRun::notePoly(const std::string& id) const {
+    for (const PatchGraph* g : {&pending_, committed_ ? &*committed_ : nullptr})
+        if (g != nullptr && g->voiceTable() != nullptr && g->voiceTable()->findPoly(id) != nullptr)
+            return {};
+    const bool module = pending_.find(id) != nullptr || (committed_ && committed_->find(id));
+    if (module) return makeError("{} is not a poly: notes go to a poly", id);
+    return makeError("unknown poly '{}'", id);
 }
 
 Status PatchDryRun::write(const std::string& id, const std::string& param, float value) {

@@ -30,6 +30,8 @@ public:
 private:
     Status write(const std::string& id, const std::string& param, float value);
     Status writeChoice(const std::string& id, const std::string& param, const std::string& choice);
+    /// A note goes to a poly of the pending or committed patch.
+    Status notePoly(const std::string& id) const;
 
     PatchGraph pending_;
     std::optional<PatchGraph> committed_;

@@ -1,5 +1,7 @@
 #include "runtime/patch_versions.h"
 
+#include "compiler/voice_template.h"
+
 namespace chronus {
 
 Status PatchVersions::create(std::string_view id, std::string_view type,
@@ -28,6 +30,27 @@ Status PatchVersions::connect(std::string_view src, std::string_view dst) {
 Status PatchVersions::disconnect(std::string_view src, std::string_view dst) {
     std::lock_guard lock(mutex_);
     return pending_.disconnect(src, dst);
+}
+
+bool PatchVersions::hasPoly(std::string_view id) const {
+    std::lock_guard lock(mutex_);
+    for (const PatchGraph* g : {&pending_, &requested_, &playing_})
+        if (const VoiceTable* t = g->voiceTable(); t != nullptr && t->findPoly(id) != nullptr)
+            return true;
+    return false;
+}
+
+Status PatchVersions::editPending(const std::function<Status(PatchGraph&)>& edit) {
+    std::lock_guard lock(mutex_);
+    fold();
+    Status s = edit(pending_);
+    if (s) restructured();
+    return s;
+}
+
+bool PatchVersions::pendingVoiceOpen() const {
+    std::lock_guard lock(mutex_);
+    return pending_.voiceOpen();
 }
 
 void PatchVersions::abort() {

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -63,6 +64,13 @@ public:
         uint64_t version = 0;
     };
     std::optional<Found> find(std::string_view id) const;
+    /// True if `id` is a poly in the pending, requested or playing patch (notes go to it).
+    bool hasPoly(std::string_view id) const;
+    /// Runs a voice-template or poly edit (PatchGraph's) on the pending patch.
+    Status editPending(const std::function<Status(PatchGraph&)>& edit);
+    /// True while the pending patch has a voice template open (/voice/begin): values and gates
+    /// then go to the template.
+    bool pendingVoiceOpen() const;
     /// Grows whenever a graph gains, loses or replaces a module: what find() answered at an
     /// older version may be stale. Lock-free.
     uint64_t version() const { return version_.load(std::memory_order_acquire); }

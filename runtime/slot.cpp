@@ -74,6 +74,55 @@ void Slot::prepare(ParamKeys& keys) {
     keyParam.assign(keys.size(), -1);
     for (auto [key, index] : entries) keyParam[key] = index;
     initState(sched, state.data());
+    polys.clear();
+    for (const SchedulePoly& sp : sched.polys) {
+        SlotPoly p;
+        p.key = keys.intern(sp.id, kNoteKey);
+        for (const ScheduledVoice& v : sp.voices) {
+            SlotVoice sv;
+            auto resolve = [&](const std::vector<VoiceTarget>& from, std::vector<VoiceWrite>& to) {
+                for (const VoiceTarget& t : from) {
+                    const ScheduledNode& n = sched.nodes[t.node];
+                    to.push_back({n.paramIndex + t.param,
+                                  n.stateOffset + uint32_t(sizeof(float)) * t.param, t.lo, t.hi});
+                }
+            };
+            resolve(v.pitch, sv.pitch);
+            resolve(v.gate, sv.gate);
+            resolve(v.velocity, sv.velocity);
+            const ScheduledNode& fader = sched.nodes[v.fader];
+            for (uint32_t i = 0; i < fader.paramCount(); ++i)
+                if (fader.layout->params[i].name == "gate") sv.faderGate = fader.paramIndex + i;
+            for (uint32_t n : v.idle)
+                sv.idle.push_back({sched.nodes[n].kernelStateOffset, sched.nodes[n].desc->idle});
+            p.voices.push_back(std::move(sv));
+        }
+        polys.push_back(std::move(p));
+    }
+}
+
+void Slot::audioThreadCarryVoicesFrom(const Slot& from) noexcept {
+    for (SlotPoly& p : polys) {
+        const SlotPoly* old = nullptr;
+        for (const SlotPoly& q : from.polys)
+            if (q.key == p.key) old = &q;
+        if (old == nullptr) continue;
+        p.state = old->state;
+        const std::size_t voices = std::min(p.voices.size(), old->voices.size());
+        for (std::size_t v = 0; v < voices; ++v) {
+            SlotVoice& mine = p.voices[v];
+            const SlotVoice& theirs = old->voices[v];
+            mine.state = theirs.state;
+            auto copy = [&](std::vector<VoiceWrite>& to, const std::vector<VoiceWrite>& src) {
+                for (std::size_t j = 0; j < to.size() && j < src.size(); ++j)
+                    params.store(to[j].param, from.params.load(src[j].param));
+            };
+            copy(mine.pitch, theirs.pitch);
+            copy(mine.gate, theirs.gate);
+            copy(mine.velocity, theirs.velocity);
+            params.store(mine.faderGate, from.params.load(theirs.faderGate));
+        }
+    }
 }
 
 void Slot::planCarry(Slot* from) {

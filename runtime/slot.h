@@ -7,6 +7,7 @@
 #include "compiler/param_block.h"
 #include "compiler/program.h"
 #include "runtime/param_keys.h"
+#include "runtime/voice_allocator.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -84,6 +85,9 @@ struct Slot {
     std::vector<StateCopy> snapshot;
     /// Parameter key -> index into `params`, -1 where this program has no such parameter.
     std::vector<int32_t> keyParam;
+    /// The polys' voices as this slot plays them (runtime/voice_allocator.h): built by prepare(),
+    /// their allocation state and note values carried from the slot it replaces at the swap.
+    std::vector<SlotPoly> polys;
     /// Audio thread only: the output guard silenced this slot and its state awaits a reset; it
     /// is never carried into another slot meanwhile.
     bool audioThreadPoisoned = false;
@@ -114,6 +118,10 @@ struct Slot {
         std::size_t copiedBytes = 0;
     };
     Carried audioThreadCarryFrom(Slot& from, bool fromWillFade = false) noexcept;
+    /// Audio thread, at the swap; wait-free: each poly's voices as `from` plays them (which note,
+    /// held or fading, and the pitch, gate, velocity and fader values notes wrote), voice for
+    /// voice, so a commit keeps every note sounding. Module state is carried as for any module.
+    void audioThreadCarryVoicesFrom(const Slot& from) noexcept;
     /// Audio thread; wait-free, bounded by this slot's state size: every module's state back to
     /// its initial value (as prepare() made it), smoothers at the current targets. The output
     /// guard's reset of a patch that blew up.

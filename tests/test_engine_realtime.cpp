@@ -287,3 +287,76 @@ TEST_CASE("the output guard silences and resets a blown-up patch without allocat
         CHECK(locks == 0);
     }
 }
+
+TEST_CASE("notes allocate, steal and carry voices without allocating or locking",
+          "[engine][realtime][poly]") {
+    EngineOptions o;
+    o.factory = defaultFactory();
+    o.frames = 128;
+    auto e = Engine::create(o);
+    REQUIRE(e.ok());
+    Engine& engine = **e;
+    BackendOptions bo;
+    bo.onAudioThreadStart = [] { tArmed = true; };
+    bo.onAudioThreadEnd = [] { tArmed = false; };
+    auto backend = makeNullBackend(engine, bo);
+    const uint64_t a0 = gAllocations, l0 = gLocks;
+    REQUIRE(backend->start().ok());
+    auto run = [&](const std::string& text) {
+        auto lines = parsePatchText(text);
+        REQUIRE(lines.ok());
+        for (const PatchLine& line : *lines) {
+            auto cmd = decodeCommand(line.address, line.args);
+            REQUIRE(cmd.ok());
+            if (std::holds_alternative<CommitCommand>(*cmd)) {
+                CommitReport r;
+                REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& c) { r = c; }),
+                                             30'000));
+                INFO(r.reason);
+                REQUIRE(r.ok);
+                continue;
+            }
+            Status s = engine.apply(*cmd);
+            INFO(line.address << ": " << (s.ok() ? "" : s.message()));
+            REQUIRE(s.ok());
+        }
+    };
+    run("/voice/begin v\n/patch/create osc saw\n/patch/create env adsr\n/patch/connect osc env\n"
+        "/mod/env/release 30\n/voice/end\n/voice/map v pitch osc:freq\n/voice/map v gate env:gate\n"
+        "/voice/map v velocity osc:gain\n/patch/create keys poly v 4\n/patch/commit\n");
+
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> notes{0};
+    std::thread player([&] {
+        for (uint64_t i = 0; !stop; ++i) {
+            const uint16_t n = static_cast<uint16_t>(40 + i * 7 % 48);
+            const uint64_t now = engine.status().samplePosition;
+            (void)engine.noteAt(now + 32 + i % 200, "keys", NoteCommand::on, n, 100);
+            (void)engine.noteAt(now + 400 + i % 300, "keys", NoteCommand::off, n, 0);
+            if (i % 8 == 0) (void)engine.noteAt(0, "keys", NoteCommand::bend, 0, float(i % 5) - 2);
+            if (i % 16 == 0)
+                (void)engine.noteAt(0, "keys", NoteCommand::pedal, 0, float(i / 16 % 2));
+            notes += 2;
+            std::this_thread::sleep_for(std::chrono::microseconds(300));
+        }
+    });
+    for (int k = 0; k < 6; ++k) // template edits recommitted while notes sound
+        run(fmt::format("/voice/begin v\n/mod/env/release {}\n/voice/end\n/patch/commit\n",
+                        20 + 10 * k));
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (engine.status().callbacks <= 100 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    player.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    backend->stop();
+    const uint64_t allocations = gAllocations - a0, locks = gLocks - l0;
+    const EngineStatus s = engine.status();
+    INFO(s.callbacks << " callbacks, " << notes << " note events, " << s.commits << " commits");
+    CHECK(s.callbacks > 100);
+    CHECK(s.commits == 7);
+    if (kGuarded) {
+        CHECK(allocations == 0);
+        CHECK(locks == 0);
+    }
+}

@@ -121,6 +121,7 @@ extern const ModuleDescriptor kAdsr = {
     .init = init,
     .tick = chronus_adsr_tick,
     .block = blockLoop<chronus_adsr_tick>,
+    .idle = [](const void* state) { return static_cast<const AdsrState*>(state)->stage == kIdle; },
 };
 } // namespace chronus
 #endif

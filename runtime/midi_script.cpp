@@ -1,0 +1,60 @@
+#include "runtime/midi_script.h"
+
+#include "compiler/voice_template.h"
+#include "runtime/midi_routes.h"
+
+#include <algorithm>
+
+namespace chronus {
+
+Expected<MidiMerge> mergeMidiFile(PatchScript& script, const midi::MidiFile& file) {
+    MidiRoutes routes;
+    const PatchGraph* patch = script.committed ? &*script.committed : nullptr;
+    for (const PatchScript::Step& step : script.steps) {
+        if (const auto* c = std::get_if<MidiCcCommand>(&step.command);
+            c != nullptr && !c->explicitRange && patch != nullptr) {
+            MidiCcCommand filled = *c;
+            if (const Module* m = patch->find(c->id))
+                if (auto i = patch->paramIndex(c->id, c->param)) {
+                    filled.lo = m->layout->params[*i].desc.minValue;
+                    filled.hi = m->layout->params[*i].desc.maxValue;
+                }
+            routes.apply(filled);
+            continue;
+        }
+        routes.apply(step.command);
+    }
+    std::optional<std::string> onlyPoly;
+    const VoiceTable* voices = patch != nullptr ? patch->voiceTable() : nullptr;
+    if (voices != nullptr && voices->polys.size() == 1) onlyPoly = voices->polys[0].id;
+
+    MidiMerge merge;
+    std::vector<PatchScript::Step> midiSteps;
+    for (const midi::MidiFileEvent& ev : file.events)
+        for (ControlCommand& cmd : routes.translate(ev.message, onlyPoly, &merge.unrouted))
+            midiSteps.push_back({0, ev.seconds, std::move(cmd)});
+    merge.events = midiSteps.size();
+
+    std::vector<PatchScript::Step> merged;
+    merged.reserve(script.steps.size() + midiSteps.size());
+    std::merge(
+        script.steps.begin(), script.steps.end(), midiSteps.begin(), midiSteps.end(),
+        std::back_inserter(merged),
+        [](const PatchScript::Step& a, const PatchScript::Step& b) { return a.time < b.time; });
+    script.steps = std::move(merged);
+
+    double tailMs = 0;
+    if (voices != nullptr)
+        for (const auto& t : voices->templates)
+            for (const Module& m : t->graph.modules()) {
+                if (m.desc->idle == nullptr) continue;
+                for (std::size_t i = 0; i < m.params.size(); ++i)
+                    if (m.layout->params[i].desc.unit == "ms")
+                        tailMs = std::max(tailMs, double(m.params[i]));
+            }
+    const double lastLine = script.steps.empty() ? 0.0 : script.steps.back().time;
+    merge.endSeconds = std::max(file.endSeconds, lastLine) + tailMs / 1000.0 + 0.5;
+    return merge;
+}
+
+} // namespace chronus
