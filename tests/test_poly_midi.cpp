@@ -34,7 +34,8 @@ double hz(double note) {
     return 440.0 * std::pow(2.0, (note - 69) / 12.0);
 }
 
-/// A type-1 SMF: a tempo track (120 BPM) and one track of `events` (tick, bytes), 480 per beat.
+/// A type-1 SMF: a tempo track (120 BPM) and one track of `events` (tick, bytes; in time order),
+/// 480 ticks per beat.
 std::vector<uint8_t> smf(std::vector<std::pair<uint32_t, std::vector<uint8_t>>> events) {
     auto vlq = [](std::vector<uint8_t>& out, uint32_t n) {
         uint8_t b[5];
@@ -55,8 +56,6 @@ std::vector<uint8_t> smf(std::vector<std::pair<uint32_t, std::vector<uint8_t>>> 
     chunk(file, "MTrk", tempo);
     std::vector<uint8_t> body;
     uint32_t now = 0;
-    std::stable_sort(events.begin(), events.end(),
-                     [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [tick, bytes] : events) {
         vlq(body, tick - now);
         now = tick;
@@ -91,7 +90,7 @@ std::vector<float> renderWithMidi(const std::string& patch, const std::vector<ui
 
 std::vector<float> slice(const std::vector<float>& x, double from, double to, double rate = 48000) {
     return std::vector<float>(x.begin() + std::ptrdiff_t(from * rate),
-                              x.begin() + std::ptrdiff_t(std::min<double>(to * rate, x.size())));
+                              x.begin() + std::ptrdiff_t(std::min(to * rate, double(x.size()))));
 }
 
 } // namespace
@@ -204,8 +203,9 @@ TEST_CASE("live MIDI from a JACK MIDI port plays notes through the audio thread"
     const double blockSeconds = block / double(rig.rate());
     auto play = [&](double seconds) {
         const auto start = std::chrono::steady_clock::now();
-        for (uint64_t b = 0; b * blockSeconds < seconds; ++b) {
-            std::this_thread::sleep_until(start + std::chrono::duration<double>(b * blockSeconds));
+        for (uint64_t b = 0; double(b) * blockSeconds < seconds; ++b) {
+            std::this_thread::sleep_until(start +
+                                          std::chrono::duration<double>(double(b) * blockSeconds));
             rig.render(block);
         }
     };
