@@ -109,11 +109,20 @@ std::string exitSummary(const EngineStatus& st, const ClockJitter& jitter, float
     out += fmt::format("  load       p50 {:.3f}  p99 {:.3f}  max {:.3f}  (callback time / block "
                        "time; 1 is a whole block)\n",
                        st.loadP50, st.loadP99, st.loadMax);
-    if (jitter.measured)
-        out += fmt::format("  jitter     {} of {} wake-ups late (worst {:.2f} ms): the null "
-                           "clock's thread woke too late for its block; the machine's "
-                           "scheduling, not the engine\n",
-                           jitter.lateWakeups, jitter.wakeups, jitter.worstLateMs);
+    if (jitter.measured) {
+        // Two figures a user reads apart from the xruns above: "late" is a block the clock's
+        // thread woke for so late that a device would have run dry although the engine was quick;
+        // "worst" is the most any wake-up came after its moment, late or not (below one block,
+        // nothing was heard).
+        const double blockMs = rate > 0 ? 1000.0 * double(st.frames) / double(rate) : 0;
+        out += fmt::format("  jitter     {} of {} wake-ups late  the null clock's thread woke too "
+                           "late for a block the engine rendered in time (a device would have run "
+                           "dry): the machine's scheduling, not an xrun\n",
+                           jitter.lateWakeups, jitter.wakeups);
+        out += fmt::format("  wake-up    worst {:.2f} ms after its moment  (a block lasts {:.2f} "
+                           "ms: about that much later is a late wake-up; less is not heard)\n",
+                           jitter.worstLateMs, blockMs);
+    }
     return out;
 }
 
