@@ -52,6 +52,11 @@ private:
 
     /// `/version`, `/status`, `/sync id` (server_messages.h).
     void serverMessage(const InMessage& m, const Endpoint& from);
+    /// Read-back, `/patch/list`, `/modules` (query_replies.h).
+    void queryMessage(const InMessage& m, const Endpoint& from);
+    /// Text in `/address index count text` chunks (as /patch/dump), then `end`.
+    void sendChunks(const Endpoint& to, const std::string& address, const std::string& text,
+                    const std::string& end, const std::vector<ReplyArg>& endArgs);
 
     /// `/done address args...` on success, `/error address reason` otherwise.
     void done(const Status& s, const Ready& r, const Endpoint& from, std::vector<ReplyArg> args);
@@ -61,18 +66,22 @@ private:
     std::string irDir_;
     bool verbose_;
     std::atomic<bool> quit_{false};
-    /// `/sync`: commits started (OSC receive thread only) and reported (commit callbacks, on the
-    /// engine's thread), and the syncs waiting for a count of reports. Shared with the callbacks,
-    /// which may outlive the dispatcher.
+    /// `/sync`: commits and /patch/ir jobs started (OSC receive thread only) and finished (commit
+    /// callbacks on the engine's thread, IR jobs on the worker), and the syncs waiting for counts
+    /// of them. Shared with the callbacks, which may outlive the dispatcher.
     struct Syncs {
         std::mutex mutex;
-        uint64_t reported = 0;
+        uint64_t reported = 0; ///< commits reported
+        uint64_t irDone = 0;   ///< /patch/ir jobs answered
         struct Waiting {
             uint64_t commits; ///< answered once this many commits have been reported
+            uint64_t irJobs;  ///< and this many /patch/ir jobs answered
             int32_t id;
             Endpoint to;
         };
         std::vector<Waiting> waiting;
+        /// Answers the syncs whose commits and IR jobs are all done. Mutex held.
+        void answerDone(const Replier& r);
     };
     std::shared_ptr<Syncs> syncs_ = std::make_shared<Syncs>();
     /// `/notify 1` subscribers (at most kMaxSubscribers); the commit callbacks read it too.
@@ -87,7 +96,8 @@ private:
     uint64_t xrunsSeen_ = 0;
     uint64_t guardTripsSeen_ = 0; ///< output-guard trips already notified
     uint64_t commitsStarted_ = 0;
-    SerialWorker worker_; ///< last: joined first, while everything it uses is alive
+    uint64_t irJobsStarted_ = 0; ///< /patch/ir jobs queued on the worker
+    SerialWorker worker_;        ///< last: joined first, while everything it uses is alive
 };
 
 } // namespace chronus::osc

@@ -101,6 +101,31 @@ struct SwapMark {
     uint64_t sample = 0;
 };
 
+/// Read-back (`/mod/<id>/<param>` with no value): a parameter's target as the control side holds
+/// it, the value the next commit plays and a later dump writes.
+struct ParamReading {
+    float value = 0;
+    std::string choice; ///< a choice parameter's value by name; empty for any other
+};
+
+/// `/patch/list`: a patch's structure without its parameter values, in creation order.
+struct PatchListing {
+    struct Module {
+        std::string id, type;
+        std::optional<float> createArg; ///< only for types that take one
+    };
+    struct Connection {
+        std::string src, dst; ///< "osc1:out", "filt1:in" or a modulated "filt1:cutoff"
+    };
+    std::vector<Module> modules;
+    std::vector<Connection> connections;
+};
+/// Which version of the patch a listing shows.
+enum class ListedPatch {
+    playing, ///< the commit that plays (what /patch/dump writes)
+    pending, ///< with the edits since, which the next commit compiles
+};
+
 struct EngineOptions {
     float sampleRate = 48000;
     uint32_t frames = 256;       ///< block size the callback renders
@@ -185,6 +210,13 @@ public:
     Expected<std::pair<uint64_t, std::vector<IrFile>>> irFiles(std::string_view stage) const;
     EngineStatus status() const;
     const EngineOptions& options() const;
+
+    // ---- queries for clients (OSC read-back and listings); change nothing --------------------
+    /// id:param's current target (ParamReading), or why not in a set's words: unknown module, or
+    /// unknown parameter with did-you-mean.
+    Expected<ParamReading> readParam(const std::string& id, const std::string& param) const;
+    /// The structure of the playing or the pending patch.
+    PatchListing listPatch(ListedPatch which) const;
 
     /// Audio thread entry, called by every backend: renders `frames` mono samples into `out`.
     /// Wait-free, allocation-free, lock-free; flushes denormals.

@@ -9,6 +9,7 @@
 #include "runtime/slot.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace chronus {
 
@@ -104,6 +105,23 @@ Status ParamStore::setAt(uint64_t atSample, std::string_view id, std::string_vie
     if (client != 0) ++eventsByClient_[client];
     ++eventsByKey_[r->key];
     return {};
+}
+
+Expected<ParamStore::Reading> ParamStore::read(std::string_view id, std::string_view param) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked(); // timed events that played are written by now
+    for (;;) {
+        auto r = resolve(id, param);
+        if (!r) return r.error();
+        // Looked up at r->version; an edit since may have replaced the module: look again.
+        const auto value = versions_.value(id, r->param, r->version);
+        if (!value) continue;
+        Reading reading{*value, {}};
+        const auto& choices = r->layout->params[r->param].desc.choices;
+        if (*value >= 0 && *value < float(choices.size()) && *value == std::floor(*value))
+            reading.choice = std::string(choices[static_cast<std::size_t>(*value)]);
+        return reading;
+    }
 }
 
 void ParamStore::abortPending() {
