@@ -117,7 +117,7 @@ std::string exitSummary(const EngineStatus& st, const ClockJitter& jitter, float
         const double blockMs = rate > 0 ? 1000.0 * double(st.frames) / double(rate) : 0;
         out += fmt::format("  jitter     {} of {} wake-ups late  the null clock's thread woke too "
                            "late for a block the engine rendered in time (a device would have run "
-                           "dry): the machine's scheduling, not an xrun\n",
+                           "dry): the machine's scheduling, not the engine\n",
                            jitter.lateWakeups, jitter.wakeups);
         out += fmt::format("  wake-up    worst {:.2f} ms after its moment  (a block lasts {:.2f} "
                            "ms: about that much later is a late wake-up; less is not heard)\n",

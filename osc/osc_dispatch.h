@@ -1,7 +1,9 @@
 // The OSC handler: every datagram is decoded and type-checked (osc_packet), each message becomes a
 // ControlCommand (decodeCommand, shared with patch files), classified by commandKind (shared with
 // the patch player) and run by Engine::apply (a future bundle's writes by Engine::applyAt);
-// replies and errors go back to the sender. Runs on the OSC receive thread and never
+// replies and errors go back to the sender. The server's own messages (server_messages.h) and the
+// reads of the control side's data (query_replies.h: read-back, /patch/list, /modules) are
+// answered here, alone, without a command. Runs on the OSC receive thread and never
 // compiles, renders or blocks: a commit is started and its outcome replied from the engine's
 // thread; /patch/ir is written by a worker thread.
 #pragma once

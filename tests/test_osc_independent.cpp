@@ -270,8 +270,8 @@ TEST_CASE("/sync waits for the /patch/ir sent before it", "[osc][e2e][independen
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("chronus send prints read-back, /patch/list and /modules readably; the Python client "
-          "sees what it did",
+TEST_CASE("chronus send prints read-back, /patch/list and /modules readably, and the Python "
+          "client sees what it did",
           "[osc][e2e][independent][send]") {
     Server s;
     INFO(fileText(s.log));

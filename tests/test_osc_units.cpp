@@ -220,7 +220,7 @@ TEST_CASE("IR files get server-chosen names inside the IR directory", "[osc][ir]
     std::filesystem::remove_all(dir);
 }
 
-TEST_CASE("/engine/status is name/value pairs that decode by name; older servers' unlabelled "
+TEST_CASE("/engine/status is name/value pairs that decode by name, and older servers' unlabelled "
           "values still read",
           "[osc][status]") {
     EngineStatus st;
