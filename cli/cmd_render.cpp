@@ -2,6 +2,7 @@
 // commit compiles once, at the level it plays, before it renders (nothing compiles on after it),
 // and its code comes from the code cache when an earlier run made it.
 #include "cli/cache_options.h"
+#include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "runtime/engine_factory.h"
 #include "runtime/offline_render.h"
@@ -58,11 +59,6 @@ struct RenderArgs {
     GraphLimits limits;
 };
 
-bool verboseEnv() {
-    const char* v = std::getenv("CHRONUS_VERBOSE");
-    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
-}
-
 int runRender(const RenderArgs& a) {
     // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
     GraphLimits limits = a.limits;
@@ -105,7 +101,7 @@ int runRender(const RenderArgs& a) {
         return wav->write(samples, n);
     });
     if (opts.progress) fmt::print(stderr, "\n");
-    finishCache(verboseEnv(), "render");
+    finishCache(verboseFromEnv(), "render");
     if (Status closed = wav->close(); s && !closed) s = closed;
     if (!s) {
         std::remove(a.out.c_str());
