@@ -155,15 +155,19 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
                                 static_cast<uint32_t>(mem.size()),
                                 mem.size() > 1 || selfLoop[mem[0]]});
         order.insert(order.end(), ordered.begin(), ordered.end());
-        for (auto [a, b] : compEdges)
-            if (a == c && --compIndeg[static_cast<size_t>(b)] == 0)
-                ready.push({members[static_cast<size_t>(b)].front(), b});
+        // compEdges is sorted: c's edges are one run (a scan of all of them per component made
+        // a 1,000-voice commit quadratic).
+        const auto from = std::lower_bound(compEdges.begin(), compEdges.end(), std::pair{c, -1});
+        for (auto e = from; e != compEdges.end() && e->first == c; ++e)
+            if (--compIndeg[static_cast<size_t>(e->second)] == 0)
+                ready.push({members[static_cast<size_t>(e->second)].front(), e->second});
     }
 
     std::vector<uint32_t> nodeOf(n);
     for (uint32_t i = 0; i < n; ++i) nodeOf[order[i]] = i;
 
     uint32_t paramCursor = 0, stateCursor = 0;
+    sched.nodes.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
         const Module& m = *mods[order[i]];
         ScheduledNode node;

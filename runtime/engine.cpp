@@ -223,10 +223,6 @@ Expected<std::string> Engine::ir(std::string_view stage) const {
     return impl_->pipeline.playingIr(stage);
 }
 
-Expected<std::pair<uint64_t, std::vector<IrFile>>> Engine::irFiles(std::string_view stage) const {
-    return impl_->pipeline.playingIrFiles(stage);
-}
-
 std::string Engine::dump() const {
     return impl_->versions.playingText();
 }

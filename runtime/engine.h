@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace chronus {
@@ -26,7 +25,6 @@ class AudioBackend;
 // it exposes nothing of compiler/ (cmake/CheckLayers.cmake holds osc/ to that).
 class Program;
 struct Schedule;
-struct IrFile; // compiler/program.h: a name and a text
 /// Builds a program for a schedule (compiler/program.h declares the same type).
 using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
 
@@ -205,9 +203,6 @@ public:
     std::string dump() const;
     /// The IR of the playing program at `stage` (Program::ir), or why there is none.
     Expected<std::string> ir(std::string_view stage) const;
-    /// The same as files tools read (Program::irFiles): the render plan, then one module per
-    /// shape, each valid LLVM IR alone; with the sequence number of the commit they belong to.
-    Expected<std::pair<uint64_t, std::vector<IrFile>>> irFiles(std::string_view stage) const;
     EngineStatus status() const;
     const EngineOptions& options() const;
 

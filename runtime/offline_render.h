@@ -29,12 +29,13 @@ struct OfflineRenderOptions {
     GraphLimits limits = {}; ///< the engine's (its sampleRate is set to `sampleRate`)
 };
 
-/// Where a streaming render puts its samples, in order, a block at a time, as it renders them. An
-/// error stops the render and is what renderPatchTo returns.
+/// Where a streaming render puts its samples, in order, as it renders them, in runs of whole
+/// blocks of at least 4096 samples (the last may be shorter). An error stops the render and is
+/// what renderPatchTo returns.
 using RenderSink = std::function<Status(const float* samples, std::size_t count)>;
 
 /// Renders seconds * rate mono samples into `sink` as they are made: memory stays bounded by a
-/// block whatever the length (`chronus render` writes its file so).
+/// run whatever the length (`chronus render` writes its file so).
 Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
                      const RenderSink& sink);
 

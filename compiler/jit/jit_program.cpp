@@ -23,14 +23,20 @@ namespace {
 
 /// Flush-to-zero and denormals-are-zero for the duration of a render call: the JIT code is
 /// compiled assuming them ("denormal-fp-math"="preserve-sign"), and biquad tails otherwise decay
-/// into subnormals that run 2-3x slower. Restores the caller's mode. No system call.
+/// into subnormals that run 2-3x slower. Restores the caller's mode. No system call; no write of
+/// the control register when the caller (the audio callback) has set both already, as it does.
 class DenormalScope {
 public:
 #if defined(__x86_64__) || defined(__i386__)
-    DenormalScope() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
-    ~DenormalScope() { _mm_setcsr(saved_); }
+    DenormalScope() : saved_(_mm_getcsr()) {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_ | kFlush);
+    }
+    ~DenormalScope() {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_);
+    }
 
 private:
+    static constexpr unsigned kFlush = 0x8040u; ///< FTZ | DAZ
     unsigned saved_;
 #endif
 };
