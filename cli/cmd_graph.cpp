@@ -1,5 +1,6 @@
 // `chronus graph PATCH -o patch.svg`: a picture of the patch as of its last commit, with the
 // fusion groups the JIT compiles it into (planFusion), drawn by Graphviz (libgvc).
+#include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "cli/patch_dot.h"
 #include "compiler/jit/fusion.h"
@@ -21,11 +22,6 @@ struct GraphArgs {
     std::string out;
     float rate = 48000;
 };
-
-int fail(const std::string& message) {
-    fmt::print(stderr, "chronus graph: {}\n", message);
-    return 1;
-}
 
 /// Lays `dot` out and renders it to `path` as `format` (svg, png, pdf) with libgvc.
 Status render(const std::string& dot, const std::string& format, const std::string& path) {
@@ -49,11 +45,12 @@ Status render(const std::string& dot, const std::string& format, const std::stri
 
 int runGraph(const GraphArgs& a) {
     auto script = loadPatchFile(a.patch);
-    if (!script) return fail(script.error().message);
+    if (!script) return failCommand("graph", script.error().message);
     if (!script->committed)
-        return fail(fmt::format("{} has no /patch/commit: nothing plays before one", a.patch));
+        return failCommand(
+            "graph", fmt::format("{} has no /patch/commit: nothing plays before one", a.patch));
     auto schedule = buildSchedule(*script->committed, {a.rate});
-    if (!schedule) return fail(schedule.error().message);
+    if (!schedule) return failCommand("graph", schedule.error().message);
     const jit::FusionPlan plan = jit::planFusion(*schedule);
     const std::string title =
         fmt::format("{}: {} modules, {} fusion groups of {} shapes",
@@ -66,12 +63,12 @@ int runGraph(const GraphArgs& a) {
     if (ext == "dot" || ext == "gv") {
         std::ofstream f(a.out, std::ios::binary);
         f << dot;
-        if (!f.flush()) return fail(fmt::format("cannot write '{}'", a.out));
+        if (!f.flush()) return failCommand("graph", fmt::format("cannot write '{}'", a.out));
         return 0;
     }
     if (ext != "svg" && ext != "png" && ext != "pdf")
-        return fail(fmt::format("'{}': write .svg, .png, .pdf or .dot", a.out));
-    if (Status s = render(dot, ext, a.out); !s) return fail(s.message());
+        return failCommand("graph", fmt::format("'{}': write .svg, .png, .pdf or .dot", a.out));
+    if (Status s = render(dot, ext, a.out); !s) return failCommand("graph", s.message());
     return 0;
 }
 

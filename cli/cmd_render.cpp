@@ -2,6 +2,7 @@
 // commit compiles once, at the level it plays, before it renders (nothing compiles on after it),
 // and its code comes from the code cache when an earlier run made it.
 #include "cli/cache_options.h"
+#include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "runtime/engine_factory.h"
 #include "runtime/offline_render.h"
@@ -86,11 +87,6 @@ Expected<std::shared_ptr<InputAudio>> loadInput(RenderArgs& a) {
     return in;
 }
 
-bool verboseEnv() {
-    const char* v = std::getenv("CHRONUS_VERBOSE");
-    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
-}
-
 int runRender(RenderArgs& a) {
     std::shared_ptr<InputAudio> input;
     if (!a.input.empty()) {
@@ -151,7 +147,7 @@ int runRender(RenderArgs& a) {
         return wav->write(samples, n);
     });
     if (opts.progress) fmt::print(stderr, "\n");
-    finishCache(verboseEnv(), "render");
+    finishCache(verboseFromEnv(), "render");
     if (Status closed = wav->close(); s && !closed) s = closed;
     if (!s) {
         std::remove(a.out.c_str());

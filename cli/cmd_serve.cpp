@@ -1,6 +1,7 @@
 // `chronus serve`: runs the engine on an audio backend (PortAudio, null clock or offline), with
 // an optional patch file applied at start, an optional recording, and the OSC server.
 #include "cli/cache_options.h"
+#include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "osc/osc_server.h"
 #include "runtime/backend.h"
@@ -81,11 +82,6 @@ Expected<std::shared_ptr<InputAudio>> loadServeInput(const std::string& path, fl
 volatile std::sig_atomic_t gSignal = 0;
 extern "C" void onSignal(int sig) {
     gSignal = sig;
-}
-
-bool verboseEnv() {
-    const char* v = std::getenv("CHRONUS_VERBOSE");
-    return v != nullptr && *v != '\0' && std::string_view(v) != "0";
 }
 
 void reportCommit(const CommitReport& r, bool verbose, uint32_t frames) {
@@ -169,22 +165,18 @@ Status checkWritableDirectory(const std::string& dir) {
     return {};
 }
 
-int fail(const std::string& message) {
-    fmt::print(stderr, "chronus serve: {}\n", message);
-    return 1;
-}
-
 int runServe(const ServeArgs& a) {
-    const bool verbose = verboseEnv();
+    const bool verbose = verboseFromEnv();
     if (a.listDevices) {
         auto text = listPortAudioDevices();
-        if (!text) return fail(text.error().message);
+        if (!text) return failCommand("serve", text.error().message);
         fmt::print("{}", *text);
         return 0;
     }
 
     if (!a.irDir.empty()) {
-        if (Status s = checkWritableDirectory(a.irDir); !s) return fail("--ir-dir: " + s.message());
+        if (Status s = checkWritableDirectory(a.irDir); !s)
+            return failCommand("serve", "--ir-dir: " + s.message());
     }
     // The socket first, before anything slow (the JIT's start, the device, the state file): a
     // client started at the same moment finds the port bound, and what it sends waits in the
@@ -201,7 +193,7 @@ int runServe(const ServeArgs& a) {
             osc = std::move(handed);
         } else {
             auto server = OscServer::bind(oo);
-            if (!server) return fail(server.error().message);
+            if (!server) return failCommand("serve", server.error().message);
             osc = server.take();
             fmt::print(stderr, "chronus: listening on {} (OSC/UDP)\n", osc->address());
         }
@@ -212,10 +204,11 @@ int runServe(const ServeArgs& a) {
     std::optional<PatchScript> script;
     bool restoring = false;
     if (!a.state.empty()) {
-        if (Status s = checkStatePath(a.state); !s) return fail(s.message());
+        if (Status s = checkStatePath(a.state); !s) return failCommand("serve", s.message());
         auto st = readStateFile(a.state);
         if (!st) {
-            if (Status s = stateNotRestored(a, st.error().message); !s) return fail(s.message());
+            if (Status s = stateNotRestored(a, st.error().message); !s)
+                return failCommand("serve", s.message());
         } else if (*st) {
             script = std::move(**st);
             restoring = true;
@@ -228,12 +221,12 @@ int runServe(const ServeArgs& a) {
         GraphLimits limits = a.limits;
         limits.sampleRate = a.rate;
         auto loaded = loadPatchFile(a.patch, limits);
-        if (!loaded) return fail(loaded.error().message);
+        if (!loaded) return failCommand("serve", loaded.error().message);
         script = loaded.take();
     }
     if (!applyCacheOptions(a.cache, a.cacheMaxMb, "serve")) return 1;
     auto factory = engineFactory(a.engine, a.tiered == "on");
-    if (!factory) return fail(factory.error().message);
+    if (!factory) return failCommand("serve", factory.error().message);
     EngineOptions eo;
     eo.tiered = a.tiered == "on";
     eo.sampleRate = a.rate;
@@ -245,7 +238,7 @@ int runServe(const ServeArgs& a) {
     eo.timedEventsPerClient = a.timedEventsPerClient;
     eo.limits = a.limits;
     auto engineOr = Engine::create(eo);
-    if (!engineOr) return fail(engineOr.error().message);
+    if (!engineOr) return failCommand("serve", engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
 
     // Channels: what --channels says, else the patch's (a mono patch records a mono file; a
@@ -261,18 +254,19 @@ int runServe(const ServeArgs& a) {
     std::shared_ptr<InputAudio> input;
     if (!a.input.empty()) {
         if (!deviceless)
-            return fail("--input FILE is for --device null or offline; a device's own inputs "
-                        "are opened with --inputs N");
+            return failCommand(
+                "serve", "--input FILE is for --device null or offline; a device's own inputs "
+                         "are opened with --inputs N");
         auto in = loadServeInput(a.input, a.rate);
-        if (!in) return fail(in.error().message);
+        if (!in) return failCommand("serve", in.error().message);
         input = in.take();
     }
     std::unique_ptr<Recorder> recorder;
     if (!a.record.empty()) {
         auto format = parseWavFormat(a.format);
-        if (!format) return fail(format.error().message);
+        if (!format) return failCommand("serve", format.error().message);
         auto r = Recorder::create(a.record, a.rate, *format, 4.0, recordChannels);
-        if (!r) return fail(r.error().message);
+        if (!r) return failCommand("serve", r.error().message);
         recorder = r.take();
     }
 
@@ -302,7 +296,7 @@ int runServe(const ServeArgs& a) {
             fmt::print(stderr, "chronus serve: {}; using the null backend\n", pa.error().message);
             backend = makeNullBackend(*engine, nullOptions);
         } else if (!pa) {
-            return fail(pa.error().message);
+            return failCommand("serve", pa.error().message);
         } else {
             backend = pa.take();
         }
@@ -333,7 +327,7 @@ int runServe(const ServeArgs& a) {
         if (const uint64_t seq = first(); seq != 0)
             static_cast<OfflineBackend&>(*backend).waitForCommit(seq, 60'000);
     }
-    if (Status s = backend->start(); !s) return fail(s.message());
+    if (Status s = backend->start(); !s) return failCommand("serve", s.message());
     if (!offline) {
         if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
     }
@@ -349,13 +343,13 @@ int runServe(const ServeArgs& a) {
             if (Status s = stateNotRestored(a, why); !s) {
                 backend->stop();
                 if (recorder) (void)recorder->finish();
-                return fail(s.message());
+                return failCommand("serve", s.message());
             }
             engine->abort(); // the pending edits of the file, which never played
             player.reset();
             if (!a.patch.empty()) {
                 auto loaded = loadPatchFile(a.patch);
-                if (!loaded) return fail(loaded.error().message);
+                if (!loaded) return failCommand("serve", loaded.error().message);
                 play(loaded.take());
                 if (const uint64_t seq = first(); seq != 0) engine->waitForCommit(seq, 60'000);
             }
@@ -369,7 +363,7 @@ int runServe(const ServeArgs& a) {
         if (!w) {
             backend->stop();
             if (recorder) (void)recorder->finish();
-            return fail(w.error().message);
+            return failCommand("serve", w.error().message);
         }
         stateWriter = w.take();
     }
@@ -378,7 +372,7 @@ int runServe(const ServeArgs& a) {
         if (Status s = osc->handleWith(*engine); !s) {
             backend->stop();
             if (recorder) (void)recorder->finish();
-            return fail(s.message());
+            return failCommand("serve", s.message());
         }
     }
     fmt::print(stderr, "chronus serve: {}; {}; {}\n", backend->describe(),
@@ -411,7 +405,7 @@ int runServe(const ServeArgs& a) {
     const EngineStatus st = engine->status();
     int rc = 0;
     if (recorder) {
-        if (Status s = recorder->finish(); !s) rc = fail(s.message());
+        if (Status s = recorder->finish(); !s) rc = failCommand("serve", s.message());
         if (recorder->droppedFrames() > 0)
             fmt::print(stderr,
                        "chronus serve: the recording dropped {} frames (the writer fell behind)\n",

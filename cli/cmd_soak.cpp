@@ -5,6 +5,7 @@
 // commits, clicks at swaps (the worst swap's second difference against the steady state's),
 // dropouts, and resident memory, threads and open file descriptors. Exit status 1 if anything was
 // lost or leaked beyond the stated bounds.
+#include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "runtime/backend.h"
 #include "runtime/click_meter.h"
@@ -168,11 +169,6 @@ extern "C" void onSoakSignal(int) {
     gStop = 1;
 }
 
-int fail(const std::string& message) {
-    fmt::print(stderr, "chronus soak: {}\n", message);
-    return 1;
-}
-
 double percentile(std::vector<double> v, double p) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -185,14 +181,14 @@ int runSoak(const SoakArgs& a) {
     const double seconds = a.minutes * 60;
 
     auto factory = engineFactory(a.engine);
-    if (!factory) return fail(factory.error().message);
+    if (!factory) return failCommand("soak", factory.error().message);
     EngineOptions eo;
     eo.sampleRate = a.rate;
     eo.frames = a.frames;
     eo.factory = factory.take();
     eo.xfadeMs = a.xfadeMs;
     auto engineOr = Engine::create(eo);
-    if (!engineOr) return fail(engineOr.error().message);
+    if (!engineOr) return failCommand("soak", engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
 
     // What the engine plays goes to the click meter (on the recorder's writer thread).
@@ -218,10 +214,10 @@ int runSoak(const SoakArgs& a) {
         backend = makeNullBackend(*engine, bo);
     } else {
         auto pa = openPortAudioBackend(*engine, bo);
-        if (!pa) return fail(pa.error().message);
+        if (!pa) return failCommand("soak", pa.error().message);
         backend = pa.take();
     }
-    if (Status s = backend->start(); !s) return fail(s.message());
+    if (Status s = backend->start(); !s) return failCommand("soak", s.message());
     fmt::print("chronus soak: {}; engine {}, crossfade {:g} ms; {}\n", backend->describe(),
                a.engine, a.xfadeMs,
                byCount ? fmt::format("{} commits back to back", a.commits)
