@@ -314,6 +314,11 @@ void Engine::audioThreadRender(float* out, uint32_t frames) noexcept {
     impl_->core.audioThreadRender(out, frames);
 }
 
+void Engine::audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                               uint32_t inputs, uint32_t frames) noexcept {
+    impl_->core.audioThreadRender(out, channels, in, inputs, frames);
+}
+
 void Engine::audioThreadService() noexcept {
     impl_->core.audioThreadService();
 }

@@ -216,6 +216,10 @@ public:
     /// Audio thread entry, called by every backend: renders `frames` mono samples into `out`.
     /// Wait-free, allocation-free, lock-free; flushes denormals.
     void audioThreadRender(float* out, uint32_t frames) noexcept;
+    /// The same into `channels` planar buffers, with `inputs` planar buffers of audio in for
+    /// the patch's `input` modules (AudioCore::audioThreadRender has the channel mapping).
+    void audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                           uint32_t inputs, uint32_t frames) noexcept;
 
     // ---- added by the runtime (not part of the OSC contract) ---------------------------------
     /// Audio thread, or an offline driver between blocks; wait-free. The block-boundary work of

@@ -2,8 +2,10 @@
 
 #include "runtime/backend_offline.h"
 #include "runtime/engine.h"
+#include "runtime/patch_dry_run.h"
 #include "runtime/patch_player.h"
 
+#include <algorithm>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -19,6 +21,37 @@ Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
     return renderPatch(script.take(), options);
 }
 
+namespace {
+/// Calls `seen` with the patch of every commit in `script`, in order.
+template <class Seen>
+void forEachCommit(const PatchScript& script, const GraphLimits& limits, Seen seen) {
+    PatchDryRun dry(limits);
+    for (const PatchScript::Step& step : script.steps) {
+        if (!dry.apply(step.command)) continue; // checked already: cannot happen
+        if (commandKind(step.command) == CommandKind::commit && dry.committed())
+            seen(*dry.committed());
+    }
+}
+} // namespace
+
+uint32_t patchChannels(const PatchScript& script, const GraphLimits& limits) {
+    uint32_t channels = 1;
+    forEachCommit(script, limits, [&](const PatchGraph& g) {
+        channels = std::max(channels, outputChannelCount(g));
+    });
+    return channels;
+}
+
+uint32_t patchInputChannels(const PatchScript& script, const GraphLimits& limits) {
+    uint32_t channels = 0;
+    forEachCommit(script, limits, [&](const PatchGraph& g) {
+        for (const Module& m : g.modules())
+            if (m.desc->isAudioInput)
+                channels = std::max(channels, static_cast<uint32_t>(m.createArg));
+    });
+    return channels;
+}
+
 Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
                      const RenderSink& sink) {
     if (!(options.seconds > 0) || !(options.sampleRate > 0) || options.frames == 0)
@@ -32,7 +65,12 @@ Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
     eo.limits = options.limits;
     auto engine = Engine::create(eo);
     if (!engine) return engine.error();
-    OfflineBackend backend(**engine, {});
+    BackendOptions bo;
+    GraphLimits limits = options.limits;
+    limits.sampleRate = options.sampleRate;
+    bo.channels = options.channels > 0 ? options.channels : patchChannels(script, limits);
+    bo.input = options.input;
+    OfflineBackend backend(**engine, bo);
     std::optional<Error> sinkError;
     // Blocks are handed on in runs of at least kSinkRun samples: a WAV file's writer makes one
     // system call per write, and at 64-frame blocks that was 45,000 calls a minute of audio, a
@@ -61,10 +99,15 @@ Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
 
 Expected<std::vector<float>> renderPatch(PatchScript script, const OfflineRenderOptions& options) {
     std::vector<float> out;
+    GraphLimits limits = options.limits;
+    limits.sampleRate = options.sampleRate;
+    const uint32_t channels =
+        options.channels > 0 ? options.channels : patchChannels(script, limits);
     if (options.seconds > 0 && options.sampleRate > 0)
-        out.reserve(static_cast<std::size_t>(std::llround(options.seconds * options.sampleRate)));
+        out.reserve(static_cast<std::size_t>(std::llround(options.seconds * options.sampleRate)) *
+                    channels);
     Status s = renderPatchTo(std::move(script), options, [&](const float* p, std::size_t n) {
-        out.insert(out.end(), p, p + n);
+        out.insert(out.end(), p, p + n * channels);
         return Status{};
     });
     if (!s) return s.error();
