@@ -72,20 +72,21 @@ Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
     bo.input = options.input;
     OfflineBackend backend(**engine, bo);
     std::optional<Error> sinkError;
-    // Blocks are handed on in runs of at least kSinkRun samples: a WAV file's writer makes one
+    // Blocks are handed on in runs of at least kSinkRun frames: a WAV file's writer makes one
     // system call per write, and at 64-frame blocks that was 45,000 calls a minute of audio, a
     // third of a one-voice render's CPU. A failed write still stops the render within one run.
     constexpr std::size_t kSinkRun = 4096;
+    const std::size_t channels = std::max<std::size_t>(bo.channels, 1);
     std::vector<float> run;
-    run.reserve(2 * kSinkRun);
+    run.reserve(2 * kSinkRun * channels);
     auto flush = [&] {
         if (run.empty() || sinkError) return;
-        if (Status s = sink(run.data(), run.size()); !s) sinkError = s.error();
+        if (Status s = sink(run.data(), run.size() / channels); !s) sinkError = s.error();
         run.clear();
     };
-    backend.setSink([&](const float* samples, uint32_t count) {
-        run.insert(run.end(), samples, samples + count);
-        if (run.size() >= kSinkRun) flush();
+    backend.setSink([&](const float* samples, uint32_t frames) {
+        run.insert(run.end(), samples, samples + std::size_t{frames} * channels);
+        if (run.size() >= kSinkRun * channels) flush();
         return !sinkError;
     });
 
