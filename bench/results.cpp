@@ -267,13 +267,18 @@ std::vector<Target> evaluateTargets(const BenchResults& r) {
     });
     Target addMaster = target("13", "adding a voice to the 256 in master -> audible <= 5 ms",
                               "master-256", "ms", Bound::AtMost, 5);
+    Target addCompiles = target("13", "adding a voice to the 256 in master compiles nothing",
+                                "master-256", "adds compiling", Bound::AtMost, 0);
     if (const WorkloadResult* w = r.find("master-256"); w && w->addVoice && w->addVoice->runs) {
         addMaster.value = w->addVoice->toSwapMs.median;
         addMaster.measured = true;
+        addCompiles.value = w->addVoice->notCached; // adds whose program was not final at once
+        addCompiles.measured = true;
     }
     targets.push_back(audible);
     targets.push_back(optimisedMaster);
     targets.push_back(addMaster);
+    targets.push_back(addCompiles);
     Target chainCommit = target("13", "10,000-module chain: cold commit -> audible <= 2 s",
                                 "chain-10000", "s", Bound::AtMost, 2);
     Target chainMemory = target("13", "10,000-module chain: peak resident memory < 1 GB",

@@ -9,6 +9,7 @@
 #include "compiler/program_factory.h"
 #include "compiler/schedule.h"
 
+#include <algorithm>
 #include <chrono>
 #include <fmt/format.h>
 
@@ -191,14 +192,18 @@ void measureScale(const Plan& plan, const SuiteOptions& o, const ProgramFactory&
             results.renders.push_back(*r);
         }
     }
-    say("edits and copies of large patch graphs");
-    results.graphScale = measureGraphScale(plan.graphScale);
-    if (o.chainModules == 0) return;
-    say(fmt::format("a chain of {} modules: cold commit", o.chainModules));
-    auto chain = gainChain(o.chainModules);
+    if (o.only.empty()) {
+        say("edits and copies of large patch graphs");
+        results.graphScale = measureGraphScale(plan.graphScale);
+    }
+    const auto chainModules = static_cast<uint32_t>(
+        o.chainModules >= 0 ? o.chainModules : (o.quick || !o.only.empty() ? 0 : 10'000));
+    if (chainModules == 0) return;
+    say(fmt::format("a chain of {} modules: cold commit", chainModules));
+    auto chain = gainChain(chainModules);
     if (!chain) {
         ChainCommitResult failed;
-        failed.modules = o.chainModules;
+        failed.modules = chainModules;
         failed.error = chain.error().message;
         results.chain = failed;
         return;
@@ -218,7 +223,13 @@ Expected<BenchResults> runBench(const SuiteOptions& o) {
         if (o.progress) o.progress("building the workloads");
         auto b = builtinWorkloads(voices);
         if (!b) return b.error();
-        workloads = b.take();
+        for (Workload& w : *b)
+            if (o.only.empty() || std::find(o.only.begin(), o.only.end(), w.name) != o.only.end())
+                workloads.push_back(std::move(w));
+        for (const std::string& name : o.only)
+            if (std::none_of(workloads.begin(), workloads.end(),
+                             [&](const Workload& w) { return w.name == name; }))
+                return makeError("--only: no built-in workload '{}' (at these voice counts)", name);
     }
     for (const std::string& path : o.patchFiles) {
         auto w = patchFileWorkload(path);

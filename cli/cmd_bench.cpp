@@ -100,9 +100,14 @@ void addBenchCommand(CLI::App& app) {
         ->check(CLI::Range(0, 3));
     cmd->add_option("--runs", args->suite.runs, "timed runs per engine (default 41, quick 9)")
         ->check(CLI::Range(1u, 100000u));
+    cmd->add_option("--only", args->suite.only,
+                    "only these built-in workloads (master-1,sine-256,...) and their whole "
+                    "render processes; no edits, no chain unless --chain")
+        ->delimiter(',');
     cmd->add_option("--chain", args->suite.chainModules,
-                    "also commit a chain of this many modules, cold (off by default: long)")
-        ->check(CLI::Range(2u, 1000000u));
+                    "commit a chain of this many modules, cold (0: none; default 10000 in a "
+                    "full run)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
     cmd->callback([args] {
         if (args->patchesOnly && args->suite.patchFiles.empty())
             throw CLI::ValidationError("--patches-only", "needs at least one patch file");

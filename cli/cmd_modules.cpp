@@ -59,7 +59,9 @@ void addModulesCommand(CLI::App& app) {
     cmd->callback([] {
         fmt::print("A parameter change is click-safe when it glides (smoothed over the engine's "
                    "smoothing time) or is\ncrossfaded inside the module; one that steps is the "
-                   "patch's choice.\n\n");
+                   "patch's choice.\nA signal connected to a parameter is added to its value "
+                   "and the sum clamped to the\nparameter's range; audio inputs are not clamped "
+                   "(multiply's a * b is the signals' product).\n\n");
         for (const ModuleDescriptor* d : allModules()) printModule(*d);
     });
 }

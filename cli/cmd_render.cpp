@@ -50,7 +50,6 @@ struct RenderArgs {
     std::string patch;
     std::string out;
     double seconds = 5;
-    bool secondsGiven = false;
     std::string midiFile; ///< --midi: a Standard MIDI File played into the patch
     float rate = 48000;
     uint32_t frames = 256;
@@ -60,9 +59,46 @@ struct RenderArgs {
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
     GraphLimits limits;
+    std::string input;       ///< --input: a sound file fed to the patch's `input` modules
+    double tail = 1;         ///< --tail: seconds rendered past the input's end (without -s)
+    uint32_t channels = 0;   ///< --channels: 0 = the patch's
+    bool secondsSet = false; ///< -s given
+    bool rateSet = false;    ///< -r given
 };
 
-int runRender(const RenderArgs& a) {
+/// --input's file, read whole (libsndfile), as planar channels; the render takes its rate unless
+/// -r names another, which is refused (no resampling here: convert it first, e.g. with sox).
+Expected<std::shared_ptr<InputAudio>> loadInput(RenderArgs& a) {
+    auto wav = readWav(a.input);
+    if (!wav) return makeError("--input {}: {}", a.input, wav.error().message);
+    if (wav->channels <= 0 || wav->samples.empty())
+        return makeError("--input {}: no audio in it", a.input);
+    if (a.rateSet && static_cast<float>(wav->sampleRate) != a.rate)
+        return makeError("--input {} is at {} Hz and the render at {:g} Hz: render at its rate "
+                         "(leave out -r) or convert it first (sox IN.wav -r {:g} OUT.wav)",
+                         a.input, wav->sampleRate, a.rate, a.rate);
+    a.rate = static_cast<float>(wav->sampleRate);
+    auto in = std::make_shared<InputAudio>();
+    const auto channels = static_cast<std::size_t>(wav->channels);
+    const std::size_t frames = wav->samples.size() / channels;
+    in->channels.assign(channels, std::vector<float>(frames));
+    for (std::size_t f = 0; f < frames; ++f)
+        for (std::size_t c = 0; c < channels; ++c)
+            in->channels[c][f] = wav->samples[f * channels + c];
+    if (!a.secondsSet) a.seconds = double(frames) / a.rate + a.tail;
+    return in;
+}
+
+int runRender(RenderArgs& a) {
+    std::shared_ptr<InputAudio> input;
+    if (!a.input.empty()) {
+        auto in = loadInput(a);
+        if (!in) {
+            fmt::print(stderr, "chronus render: {}\n", in.error().message);
+            return 1;
+        }
+        input = in.take();
+    }
     // Checked whole before anything renders: a bad line refuses the file (patch_player.h).
     GraphLimits limits = a.limits;
     limits.sampleRate = a.rate;
@@ -84,7 +120,7 @@ int runRender(const RenderArgs& a) {
             return 1;
         }
         // Without -s: the file's end plus the longest envelope's time and half a second.
-        if (!a.secondsGiven) seconds = merged->endSeconds;
+        if (!a.secondsSet) seconds = merged->endSeconds;
         if (merged->unrouted > 0)
             fmt::print(stderr,
                        "chronus render: warning: {}: {} note event(s) on channels no poly plays "
@@ -96,6 +132,11 @@ int runRender(const RenderArgs& a) {
                        a.midiFile);
     }
     warnUnheard(*script, a.patch, seconds, a.rate);
+    if (input && patchInputChannels(*script, limits) == 0)
+        fmt::print(stderr,
+                   "chronus render: warning: {} has no input module, so --input {} is not heard "
+                   "(add /patch/create in input 1)\n",
+                   a.patch, a.input);
     if (!applyCacheOptions(a.cache, a.cacheMaxMb, "render")) return 1;
     auto factory = engineFactory(a.engine, /*tiered=*/false);
     if (!factory) {
@@ -109,6 +150,9 @@ int runRender(const RenderArgs& a) {
     opts.sampleRate = a.rate;
     opts.frames = a.frames;
     opts.limits = a.limits;
+    opts.input = input;
+    // The file has the patch's channels (a mono patch stays a mono file) unless told.
+    opts.channels = a.channels > 0 ? a.channels : patchChannels(*script, limits);
     if (seconds >= 10)
         opts.progress = [](double f) { fmt::print(stderr, "\rrendering {:3.0f}%", f * 100); };
     auto format = parseWavFormat(a.format);
@@ -119,7 +163,8 @@ int runRender(const RenderArgs& a) {
     // Written as it renders (memory stays flat whatever the length); a render that fails leaves
     // no file behind.
     const auto frames = static_cast<uint64_t>(std::llround(seconds * a.rate));
-    auto wav = WavWriter::createForFrames(a.out, static_cast<int>(a.rate), 1, frames, *format);
+    auto wav = WavWriter::createForFrames(a.out, static_cast<int>(a.rate),
+                                          static_cast<int>(opts.channels), frames, *format);
     if (!wav) {
         fmt::print(stderr, "chronus render: {}\n", wav.error().message);
         return 1;
@@ -145,18 +190,17 @@ void addRenderCommand(CLI::App& app) {
     auto* cmd = app.add_subcommand("render", "Render a patch file offline to a WAV file");
     cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", args->out, "WAV file to write")->required();
-    cmd->add_option("-s,--seconds", args->seconds,
-                    "length (with --midi, default: the file's end plus the release tail)")
-        ->check(CLI::Range(0.001, 86400.0))
-        ->capture_default_str()
-        ->each([args](const std::string&) { args->secondsGiven = true; });
+    auto* seconds = cmd->add_option("-s,--seconds", args->seconds,
+                                    "length (with --input: its length plus --tail; with --midi: the file's end plus the release tail)")
+                        ->check(CLI::Range(0.001, 86400.0))
+                        ->capture_default_str();
     cmd->add_option("--midi", args->midiFile,
                     "Standard MIDI File (type 0 or 1) to play into the patch, sample-exact: "
                     "channel 1 to its only poly, /midi/route and /midi/cc lines route the rest")
         ->check(CLI::ExistingFile);
-    cmd->add_option("-r,--rate", args->rate, "sample rate")
-        ->check(CLI::Range(8000.0f, 384000.0f))
-        ->capture_default_str();
+    auto* rate = cmd->add_option("-r,--rate", args->rate, "sample rate (with --input: its rate)")
+                     ->check(CLI::Range(8000.0f, 384000.0f))
+                     ->capture_default_str();
     cmd->add_option("-f,--frames", args->frames, "block size")
         ->check(CLI::Range(1u, 8192u))
         ->capture_default_str();
@@ -171,9 +215,22 @@ void addRenderCommand(CLI::App& app) {
                     "samples: float (32-bit), 24 (rounded) or 16 (rounded, with TPDF dither)")
         ->check(CLI::IsMember({"float", "24", "16"}))
         ->capture_default_str();
+    cmd->add_option("--input", args->input,
+                    "a WAV (or any file libsndfile reads) fed through the patch: its channel k "
+                    "is what `input k` modules read")
+        ->check(CLI::ExistingFile);
+    cmd->add_option("--tail", args->tail,
+                    "with --input and no -s: seconds rendered after its end (a reverb's tail)")
+        ->check(CLI::Range(0.0, 3600.0))
+        ->capture_default_str();
+    cmd->add_option("--channels", args->channels,
+                    "channels of the file; default: the patch's (1 mono, 2 with a stereo output)")
+        ->check(CLI::Range(1u, 16u));
     addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
     addGraphLimitOptions(*cmd, args->limits);
-    cmd->callback([args] {
+    cmd->callback([args, seconds, rate] {
+        args->secondsSet = seconds->count() > 0;
+        args->rateSet = rate->count() > 0;
         if (int rc = runRender(*args); rc != 0) throw CLI::RuntimeError(rc);
     });
 }

@@ -10,6 +10,7 @@
 #include "runtime/backend_offline.h"
 #include "runtime/engine.h"
 #include "runtime/engine_factory.h"
+#include "runtime/offline_render.h"
 #include "runtime/patch_player.h"
 #include "runtime/patch_state.h"
 #include "runtime/recorder.h"
@@ -56,7 +57,30 @@ struct ServeArgs {
     double cacheMaxMb = 256;
     GraphLimits limits;
     std::string midi; ///< --midi PORT (part of its name) or "list"; empty: no live MIDI
+    uint32_t channels = 0;   ///< --channels: 0 = the device's (PortAudio) or the patch's
+    std::string input;       ///< --input FILE: audio in, looped (null) or once (offline)
+    uint32_t inputs = 0;     ///< --inputs: device input channels; 0 = as the patch reads
+    std::string inputDevice; ///< --input-device
 };
+
+/// --input's file as planar channels (serve: at the engine's rate, else refused).
+Expected<std::shared_ptr<InputAudio>> loadServeInput(const std::string& path, float rate) {
+    auto wav = readWav(path);
+    if (!wav) return makeError("--input {}: {}", path, wav.error().message);
+    if (wav->channels <= 0 || wav->samples.empty())
+        return makeError("--input {}: no audio in it", path);
+    if (static_cast<float>(wav->sampleRate) != rate)
+        return makeError("--input {} is at {} Hz and the engine at {:g} Hz (serve -r {})", path,
+                         wav->sampleRate, rate, wav->sampleRate);
+    auto in = std::make_shared<InputAudio>();
+    const auto channels = static_cast<std::size_t>(wav->channels);
+    const std::size_t frames = wav->samples.size() / channels;
+    in->channels.assign(channels, std::vector<float>(frames));
+    for (std::size_t f = 0; f < frames; ++f)
+        for (std::size_t c = 0; c < channels; ++c)
+            in->channels[c][f] = wav->samples[f * channels + c];
+    return in;
+}
 
 volatile std::sig_atomic_t gSignal = 0;
 extern "C" void onSignal(int sig) {
@@ -108,11 +132,20 @@ std::string exitSummary(const EngineStatus& st, const ClockJitter& jitter, float
     out += fmt::format("  load       p50 {:.3f}  p99 {:.3f}  max {:.3f}  (callback time / block "
                        "time; 1 is a whole block)\n",
                        st.loadP50, st.loadP99, st.loadMax);
-    if (jitter.measured)
-        out += fmt::format("  jitter     {} of {} wake-ups late (worst {:.2f} ms): the null "
-                           "clock's thread woke too late for its block; the machine's "
-                           "scheduling, not the engine\n",
-                           jitter.lateWakeups, jitter.wakeups, jitter.worstLateMs);
+    if (jitter.measured) {
+        // Two figures a user reads apart from the xruns above: "late" is a block the clock's
+        // thread woke for so late that a device would have run dry although the engine was quick;
+        // "worst" is the most any wake-up came after its moment, late or not (below one block,
+        // nothing was heard).
+        const double blockMs = rate > 0 ? 1000.0 * double(st.frames) / double(rate) : 0;
+        out += fmt::format("  jitter     {} of {} wake-ups late  the null clock's thread woke too "
+                           "late for a block the engine rendered in time (a device would have run "
+                           "dry): the machine's scheduling, not the engine\n",
+                           jitter.lateWakeups, jitter.wakeups);
+        out += fmt::format("  wake-up    worst {:.2f} ms after its moment  (a block lasts {:.2f} "
+                           "ms: about that much later is a late wake-up; less is not heard)\n",
+                           jitter.worstLateMs, blockMs);
+    }
     return out;
 }
 
@@ -224,11 +257,31 @@ int runServe(const ServeArgs& a) {
     if (!engineOr) return failCommand("serve", engineOr.error().message);
     std::unique_ptr<Engine> engine = engineOr.take();
 
+    // Channels: what --channels says, else the patch's (a mono patch records a mono file; a
+    // PortAudio device still plays it on all its channels). Audio in: the device's inputs the
+    // patch reads (or --inputs), or --input's file on the null and offline devices. A patch
+    // committed later over OSC plays on the channels opened here.
+    GraphLimits patchLimits = a.limits;
+    patchLimits.sampleRate = a.rate;
+    const uint32_t patchChans = script ? patchChannels(*script, patchLimits) : 1;
+    const uint32_t patchInputs = script ? patchInputChannels(*script, patchLimits) : 0;
+    const uint32_t recordChannels = a.channels > 0 ? a.channels : patchChans;
+    const bool deviceless = a.device == "null" || a.device == "offline";
+    std::shared_ptr<InputAudio> input;
+    if (!a.input.empty()) {
+        if (!deviceless)
+            return failCommand(
+                "serve", "--input FILE is for --device null or offline; a device's own inputs "
+                         "are opened with --inputs N");
+        auto in = loadServeInput(a.input, a.rate);
+        if (!in) return failCommand("serve", in.error().message);
+        input = in.take();
+    }
     std::unique_ptr<Recorder> recorder;
     if (!a.record.empty()) {
         auto format = parseWavFormat(a.format);
         if (!format) return failCommand("serve", format.error().message);
-        auto r = Recorder::create(a.record, a.rate, *format);
+        auto r = Recorder::create(a.record, a.rate, *format, 4.0, recordChannels);
         if (!r) return failCommand("serve", r.error().message);
         recorder = r.take();
     }
@@ -236,22 +289,28 @@ int runServe(const ServeArgs& a) {
     BackendOptions bo;
     bo.device = a.device;
     bo.recorder = recorder.get();
+    bo.channels = a.channels;
+    bo.input = input;
+    bo.inputChannels = a.inputs > 0 ? a.inputs : patchInputs;
+    bo.inputDevice = a.inputDevice;
     const bool offline = a.device == "offline";
     if (offline && a.seconds > 0)
         bo.maxSamples = static_cast<uint64_t>(std::llround(a.seconds * a.rate));
     std::unique_ptr<AudioBackend> backend;
+    BackendOptions nullOptions = bo; // the null and offline backends play the patch's channels
+    nullOptions.channels = recordChannels;
     if (a.device == "null") {
-        backend = makeNullBackend(*engine, bo);
+        backend = makeNullBackend(*engine, nullOptions);
     } else if (offline) {
-        backend = std::make_unique<OfflineBackend>(*engine, bo);
+        backend = std::make_unique<OfflineBackend>(*engine, nullOptions);
     } else if (a.device.empty() && !havePortAudioDefaultOutput()) {
         fmt::print(stderr, "chronus serve: no audio output device; using the null backend\n");
-        backend = makeNullBackend(*engine, bo);
+        backend = makeNullBackend(*engine, nullOptions);
     } else {
         auto pa = openPortAudioBackend(*engine, bo);
         if (!pa && a.device.empty()) {
             fmt::print(stderr, "chronus serve: {}; using the null backend\n", pa.error().message);
-            backend = makeNullBackend(*engine, bo);
+            backend = makeNullBackend(*engine, nullOptions);
         } else if (!pa) {
             return failCommand("serve", pa.error().message);
         } else {
@@ -467,6 +526,21 @@ void addServeCommand(CLI::App& app) {
                     "timed events one OSC client may have waiting at once")
         ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
         ->capture_default_str();
+    cmd->add_option("--channels", args->channels,
+                    "output channels; default: every channel of a PortAudio device, the "
+                    "patch's (1 mono, 2 stereo) on null and offline; --record writes this many "
+                    "(default: the --patch's)")
+        ->check(CLI::Range(1u, 64u));
+    cmd->add_option("--inputs", args->inputs,
+                    "device input channels to open (duplex); default: the highest `input` "
+                    "channel the --patch reads, else none")
+        ->check(CLI::Range(1u, 64u));
+    cmd->add_option("--input-device", args->inputDevice,
+                    "PortAudio input device (index or part of its name); default: the output "
+                    "device, else the default input");
+    cmd->add_option("--input", args->input,
+                    "with --device null (looped) or offline (once): a sound file as audio in")
+        ->check(CLI::ExistingFile);
     addCacheOptions(*cmd, args->cache, args->cacheMaxMb);
     addGraphLimitOptions(*cmd, args->limits);
     cmd->callback([args] {

@@ -47,6 +47,11 @@ std::string replyText(const osc::OscMessage& r) {
                                   : "");
     }
     if (r.address == "/engine/status") return "/engine/status " + osc::statusText(r);
+    if (r.address == "/patch/list.end" && r.args.size() == 3)
+        return fmt::format("/patch/list.end ({} patch: {} modules, {} connections)",
+                           r.string(0).value_or("?"), valueText(r.args[1]), valueText(r.args[2]));
+    if (r.address == "/modules.end" && r.args.size() == 1)
+        return fmt::format("/modules.end ({} module types)", valueText(r.args[0]));
     return plain(r);
 }
 

@@ -152,6 +152,18 @@ private:
             }
             return;
         }
+        if ((m.address == "/patch/list" || m.address == "/modules") && m.args.size() == 3) {
+            // Chunks of one listing, in order (the receive thread sends them one after another);
+            // printed whole at the message that ends it.
+            listing_ += m.string(2).value_or("");
+            return;
+        }
+        if (m.address == "/patch/list.end" || m.address == "/modules.end") {
+            if (!quiet_) fmt::print("{}", listing_);
+            listing_.clear();
+            print(m, false);
+            return;
+        }
         if (m.address == "/patch/ir" && irs_ > 0) --irs_;
         if (m.address == "/synced" && syncs_ > 0) --syncs_;
         if (m.address == "/engine/quit") quit_ = false;
@@ -164,6 +176,7 @@ private:
     bool quit_ = false, barrier_ = false;
     bool refused_ = false, gone_ = false;
     std::string dump_;
+    std::string listing_; ///< /patch/list or /modules chunks so far
 };
 
 /// Sends the barrier unless the server was told to quit, waits for everything owed, and turns

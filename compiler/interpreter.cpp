@@ -54,12 +54,13 @@ public:
 
     void render(const std::atomic<float>* params, std::byte* state, float* out,
                 uint32_t frames) noexcept override {
-        while (frames > 0) {
-            uint32_t n = std::min(frames, block_);
-            renderBlock(params, state, out, n);
-            out += n;
-            frames -= n;
-        }
+        float* const outs[1] = {out};
+        renderAll(params, state, outs, 1, nullptr, 0, frames);
+    }
+
+    void renderChannels(const std::atomic<float>* params, std::byte* state, const AudioIo& io,
+                        uint32_t frames) noexcept override {
+        renderAll(params, state, io.out, sched_.channelCount(), io.in, io.inputs, frames);
     }
 
 private:
@@ -71,10 +72,34 @@ private:
         bool canPrepare = false; ///< has prepare/process, and no prepared parameter is modulated
     };
 
-    float sumAt(const std::vector<SignalRef>& src, uint32_t f) const {
+    float sumAt(const SignalRef* src, size_t count, uint32_t f) const {
         float v = rt_[src[0].node].out[src[0].output][f];
-        for (size_t k = 1; k < src.size(); ++k) v += rt_[src[k].node].out[src[k].output][f];
+        for (size_t k = 1; k < count; ++k) v += rt_[src[k].node].out[src[k].output][f];
         return v;
+    }
+    float sumAt(const std::vector<SignalRef>& src, uint32_t f) const {
+        return sumAt(src.data(), src.size(), f);
+    }
+
+    /// `channels` of the patch's (the first ones) into `out`, in blocks of block_.
+    void renderAll(const std::atomic<float>* params, std::byte* state, float* const* out,
+                   uint32_t channels, const float* const* in, uint32_t inputs,
+                   uint32_t frames) noexcept {
+        for (uint32_t done = 0; done < frames;) {
+            const uint32_t n = std::min(frames - done, block_);
+            audioThreadPointInputs(sched_, state, in, inputs, done);
+            renderBlock(params, state, n);
+            for (uint32_t c = 0; c < channels; ++c) {
+                const uint32_t first = sched_.channelTapBegin(c), end = sched_.channelTapEnd(c);
+                float* dst = out[c] + done;
+                if (first == end)
+                    std::fill(dst, dst + n, 0.0f);
+                else
+                    for (uint32_t f = 0; f < n; ++f)
+                        dst[f] = sumAt(sched_.outputTaps.data() + first, end - first, f);
+            }
+            done += n;
+        }
     }
 
     /// One parameter, one sample: the smoothing step, modulation, clamp (see schedule.h).
@@ -176,8 +201,7 @@ private:
         }
     }
 
-    void renderBlock(const std::atomic<float>* params, std::byte* state, float* out,
-                     uint32_t frames) noexcept {
+    void renderBlock(const std::atomic<float>* params, std::byte* state, uint32_t frames) noexcept {
         for (size_t i = 0; i < rt_.size(); ++i) {
             const ScheduledNode& n = sched_.nodes[i];
             for (uint32_t p = 0; p < n.paramCount(); ++p)
@@ -189,12 +213,6 @@ private:
             else
                 runBlockNode(st.first, state, frames);
         }
-        const auto& taps = sched_.outputTaps;
-        if (taps.empty()) {
-            std::fill(out, out + frames, 0.0f);
-            return;
-        }
-        for (uint32_t f = 0; f < frames; ++f) out[f] = sumAt(taps, f);
     }
 
     Schedule sched_;

@@ -23,6 +23,13 @@ struct IrFile {
     std::string text;
 };
 
+/// The audio buffers of one render call, planar: one buffer of `frames` per channel.
+struct AudioIo {
+    float* const* out = nullptr;      ///< schedule().channelCount() buffers, overwritten
+    const float* const* in = nullptr; ///< audio in: `inputs` buffers (channel k at in[k])
+    uint32_t inputs = 0;
+};
+
 /// Makes the next tier of a program (see Program::nextTier).
 using TierCompile = std::function<Expected<std::unique_ptr<Program>>()>;
 
@@ -33,11 +40,21 @@ public:
     /// The schedule this program runs: state layout, parameter indices, node ids.
     virtual const Schedule& schedule() const = 0;
 
-    /// Audio thread; wait-free, allocation-free. Renders `frames` mono samples into `out`
+    /// Audio thread; wait-free, allocation-free. Renders `frames` samples of the first channel
+    /// (a mono patch: all of it) into `out`
     /// (overwriting it), reading targets from `params` (schedule().paramCount of them) and
     /// advancing `state` (schedule().stateBytes, initialised by initState). Any frame count.
     virtual void render(const std::atomic<float>* params, std::byte* state, float* out,
                         uint32_t frames) noexcept = 0;
+
+    /// Audio thread; wait-free, allocation-free. As render(), for every channel of the patch
+    /// (schedule().channelCount(), schedule.h) and with audio in for its `input` modules: every
+    /// buffer of io.out overwritten, io.in read (a missing channel reads silence). render()
+    /// is this with the first channel alone and no input.
+    virtual void renderChannels(const std::atomic<float>* params, std::byte* state,
+                                const AudioIo& io, uint32_t frames) noexcept {
+        render(params, state, io.out[0], frames); // programs of one channel and no input
+    }
 
     /// What made it: "interp", "interp-sample", "jit" (`--engine` names the same kinds).
     virtual std::string_view kind() const = 0;

@@ -75,6 +75,7 @@ public:
                 uint32_t frames) noexcept override {
         // Targets are read once per block of the block interpreter's size, as both other engines
         // do, so a parameter change lands on the same sample in all three.
+        audioThreadPointInputs(sched_, state, nullptr, 0, 0);
         while (frames > 0) {
             const uint32_t n = std::min(frames, kInterpreterBlock);
             for (size_t p = 0; p < targets_.size(); ++p)
@@ -82,6 +83,24 @@ public:
             for (uint32_t f = 0; f < n; ++f) out[f] = tickSample(state);
             out += n;
             frames -= n;
+        }
+    }
+
+    void renderChannels(const std::atomic<float>* params, std::byte* state, const AudioIo& io,
+                        uint32_t frames) noexcept override {
+        const uint32_t channels = sched_.channelCount();
+        for (uint32_t done = 0; done < frames;) {
+            const uint32_t n = std::min(frames - done, kInterpreterBlock);
+            for (size_t p = 0; p < targets_.size(); ++p)
+                targets_[p] = params[p].load(std::memory_order_relaxed);
+            audioThreadPointInputs(sched_, state, io.in, io.inputs, done);
+            for (uint32_t f = 0; f < n; ++f) {
+                tickGraph(state);
+                for (uint32_t c = 0; c < channels; ++c)
+                    io.out[c][done + f] =
+                        tapSum(sched_.channelTapBegin(c), sched_.channelTapEnd(c));
+            }
+            done += n;
         }
     }
 
@@ -111,8 +130,22 @@ private:
         return v;
     }
 
-    /// Audio thread: the whole graph, one sample. Returns the output sample.
+    /// Audio thread: the whole graph, one sample. Returns the first channel's sample.
     float tickSample(std::byte* state) noexcept {
+        tickGraph(state);
+        return tapSum(0, sched_.channelTapEnd(0));
+    }
+
+    /// The sum of taps_[first, end) (0 with none), in order.
+    float tapSum(uint32_t first, uint32_t end) const noexcept {
+        if (first == end) return 0.0f;
+        float v = values_[taps_[first]];
+        for (uint32_t k = first + 1; k < end; ++k) v += values_[taps_[k]];
+        return v;
+    }
+
+    /// Audio thread: the whole graph, one sample.
+    void tickGraph(std::byte* state) noexcept {
         float inS[kMaxKernelValues];
         float outS[kMaxKernelValues];
         // Delayed outputs depend on state only: all are emitted before any module ticks.
@@ -144,10 +177,6 @@ private:
                 values_[r.firstValue + o] = outS[o];
             }
         }
-        if (taps_.empty()) return 0.0f;
-        float v = values_[taps_[0]];
-        for (size_t k = 1; k < taps_.size(); ++k) v += values_[taps_[k]];
-        return v;
     }
 
     Schedule sched_;

@@ -2,6 +2,7 @@
 
 #include "compiler/param_block.h"
 #include "compiler/patch_graph.h"
+#include "modules/audio_input.h"
 
 #include <algorithm>
 #include <cmath>
@@ -51,7 +52,102 @@ std::vector<uint32_t> orderMembers(const std::vector<uint32_t>& members,
     return order;
 }
 
+bool stereoTail(const Module& m) {
+    const auto& outs = m.layout->outputs;
+    return outs.size() >= 2 && outs[0].name == "left" && outs[1].name == "right";
+}
+
+/// Output port of an `output` module per channel it plays (output.cpp): mono, left, right.
+enum : uint32_t { kMonoPort = 0, kLeftPort = 1, kRightPort = 2 };
+/// Its inputs `left` and `right`.
+enum : uint32_t { kLeftIn = 1, kRightIn = 2 };
+
+struct ChannelPlan {
+    std::vector<SignalRef> taps;
+    std::vector<uint32_t> firstTap;
+};
+
+/// The taps of every channel (schedule.h's rule), over `mods` in node order; `feeds(i)` says
+/// whether node i feeds another, `connected(i, slot)` whether its kernel slot has a source.
+template <class Feeds, class Connected>
+ChannelPlan planChannels(const std::vector<const Module*>& mods, Feeds feeds, Connected connected) {
+    const auto n = static_cast<uint32_t>(mods.size());
+    ChannelPlan plan;
+    const bool hasSink =
+        std::any_of(mods.begin(), mods.end(), [](const Module* m) { return m->desc->isSink; });
+    // Mono unless something says otherwise: then the channel count.
+    uint32_t channels = 1;
+    bool stereo = false;
+    for (uint32_t i = 0; i < n; ++i) {
+        const Module& m = *mods[i];
+        if (m.layout->outputs.empty()) continue;
+        if (hasSink && m.desc->isSink) {
+            const auto first = static_cast<uint32_t>(m.createArg);
+            if (first > 1 || connected(i, kLeftIn) || connected(i, kRightIn)) stereo = true;
+            channels = std::max(channels, first + 1);
+        } else if (!hasSink && !feeds(i) && stereoTail(m)) {
+            stereo = true;
+            channels = std::max(channels, 2u);
+        }
+    }
+    if (!stereo) channels = 1;
+    channels = std::min(channels, kMaxChannels);
+    for (uint32_t c = 0; c < channels; ++c) {
+        plan.firstTap.push_back(static_cast<uint32_t>(plan.taps.size()));
+        for (uint32_t i = 0; i < n; ++i) {
+            const Module& m = *mods[i];
+            if (m.layout->outputs.empty()) continue;
+            if (hasSink) {
+                if (!m.desc->isSink) continue;
+                if (!stereo) {
+                    plan.taps.push_back({i, kMonoPort});
+                    continue;
+                }
+                const auto first = static_cast<uint32_t>(m.createArg) - 1;
+                if (c == first) plan.taps.push_back({i, kLeftPort});
+                if (c == first + 1) plan.taps.push_back({i, kRightPort});
+            } else if (!feeds(i)) {
+                plan.taps.push_back({i, stereo && stereoTail(m) ? c : 0u});
+            }
+        }
+    }
+    plan.firstTap.push_back(static_cast<uint32_t>(plan.taps.size()));
+    return plan;
+}
+
 } // namespace
+
+uint32_t outputChannelCount(const PatchGraph& graph) {
+    std::vector<const Module*> mods;
+    for (const Module& m : graph.modules()) mods.push_back(&m);
+    std::unordered_map<std::string_view, uint32_t> indexOf;
+    for (uint32_t i = 0; i < mods.size(); ++i) indexOf.emplace(mods[i]->id, i);
+    std::vector<bool> feeds(mods.size(), false);
+    std::vector<std::vector<bool>> connected(mods.size());
+    for (uint32_t i = 0; i < mods.size(); ++i)
+        connected[i].assign(mods[i]->layout->kernelInCount(), false);
+    for (const Connection& c : graph.connections()) {
+        feeds[indexOf.at(c.src)] = true;
+        connected[indexOf.at(c.dst)][c.dstSlot] = true;
+    }
+    const ChannelPlan plan = planChannels(
+        mods, [&](uint32_t i) { return bool(feeds[i]); },
+        [&](uint32_t i, uint32_t slot) {
+            return slot < connected[i].size() && bool(connected[i][slot]);
+        });
+    return static_cast<uint32_t>(plan.firstTap.size() - 1);
+}
+
+void audioThreadPointInputs(const Schedule& schedule, std::byte* state, const float* const* in,
+                            uint32_t inputs, uint32_t offset) noexcept {
+    for (const AudioInputRef& a : schedule.inputs) {
+        auto* s =
+            reinterpret_cast<AudioInputState*>(state + schedule.nodes[a.node].kernelStateOffset);
+        s->samples =
+            a.channel < inputs && in[a.channel] != nullptr ? in[a.channel] + offset : nullptr;
+        s->pos = 0;
+    }
+}
 
 const ScheduledNode* Schedule::find(std::string_view id) const {
     if (byId.size() == nodes.size()) {
@@ -155,15 +251,19 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
                                 static_cast<uint32_t>(mem.size()),
                                 mem.size() > 1 || selfLoop[mem[0]]});
         order.insert(order.end(), ordered.begin(), ordered.end());
-        for (auto [a, b] : compEdges)
-            if (a == c && --compIndeg[static_cast<size_t>(b)] == 0)
-                ready.push({members[static_cast<size_t>(b)].front(), b});
+        // compEdges is sorted: c's edges are one run (a scan of all of them per component made
+        // a 1,000-voice commit quadratic).
+        const auto from = std::lower_bound(compEdges.begin(), compEdges.end(), std::pair{c, -1});
+        for (auto e = from; e != compEdges.end() && e->first == c; ++e)
+            if (--compIndeg[static_cast<size_t>(e->second)] == 0)
+                ready.push({members[static_cast<size_t>(e->second)].front(), e->second});
     }
 
     std::vector<uint32_t> nodeOf(n);
     for (uint32_t i = 0; i < n; ++i) nodeOf[order[i]] = i;
 
     uint32_t paramCursor = 0, stateCursor = 0;
+    sched.nodes.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
         const Module& m = *mods[order[i]];
         ScheduledNode node;
@@ -187,18 +287,17 @@ Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions&
         sched.nodes[dst].sources[c.dstSlot].push_back({src, c.srcPort});
     }
 
-    // Sinks: explicit output modules if any, else the first output of every unconnected module.
-    bool hasSink =
-        std::any_of(mods.begin(), mods.end(), [](const Module* m) { return m->desc->isSink; });
-    for (uint32_t i = 0; i < n; ++i) {
-        const Module& m = *mods[order[i]];
-        if (m.layout->outputs.empty()) continue;
-        if (hasSink) {
-            if (m.desc->isSink) sched.outputTaps.push_back({i, 0});
-        } else if (!feeds[order[i]]) {
-            sched.outputTaps.push_back({i, 0});
-        }
-    }
+    // Sinks and channels (the rule in schedule.h).
+    std::vector<const Module*> byNode(n);
+    for (uint32_t i = 0; i < n; ++i) byNode[i] = mods[order[i]];
+    const ChannelPlan channels = planChannels(
+        byNode, [&](uint32_t i) { return feeds[order[i]]; },
+        [&](uint32_t i, uint32_t slot) { return !sched.nodes[i].sources[slot].empty(); });
+    sched.outputTaps = channels.taps;
+    sched.channelFirstTap = channels.firstTap;
+    for (uint32_t i = 0; i < n; ++i)
+        if (mods[order[i]]->desc->isAudioInput)
+            sched.inputs.push_back({i, static_cast<uint32_t>(mods[order[i]]->createArg) - 1});
     sched.paramCount = paramCursor;
     sched.stateBytes = stateCursor;
     sched.byId.reserve(n);

@@ -7,7 +7,21 @@
 //                    in[inputs + p] = clamp(s + sum(sources), min, max)   (fmin(fmax(v, min), max))
 // Audio input i reads the sum of its sources, in `sources` order, or its unconnectedValue.
 // Per sample, modules with delayed outputs emit first, then every module ticks in node order.
-// The output sample is the sum of `outputTaps` in order (0 with none).
+// The output sample is the sum of `outputTaps` in order (0 with none); a patch of several
+// channels sums each channel's taps (Schedule::channelTaps) into its own buffer.
+//
+// Channels. A patch is mono (one channel: each `output`'s `out`, or with no `output` the first
+// output of every module that feeds nothing) unless some `output` has `left` or `right`
+// connected or sits at a channel above 1 (its creation argument), or, with no `output`, a module
+// that feeds nothing has outputs `left` and `right` (a `pan` left at the end). Then it has as many
+// channels as its highest output reaches: channel k sums, in node order, the `left` of every
+// output at k and the `right` of every output at k - 1 (its `in` is in both); with no `output`,
+// such a module's left is in channel 1 and its right in channel 2, any other's first output in
+// both. A mono patch's taps are exactly what they were before channels existed.
+//
+// Audio in. Each `input` node (ModuleDescriptor::isAudioInput) reads one channel of the render
+// call's input (Schedule::inputs); before each block the engine points its state at that
+// channel's samples for the block (audioThreadPointInputs), or at nothing (silence).
 //
 // Engines may take a shortcut that changes no bit: when every smoothed parameter of a node is at
 // its smoother's fixed point (s + coef * (target - s) == s), s is the same for every sample of
@@ -79,10 +93,24 @@ struct ScheduleOptions {
     float smoothingMs = 10; ///< time constant of parameter smoothing
 };
 
+/// An `input` node and the channel of audio in it reads (0-based).
+struct AudioInputRef {
+    uint32_t node = 0;
+    uint32_t channel = 0;
+};
+
+/// Most channels a patch has (an `output` at channel 15 has its right on 16).
+inline constexpr uint32_t kMaxChannels = 16;
+
 struct Schedule {
     std::vector<ScheduledNode> nodes; ///< topological; edges from delayed outputs ignored
     std::vector<Stage> stages;        ///< in order; covers `nodes`
+    /// Every channel's taps, channel 0's first, then channel 1's, ... (see channelTaps).
     std::vector<SignalRef> outputTaps;
+    /// Where each channel's taps start in outputTaps, and one past the last: channels + 1
+    /// entries. Empty (a schedule built by hand) is one channel of every tap.
+    std::vector<uint32_t> channelFirstTap;
+    std::vector<AudioInputRef> inputs; ///< the `input` nodes, in node order
     uint32_t paramCount = 0;
     uint32_t stateBytes = 0;
     float sampleRate = 48000;
@@ -91,11 +119,33 @@ struct Schedule {
     std::vector<SchedulePoly> polys; ///< the voice allocator's view (compiler/poly_schedule.h)
     KernelContext context() const { return {sampleRate, 1.0f / sampleRate}; }
 
+    uint32_t channelCount() const {
+        return channelFirstTap.empty() ? 1 : static_cast<uint32_t>(channelFirstTap.size() - 1);
+    }
+    /// Channel `c`'s taps: [first, end) into outputTaps.
+    uint32_t channelTapBegin(uint32_t c) const {
+        return channelFirstTap.empty() ? 0 : channelFirstTap[c];
+    }
+    uint32_t channelTapEnd(uint32_t c) const {
+        return channelFirstTap.empty() ? static_cast<uint32_t>(outputTaps.size())
+                                       : channelFirstTap[c + 1];
+    }
+
     const ScheduledNode* find(std::string_view id) const;
 };
 
 /// Orders, lays out and wires `graph`. Fails only on a graph the edit checks should have refused.
 Expected<Schedule> buildSchedule(const PatchGraph& graph, const ScheduleOptions& options = {});
+
+/// The channels a graph's program has (the rule above), without scheduling it: what `chronus
+/// render` sizes its file by.
+uint32_t outputChannelCount(const PatchGraph& graph);
+
+/// Audio thread; wait-free. Points every `input` node's state at its channel of `in` (`inputs`
+/// planar buffers, each read from `offset` on), or at nothing where the channel is missing:
+/// what every engine does before each block it renders.
+void audioThreadPointInputs(const Schedule& schedule, std::byte* state, const float* const* in,
+                            uint32_t inputs, uint32_t offset) noexcept;
 
 /// Control thread: initialises every instance's memory (smoothers at their initial targets, then
 /// the kernel's init). `state` must hold schedule.stateBytes, 16-byte aligned.

@@ -94,6 +94,9 @@ struct ModuleDescriptor {
     CreateArgDesc createArg = {};
     const VariadicDesc* variadic = nullptr; ///< count = createArg
     bool isSink = false; ///< an `output`: its outputs are the patch's output, never a source
+    /// An `input`: the program points its state at one channel of audio in before every block
+    /// (compiler/schedule.h, Schedule::inputs; the createArg is the channel, 1-based).
+    bool isAudioInput = false;
     /// Entry points chronus_<kernel>_tick, _emit, _prepare, _process in the bitcode, which the JIT
     /// finds by this name (tests/test_module_jit.cpp links every descriptor's).
     std::string_view kernel;

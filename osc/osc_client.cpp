@@ -2,11 +2,11 @@
 
 #include "osc/osc_limits.h"
 #include "osc/status_reply.h"
+#include "osc/udp_socket.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <thread>
@@ -20,30 +20,9 @@ Expected<OscClient> OscClient::connect(const std::string& host, int port) {
     const std::string server = host.find(':') != std::string::npos
                                    ? fmt::format("[{}]:{}", host, port)
                                    : fmt::format("{}:{}", host, port);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_NUMERICSERV;
-    addrinfo* found = nullptr;
-    const std::string service = std::to_string(port);
-    if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found))
-        return makeError("OSC: cannot resolve '{}': {}", host, gai_strerror(rc));
-    std::string lastError = "no address";
-    int fd = -1;
-    for (addrinfo* ai = found; ai; ai = ai->ai_next) {
-        fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-        if (fd < 0) {
-            lastError = std::strerror(errno);
-            continue;
-        }
-        if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-        lastError = std::strerror(errno);
-        ::close(fd);
-        fd = -1;
-    }
-    freeaddrinfo(found);
-    if (fd < 0) return makeError("OSC: cannot open a socket to {}: {}", server, lastError);
-    return OscClient(fd, server);
+    auto fd = openUdp(host, port, UdpRole::connect);
+    if (!fd) return fd.error();
+    return OscClient(*fd, server);
 }
 
 OscClient::OscClient(OscClient&& other) noexcept

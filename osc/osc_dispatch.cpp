@@ -3,6 +3,7 @@
 #include "osc/dump_chunks.h"
 #include "osc/ir_file.h"
 #include "osc/osc_limits.h"
+#include "osc/query_replies.h"
 #include "osc/server_messages.h"
 #include "osc/status_reply.h"
 #include "runtime/engine.h"
@@ -61,6 +62,14 @@ void Dispatcher::Subscribers::send(const Replier& r, const Endpoint* except,
         if (except == nullptr || !sameEndpoint(e, *except)) r.send(e, address, args);
 }
 
+void Dispatcher::Syncs::answerDone(const Replier& r) {
+    std::erase_if(waiting, [&](const Waiting& w) {
+        if (w.commits > reported || w.irJobs > irDone) return false;
+        r.send(w.to, "/synced", {w.id});
+        return true;
+    });
+}
+
 void Dispatcher::watch() {
     const EngineStatus st = engine_.status();
     if (st.xruns != xrunsSeen_) {
@@ -111,13 +120,17 @@ void Dispatcher::handlePacket(const Packet& packet, const Endpoint& from) {
         serverMessage(packet.messages[0], from);
         return;
     }
+    if (packet.messages.size() == 1 && isQueryMessage(packet.messages[0]) && !packet.isBundle) {
+        queryMessage(packet.messages[0], from);
+        return;
+    }
     // Decode everything first: a bundle is applied whole or not at all.
     std::vector<Ready> ready;
     ready.reserve(packet.messages.size());
     std::vector<PacketError> errors;
     bool future = false;
     for (const InMessage& m : packet.messages) {
-        if (isServerMessage(m.address)) {
+        if (isServerMessage(m.address) || isQueryMessage(m)) {
             errors.push_back({m.address, "is answered alone, not inside a bundle"});
             continue;
         }
@@ -243,11 +256,7 @@ void Dispatcher::commit(const Endpoint& from) {
         // After the outcome: a /sync sent after this commit is answered after its report.
         std::lock_guard lock(syncs->mutex);
         ++syncs->reported;
-        std::erase_if(syncs->waiting, [&](const Syncs::Waiting& w) {
-            if (w.commits > syncs->reported) return false;
-            replier.send(w.to, "/synced", {w.id});
-            return true;
-        });
+        syncs->answerDone(replier);
     };
     (void)engine_.apply(CommitCommand{}, nullptr, std::move(reply));
 }
@@ -262,13 +271,12 @@ void Dispatcher::serverMessage(const InMessage& m, const Endpoint& from) {
                            "answers with)");
             return;
         }
-        // Edits and writes before it are applied already (one datagram after another); commits
-        // are answered from the engine's thread: the sync waits for every one started so far.
+        // Edits, writes and reads before it are answered already (one datagram after another);
+        // commits are answered from the engine's thread and /patch/ir from the worker: the sync
+        // waits for every one started so far.
         std::lock_guard lock(syncs_->mutex);
-        if (syncs_->reported >= commitsStarted_)
-            replier_.send(from, "/synced", {*id});
-        else
-            syncs_->waiting.push_back({commitsStarted_, *id, from});
+        syncs_->waiting.push_back({commitsStarted_, irJobsStarted_, *id, from});
+        syncs_->answerDone(replier_);
         return;
     }
     if (m.address == "/notify") {
@@ -301,6 +309,50 @@ void Dispatcher::serverMessage(const InMessage& m, const Endpoint& from) {
                   statusReply(engine_.status(), countModules(engine_.dump())));
 }
 
+void Dispatcher::queryMessage(const InMessage& m, const Endpoint& from) {
+    log(from, m, std::nullopt);
+    if (m.address == "/modules") {
+        if (!m.args.empty()) {
+            replier_.error(from, m.address,
+                           fmt::format("takes no arguments, got {}", m.args.size()));
+            return;
+        }
+        const auto& table = moduleTable();
+        sendChunks(from, m.address, moduleTableText(table), "/modules.end",
+                   {saturate32(table.size())});
+        return;
+    }
+    if (m.address == "/patch/list") {
+        auto which = listedPatch(m.args);
+        if (!which) {
+            replier_.error(from, m.address, which.error().message);
+            return;
+        }
+        const PatchListing listing = engine_.listPatch(*which);
+        sendChunks(from, m.address, listingText(listing), "/patch/list.end",
+                   {std::string(listedPatchName(*which)), saturate32(listing.modules.size()),
+                    saturate32(listing.connections.size())});
+        return;
+    }
+    // Read-back: the reply is the message that sets the value back (scsynth's /c_get -> /c_set).
+    const auto target = modAddress(m.address);
+    auto reading = engine_.readParam(target->first, target->second);
+    if (!reading) {
+        replier_.error(from, m.address, reading.error().message);
+        return;
+    }
+    replier_.send(from, m.address, readBackArgs(*reading));
+}
+
+void Dispatcher::sendChunks(const Endpoint& to, const std::string& address, const std::string& text,
+                            const std::string& end, const std::vector<ReplyArg>& endArgs) {
+    const auto chunks = splitDump(text, kDumpChunkBytes);
+    const auto count = static_cast<int32_t>(chunks.size());
+    for (int32_t i = 0; i < count; ++i)
+        replier_.send(to, address, {i, count, chunks[static_cast<size_t>(i)]});
+    replier_.send(to, end, endArgs);
+}
+
 void Dispatcher::query(const Ready& r, const Endpoint& from) {
     if (const auto* ir = std::get_if<IrCommand>(&r.command)) {
         writeIr(*ir, r, from);
@@ -329,6 +381,15 @@ void Dispatcher::writeIr(const IrCommand& c, const Ready& r, const Endpoint& fro
         return;
     }
     const bool queued = worker_.post([this, stage = c.stage, from, address = r.message->address] {
+        // However it ends, the job is done for /sync once its answer is out.
+        struct Done {
+            Dispatcher& d;
+            ~Done() {
+                std::lock_guard lock(d.syncs_->mutex);
+                ++d.syncs_->irDone;
+                d.syncs_->answerDone(d.replier_);
+            }
+        } done{*this};
         try {
             // The IR and the sequence number must belong to the same commit: retry if a swap
             // happened in between.
@@ -357,6 +418,7 @@ void Dispatcher::writeIr(const IrCommand& c, const Ready& r, const Endpoint& fro
             replier_.error(from, address, fmt::format("internal error: {}", e.what()));
         }
     });
+    if (queued) ++irJobsStarted_;
     if (!queued)
         replier_.error(
             from, r.message->address,

@@ -1,5 +1,8 @@
-// The `/engine/status` reply: its arguments in order, written once for the server (which encodes
-// an EngineStatus) and the clients (`chronus send` labels them, `chronus top` shows them).
+// The `/engine/status` reply, labelled: name/value pairs (`sample_rate 48000 block_frames 256
+// ...`), written once for the server (which encodes an EngineStatus) and the clients (`chronus
+// send` prints them, `chronus top` shows them). A client reads a field by its name, so fields can
+// be added without moving any; `/status` keeps scsynth's positional order for SuperCollider's
+// tools.
 #pragma once
 
 #include "base/expected.h"
@@ -12,7 +15,7 @@
 
 namespace chronus::osc {
 
-/// The arguments' names, in order (the README's namespace table lists them so).
+/// The fields' names, in the order the pairs come (the README's namespace table lists them so).
 inline constexpr std::array<const char*, 14> kStatusFields = {
     "sample_rate", "block_frames",    "active_seq",  "callbacks",  "xruns",
     "load_p50",    "load_p99",        "commits",     "failures",   "overruns",
@@ -20,13 +23,17 @@ inline constexpr std::array<const char*, 14> kStatusFields = {
 /// The numbers among them: all but the last (guard_cause, a string: "none" or what tripped).
 inline constexpr std::size_t kStatusNumbers = kStatusFields.size() - 1;
 
-/// Server side: `st` as the reply's arguments (counts saturated at 2^31-1).
+/// Server side: `st` as the reply's arguments, name then value for each field (counts saturated
+/// at 2^31-1; guard_cause a string).
 std::vector<OscValue> encodeStatus(const EngineStatus& st);
 
-/// Client side: a `/engine/status` reply back into the fields it carries (the rest stay 0).
+/// Client side: a `/engine/status` reply back into the fields it carries (the rest stay 0; names
+/// it does not know are skipped). Also reads the unlabelled replies of older servers (the values
+/// alone, in kStatusFields' order, twelve or more).
 Expected<EngineStatus> decodeStatus(const OscMessage& reply);
 
-/// "sample_rate 48000, block_frames 256, ...": the reply as a person reads it.
+/// "sample_rate 48000, block_frames 256, ...": the reply as a person reads it (older servers'
+/// unlabelled values get their names from kStatusFields).
 std::string statusText(const OscMessage& reply);
 
 } // namespace chronus::osc

@@ -35,18 +35,19 @@ int boundPort(int fd) {
 
 } // namespace
 
-Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
-    if (port < 0 || port > 65535) return makeError("OSC port {} is out of range (0..65535)", port);
+Expected<int> openUdp(const std::string& host, int port, UdpRole role) {
+    const bool binding = role == UdpRole::bind;
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_DGRAM;
-    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    hints.ai_flags = AI_NUMERICSERV | (binding ? AI_PASSIVE : 0);
     addrinfo* found = nullptr;
     const std::string service = std::to_string(port);
-    if (int rc =
-            getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found))
-        return makeError("OSC: cannot resolve bind address '{}': {}", host, gai_strerror(rc));
-    std::string lastError = "no address to bind";
+    const char* node = binding && host.empty() ? nullptr : host.c_str();
+    if (int rc = getaddrinfo(node, service.c_str(), &hints, &found))
+        return makeError("OSC: cannot resolve {}'{}': {}", binding ? "bind address " : "", host,
+                         gai_strerror(rc));
+    std::string lastError = binding ? "no address to bind" : "no address";
     int fd = -1;
     for (addrinfo* ai = found; ai; ai = ai->ai_next) {
         fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
@@ -54,13 +55,29 @@ Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
             lastError = std::strerror(errno);
             continue;
         }
-        if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
-        lastError = errno == EADDRINUSE ? "the port is already in use" : std::strerror(errno);
+        const int rc = binding ? ::bind(fd, ai->ai_addr, ai->ai_addrlen)
+                               : ::connect(fd, ai->ai_addr, ai->ai_addrlen);
+        if (rc == 0) break;
+        lastError =
+            binding && errno == EADDRINUSE ? "the port is already in use" : std::strerror(errno);
         ::close(fd);
         fd = -1;
     }
     freeaddrinfo(found);
-    if (fd < 0) return makeError("OSC: cannot bind UDP {}:{}: {}", host, port, lastError);
+    if (fd < 0) {
+        if (binding) return makeError("OSC: cannot bind UDP {}:{}: {}", host, port, lastError);
+        const bool v6 = host.find(':') != std::string::npos;
+        return makeError("OSC: cannot open a socket to {}{}{}:{}: {}", v6 ? "[" : "", host,
+                         v6 ? "]" : "", port, lastError);
+    }
+    return fd;
+}
+
+Expected<UdpSocket> UdpSocket::bind(const std::string& host, int port) {
+    if (port < 0 || port > 65535) return makeError("OSC port {} is out of range (0..65535)", port);
+    auto opened = openUdp(host, port, UdpRole::bind);
+    if (!opened) return opened.error();
+    const int fd = *opened;
     const int rcvbuf = kReceiveBufferBytes;
     (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); // best effort
     const int actual = boundPort(fd);

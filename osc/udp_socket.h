@@ -19,6 +19,17 @@ struct Endpoint {
     std::string text() const; ///< "127.0.0.1:50123", "[::1]:50123"
 };
 
+/// What to do with a resolved address once a socket is open on it.
+enum class UdpRole {
+    bind,    ///< a server's socket: bound there (a passive address when the host is empty)
+    connect, ///< a client's: connected there, so replies come back and refusals are reported
+};
+/// Resolves `host:port` and opens a UDP socket on the first address that takes the `role`
+/// (getaddrinfo's order: IPv4 and IPv6 alike). Returns the descriptor (close-on-exec), or an error
+/// naming the address and the last reason ("OSC: cannot bind UDP 127.0.0.1:57130: the port is
+/// already in use"). The server's bind and the client's connect both walk the addresses here.
+Expected<int> openUdp(const std::string& host, int port, UdpRole role);
+
 class UdpSocket {
 public:
     /// Binds `host` (numeric address or name) at `port` (0: any free port).

@@ -27,6 +27,8 @@ AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapa
     : sampleRate_(sampleRate), maxFrames_(maxFrames), eventCapacity_(eventCapacity),
       events_(eventCapacity), acks_(eventCapacity + kInternalEvents), guard_(sampleRate),
       scratch_(std::make_unique<float[]>(maxFrames)),
+      programOut_(std::make_unique<float[]>(std::size_t{kMaxChannels} * maxFrames)),
+      fadeGain_(std::make_unique<float[]>(maxFrames)),
       heap_(std::make_unique<TimedEvent[]>(eventCapacity + kInternalEvents)),
       stealFadeSamples_(static_cast<uint32_t>(std::ceil(kStealFadeMs * 0.001f * sampleRate))) {}
 
@@ -318,10 +320,11 @@ void AudioCore::applyEvent(const TimedEvent& e) noexcept {
                          false, e.internal});
 }
 
-void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept {
+void AudioCore::guardBlock(float* const* out, uint32_t channels, uint32_t frames,
+                           uint64_t begin) noexcept {
     Slot* playing = active();
     const auto v =
-        guard_.audioThreadCheck(out, frames, begin, playing != nullptr ? playing->seq : 0,
+        guard_.audioThreadCheck(out, channels, frames, begin, playing != nullptr ? playing->seq : 0,
                                 paramWrites_.load(std::memory_order_relaxed));
     if (v.poison)
         for (std::size_t k = 0; k < layerCount_; ++k) layers_[k].slot->audioThreadPoisoned = true;
@@ -331,29 +334,101 @@ void AudioCore::guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept
     }
 }
 
-void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
-    if (layerCount_ == 0) {
-        std::fill(out, out + frames, 0.0f);
+namespace {
+/// Device channel `e` of `channels` made from a program's `programChannels` buffers `src`
+/// (AudioCore::audioThreadRender's mapping), into `dst`.
+void mapChannel(float* dst, uint32_t e, uint32_t channels, const float* const* src,
+                uint32_t programChannels, uint32_t frames) noexcept {
+    if (programChannels == 1) {
+        std::copy(src[0], src[0] + frames, dst);
         return;
     }
-    Slot* bottom = layers_[0].slot;
-    bottom->program->render(bottom->params.data(), bottom->state.data(), out, frames);
+    if (e >= programChannels) {
+        std::fill(dst, dst + frames, 0.0f);
+        return;
+    }
+    std::copy(src[e], src[e] + frames, dst);
+    for (uint32_t c = e + channels; c < programChannels; c += channels)
+        for (uint32_t i = 0; i < frames; ++i) dst[i] += src[c][i];
+}
+} // namespace
+
+void AudioCore::renderSlot(Slot& slot, float* const* out, uint32_t channels, const float* const* in,
+                           uint32_t inputs, uint32_t frames) noexcept {
+    Program& program = *slot.program;
+    const uint32_t programChannels = program.schedule().channelCount();
+    const bool hasInput = !program.schedule().inputs.empty();
+    if (programChannels == 1) {
+        if (hasInput)
+            program.renderChannels(slot.params.data(), slot.state.data(), {out, in, inputs},
+                                   frames);
+        else
+            program.render(slot.params.data(), slot.state.data(), out[0], frames);
+        for (uint32_t e = 1; e < channels; ++e) std::copy(out[0], out[0] + frames, out[e]);
+        return;
+    }
+    if (programChannels == channels) {
+        program.renderChannels(slot.params.data(), slot.state.data(), {out, in, inputs}, frames);
+        return;
+    }
+    float* bufs[kMaxChannels];
+    for (uint32_t c = 0; c < programChannels; ++c)
+        bufs[c] = programOut_.get() + std::size_t{c} * maxFrames_;
+    program.renderChannels(slot.params.data(), slot.state.data(), {bufs, in, inputs}, frames);
+    for (uint32_t e = 0; e < channels; ++e)
+        mapChannel(out[e], e, channels, bufs, programChannels, frames);
+}
+
+void AudioCore::renderSegment(float* const* out, uint32_t channels, const float* const* in,
+                              uint32_t inputs, uint32_t frames) noexcept {
+    if (layerCount_ == 0) {
+        for (uint32_t e = 0; e < channels; ++e) std::fill(out[e], out[e] + frames, 0.0f);
+        return;
+    }
+    renderSlot(*layers_[0].slot, out, channels, in, inputs, frames);
     // Raised cosine, gains summing to one: old and new are strongly correlated (the survivors
     // carry their state, so they are mostly the same signal), and equal-power gains would lift
     // the sum by up to 3 dB mid-fade (tests/test_engine_swap.cpp measures both). Its slope is zero
-    // at both ends, so neither corner is a kink; sample N of N is the new slot alone.
+    // at both ends, so neither corner is a kink; sample N of N is the new slot alone. Every
+    // channel fades on the same gains.
     std::size_t done = 0; // the highest layer whose fade has ended
+    float* const gain = fadeGain_.get();
     for (std::size_t k = 1; k < layerCount_; ++k) {
         Layer& layer = layers_[k];
         fadedThisCallback_ = true;
-        layer.slot->program->render(layer.slot->params.data(), layer.slot->state.data(),
-                                    scratch_.get(), frames);
+        Slot& slot = *layer.slot;
+        const uint32_t programChannels = slot.program->schedule().channelCount();
+        float* bufs[kMaxChannels];
+        if (programChannels == 1) {
+            bufs[0] = scratch_.get();
+            if (slot.program->schedule().inputs.empty())
+                slot.program->render(slot.params.data(), slot.state.data(), bufs[0], frames);
+            else
+                slot.program->renderChannels(slot.params.data(), slot.state.data(),
+                                             {bufs, in, inputs}, frames);
+        } else {
+            for (uint32_t c = 0; c < programChannels; ++c)
+                bufs[c] = programOut_.get() + std::size_t{c} * maxFrames_;
+            slot.program->renderChannels(slot.params.data(), slot.state.data(), {bufs, in, inputs},
+                                         frames);
+        }
         const double w = M_PI / double(layer.fadeFrames);
         for (uint32_t i = 0; i < frames; ++i) {
             const uint32_t n = layer.fadePos + i + 1;
-            const auto g =
+            gain[i] =
                 n >= layer.fadeFrames ? 1.0f : static_cast<float>(0.5 - 0.5 * std::cos(w * n));
-            out[i] = (1.0f - g) * out[i] + g * scratch_[i];
+        }
+        for (uint32_t e = 0; e < channels; ++e) {
+            // The layer's signal for this device channel (mapChannel's rule), read in place.
+            const float* src = programChannels == 1                                 ? bufs[0]
+                               : e < programChannels && programChannels <= channels ? bufs[e]
+                                                                                    : nullptr;
+            if (src == nullptr) {
+                mapChannel(scratch_.get(), e, channels, bufs, programChannels, frames);
+                src = scratch_.get();
+            }
+            float* o = out[e];
+            for (uint32_t i = 0; i < frames; ++i) o[i] = (1.0f - gain[i]) * o[i] + gain[i] * src[i];
         }
         layer.fadePos = std::min(layer.fadePos + frames, layer.fadeFrames);
         if (layer.fadePos == layer.fadeFrames) done = k;
@@ -366,7 +441,10 @@ void AudioCore::renderSegment(float* out, uint32_t frames) noexcept {
     layers_[0].fadePos = layers_[0].fadeFrames = 0;
 }
 
-void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
+void AudioCore::audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                                  uint32_t inputs, uint32_t frames) noexcept {
+    channels = std::min(channels, kMaxDeviceChannels);
+    inputs = std::min(inputs, kMaxDeviceChannels);
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     fadedThisCallback_ = false;
@@ -388,10 +466,16 @@ void AudioCore::audioThreadRender(float* out, uint32_t frames) noexcept {
         }
         uint64_t stop = std::min(end, pos + maxFrames_);
         if (heapSize_ > 0 && heap_[0].sample < stop) stop = heap_[0].sample;
-        renderSegment(out + (pos - begin), static_cast<uint32_t>(stop - pos));
+        // A segment's samples: each channel's buffer from its offset into the block.
+        const auto at = static_cast<uint32_t>(pos - begin);
+        float* segOut[kMaxDeviceChannels];
+        const float* segIn[kMaxDeviceChannels];
+        for (uint32_t e = 0; e < channels; ++e) segOut[e] = out[e] + at;
+        for (uint32_t k = 0; k < inputs; ++k) segIn[k] = in[k] != nullptr ? in[k] + at : nullptr;
+        renderSegment(segOut, channels, segIn, inputs, static_cast<uint32_t>(stop - pos));
         pos = stop;
     }
-    guardBlock(out, frames, begin);
+    guardBlock(out, channels, frames, begin);
     now_ = end;
     position_.store(end, std::memory_order_release);
     bump(callbacks_);

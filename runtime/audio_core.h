@@ -158,8 +158,22 @@ public:
     /// Most slots that play at once (crossfades nested three deep).
     static constexpr std::size_t kMaxLayers = 4;
 
-    /// Audio thread; wait-free. Renders `frames` samples (any count) into `out`.
-    void audioThreadRender(float* out, uint32_t frames) noexcept;
+    /// Most device channels, out or in, one callback handles.
+    static constexpr uint32_t kMaxDeviceChannels = 64;
+
+    /// Audio thread; wait-free. Renders `frames` samples (any count) into `out`: one channel,
+    /// no audio in.
+    void audioThreadRender(float* out, uint32_t frames) noexcept {
+        float* const outs[1] = {out};
+        audioThreadRender(outs, 1, nullptr, 0, frames);
+    }
+    /// Audio thread; wait-free. Renders `frames` samples into `channels` planar buffers `out`
+    /// (at most kMaxDeviceChannels), with `inputs` planar buffers of audio in. A program's
+    /// channels map onto the device's: a mono patch plays on every channel; one of several puts
+    /// channel c on device channel c (the device's further channels silent), or, on a device with
+    /// fewer, folds it onto channel c % channels (a stereo patch on one channel: left + right).
+    void audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                           uint32_t inputs, uint32_t frames) noexcept;
     /// Audio thread (or an offline driver between blocks); wait-free. The block-boundary work
     /// alone: hand back a finished slot, swap in a published one, serve a snapshot request.
     void audioThreadService() noexcept;
@@ -203,8 +217,13 @@ private:
     void drainMidi(uint32_t frames) noexcept;
     /// The output guard on the block about to be played (output_guard.h), and what it asks of the
     /// slots that played it.
-    void guardBlock(float* out, uint32_t frames, uint64_t begin) noexcept;
-    void renderSegment(float* out, uint32_t frames) noexcept;
+    void guardBlock(float* const* out, uint32_t channels, uint32_t frames, uint64_t begin) noexcept;
+    /// The stack's output for `frames` samples into `channels` buffers, audio in from `in`.
+    void renderSegment(float* const* out, uint32_t channels, const float* const* in,
+                       uint32_t inputs, uint32_t frames) noexcept;
+    /// `slot`'s program into the device's `channels` buffers `out` (the mapping above).
+    void renderSlot(Slot& slot, float* const* out, uint32_t channels, const float* const* in,
+                    uint32_t inputs, uint32_t frames) noexcept;
     /// The swap: `next` onto the stack, or in place of its top. `topKeepsState` false: the carry
     /// took the top's state buffer over (slot.h), so it cannot fade out and is replaced at once.
     void install(Slot* next, bool topKeepsState) noexcept;
@@ -257,9 +276,11 @@ private:
     std::size_t holdingCount_ = 0;
     bool fadedThisCallback_ = false;
     bool swappedThisCallback_ = false;
-    uint64_t now_ = 0;                   ///< engine sample at the start of the next block
-    std::unique_ptr<float[]> scratch_;   ///< a layer's output, maxFrames_
-    std::unique_ptr<TimedEvent[]> heap_; ///< due events, earliest first (a binary heap)
+    uint64_t now_ = 0;                    ///< engine sample at the start of the next block
+    std::unique_ptr<float[]> scratch_;    ///< a layer's output, maxFrames_ per device channel
+    std::unique_ptr<float[]> programOut_; ///< a program's channels before mapping: kMaxChannels
+    std::unique_ptr<float[]> fadeGain_;   ///< a layer's fade gains for one segment, maxFrames_
+    std::unique_ptr<TimedEvent[]> heap_;  ///< due events, earliest first (a binary heap)
     std::size_t heapSize_ = 0;
     std::size_t internalInHeap_ = 0; ///< of heapSize_: the allocator's follow-ups, live MIDI
     uint64_t internalOrder_ = uint64_t{1} << 62; ///< after the control side's at equal times

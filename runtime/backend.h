@@ -1,6 +1,7 @@
 // Audio backends: each drives Engine::audioThreadRender from its own audio thread (PortAudio's
-// callback, a clock-paced thread, or as fast as possible), copies the mono output to every
-// device channel, reports xruns to the engine and hands each block to an optional Recorder.
+// callback, a clock-paced thread, or as fast as possible) on its channels (the engine maps the
+// patch's onto them: a mono patch plays on every one), hands it audio in where there is any,
+// reports xruns to the engine and hands each block to an optional Recorder (interleaved).
 #pragma once
 
 #include "base/expected.h"
@@ -8,8 +9,17 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace chronus {
+
+/// Audio in from memory (a sound file read whole: `--input FILE`), planar: one vector per
+/// channel, all of one length. The null backend plays it in a loop, the offline one once, then
+/// silence.
+struct InputAudio {
+    std::vector<std::vector<float>> channels;
+    uint64_t frames() const { return channels.empty() ? 0 : channels[0].size(); }
+};
 
 class Engine;
 class Recorder;
@@ -27,6 +37,17 @@ struct BackendOptions {
     void (*onAudioThreadEnd)() = nullptr;
     /// offline backend, threaded: stop after this many samples (0: until stop()).
     uint64_t maxSamples = 0;
+    /// Output channels. 0: the backend's default (PortAudio: every channel the device has, up to
+    /// 64; null and offline: 1). PortAudio refuses more than the device has.
+    uint32_t channels = 0;
+    /// PortAudio: device input channels to open beside the output (duplex; the patch's `input`
+    /// modules read them); 0: no input. Refused if the device has fewer.
+    uint32_t inputChannels = 0;
+    /// PortAudio: the input device (as `device`); empty: the output device if it has inputs,
+    /// else the default input device.
+    std::string inputDevice;
+    /// Null and offline backends: audio in from memory (see InputAudio); null: silence.
+    std::shared_ptr<const InputAudio> input;
 };
 
 /// How punctually the clock that paces a backend's audio thread woke it, measured beside the

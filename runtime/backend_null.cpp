@@ -19,7 +19,17 @@ namespace {
 class NullBackend final : public AudioBackend {
 public:
     NullBackend(Engine& engine, const BackendOptions& o)
-        : engine_(engine), opts_(o), block_(engine.options().frames) {}
+        : engine_(engine), opts_(o), channels_(std::max<uint32_t>(o.channels, 1)),
+          block_(std::size_t{engine.options().frames} * channels_) {
+        const std::size_t frames = engine.options().frames;
+        for (uint32_t c = 0; c < channels_; ++c) out_.push_back(block_.data() + c * frames);
+        if (o.recorder != nullptr) recordScratch_.assign(frames * o.recorder->channels(), 0.0f);
+        if (opts_.input != nullptr && opts_.input->frames() > 0) {
+            inputs_ = static_cast<uint32_t>(opts_.input->channels.size());
+            inBlock_.assign(frames * inputs_, 0.0f);
+            for (uint32_t k = 0; k < inputs_; ++k) in_.push_back(inBlock_.data() + k * frames);
+        }
+    }
     ~NullBackend() override { stop(); }
 
     Status start() override {
@@ -34,8 +44,10 @@ public:
     }
     bool running() const override { return thread_.joinable() && !stop_.load(); }
     std::string describe() const override {
-        return fmt::format("null (clock-paced), {} Hz, {} frames", engine_.options().sampleRate,
-                           engine_.options().frames);
+        return fmt::format("null (clock-paced), {}{}{} Hz, {} frames",
+                           channels_ > 1 ? fmt::format("{} channels, ", channels_) : "",
+                           inputs_ > 0 ? fmt::format("{} channel(s) in (looped), ", inputs_) : "",
+                           engine_.options().sampleRate, engine_.options().frames);
     }
     ClockJitter clockJitter() const override {
         ClockJitter j;
@@ -79,11 +91,13 @@ private:
         while (!stop_.load(std::memory_order_relaxed)) {
             const auto woke = Clock::now();
             const auto cpuBefore = threadCpuTime();
-            engine_.audioThreadRender(block_.data(), static_cast<uint32_t>(block_.size()));
+            const uint32_t frames = engine_.options().frames;
+            loopInput(frames);
+            engine_.audioThreadRender(out_.data(), channels_, in_.data(), inputs_, frames);
             const auto cost = threadCpuTime() - cpuBefore;
             if (opts_.recorder != nullptr)
-                opts_.recorder->audioThreadPush(block_.data(),
-                                                static_cast<uint32_t>(block_.size()));
+                opts_.recorder->audioThreadPushPlanar(out_.data(), channels_, frames,
+                                                      recordScratch_.data());
             const auto ready = Clock::now();
             bump(wakeups_);
             const auto late = woke - slot;
@@ -107,9 +121,27 @@ private:
         if (opts_.onAudioThreadEnd != nullptr) opts_.onAudioThreadEnd();
     }
 
+    /// Audio thread: the next `frames` of the looped input into in_ (a copy: the loop wraps).
+    void loopInput(uint32_t frames) noexcept {
+        if (inputs_ == 0) return;
+        const InputAudio& a = *opts_.input;
+        const uint64_t length = a.frames();
+        for (uint32_t f = 0; f < frames; ++f) {
+            for (uint32_t k = 0; k < inputs_; ++k) in_[k][f] = a.channels[k][inPos_];
+            if (++inPos_ == length) inPos_ = 0;
+        }
+    }
+
     Engine& engine_;
     BackendOptions opts_;
-    std::vector<float> block_;
+    uint32_t channels_;
+    std::vector<float> block_;         ///< planar, channels_ buffers of a block
+    std::vector<float*> out_;          ///< into block_
+    std::vector<float> recordScratch_; ///< a block interleaved for the recorder
+    uint32_t inputs_ = 0;
+    std::vector<float> inBlock_; ///< planar: this block's looped input
+    std::vector<float*> in_;
+    uint64_t inPos_ = 0;
     std::atomic<bool> stop_{false};
     std::atomic<uint64_t> wakeups_{0}, lateWakeups_{0}, worstLateNs_{0};
     std::thread thread_;

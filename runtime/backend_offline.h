@@ -18,8 +18,10 @@ public:
     ~OfflineBackend() override;
 
     /// Renders `frames` samples in blocks of the engine's frame count (the last may be shorter)
-    /// into `out` (may be null: rendered and recorded only). The caller is the audio thread.
+    /// into `out` (channels() interleaved per frame; may be null: rendered and recorded only).
+    /// The caller is the audio thread. Audio in (options.input) plays from sample 0 once.
     void render(float* out, uint64_t frames);
+    uint32_t channels() const { return channels_; }
 
     /// Drives the block boundary (no audio rendered) until commit `seq` is reported, so that its
     /// swap lands exactly at the current sample. False after `timeoutMs`.
@@ -27,9 +29,9 @@ public:
 
     uint64_t position() const { return position_; }
 
-    /// Receives every block as it is rendered (a streaming render writes its file here); false
-    /// stops it: from then on render() only advances the position, so whoever drives it
-    /// finishes at once, and sinkFailed() says so.
+    /// Receives every block as it is rendered (channels() interleaved) (a streaming render writes
+    /// its file here); false stops it: from then on render() only advances the position, so whoever
+    /// drives it finishes at once, and sinkFailed() says so.
     using Sink = std::function<bool(const float* samples, uint32_t frames)>;
     void setSink(Sink sink) { sink_ = std::move(sink); }
     bool sinkFailed() const { return sinkFailed_; }
@@ -43,7 +45,15 @@ public:
 private:
     Engine& engine_;
     BackendOptions opts_;
-    std::vector<float> block_;
+    uint32_t channels_;
+    uint32_t frames_;                  ///< the engine's block
+    std::vector<float> block_;         ///< planar, channels_ buffers of frames_
+    std::vector<float*> out_;          ///< into block_
+    std::vector<float> interleaved_;   ///< a block interleaved, when channels_ > 1
+    std::vector<float> recordScratch_; ///< a block interleaved for the recorder
+    uint32_t inputs_ = 0;
+    std::vector<float> inBlock_; ///< planar: this block's input
+    std::vector<float*> in_;
     uint64_t position_ = 0;
     bool started_ = false; ///< onAudioThreadStart called
     Sink sink_;

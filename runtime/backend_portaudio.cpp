@@ -11,7 +11,9 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <optional>
 #include <portaudio.h>
+#include <string>
 #include <unistd.h>
 #include <vector>
 
@@ -105,6 +107,30 @@ Expected<PaDeviceIndex> findDevice(const std::string& want) {
         "no audio output device matches '{}' (chronus serve --list-devices lists them)", want);
 }
 
+/// The input device: `want` as findDevice reads it (among devices with inputs); empty: the
+/// output device `output` if it has inputs, else the default input device.
+Expected<PaDeviceIndex> findInputDevice(const std::string& want, PaDeviceIndex output) {
+    const PaDeviceIndex count = Pa_GetDeviceCount();
+    if (count < 0) return makeError("PortAudio: {}", Pa_GetErrorText(count));
+    if (want.empty()) {
+        if (Pa_GetDeviceInfo(output)->maxInputChannels > 0) return output;
+        PaDeviceIndex d = Pa_GetDefaultInputDevice();
+        if (d == paNoDevice) return makeError("PortAudio has no audio input device");
+        return d;
+    }
+    const std::string needle = lower(want);
+    std::optional<PaDeviceIndex> partial;
+    for (PaDeviceIndex i = 0; i < count; ++i) {
+        const PaDeviceInfo* d = Pa_GetDeviceInfo(i);
+        if (d->maxInputChannels <= 0) continue;
+        if (std::to_string(i) == want || lower(d->name) == needle) return i;
+        if (!partial && lower(hostApiName(d) + " " + d->name).find(needle) != std::string::npos)
+            partial = i;
+    }
+    if (partial) return *partial;
+    return makeError("no audio input device matches '{}' (chronus serve --list-devices)", want);
+}
+
 class PortAudioBackend final : public AudioBackend {
 public:
     PortAudioBackend(Engine& engine, const BackendOptions& o) : engine_(engine), opts_(o) {}
@@ -119,21 +145,53 @@ public:
         if (!dev) return dev.error();
         const PaDeviceInfo* info = Pa_GetDeviceInfo(*dev);
         name_ = fmt::format("[{}] {}", hostApiName(info), info->name);
-        channels_ = std::min(info->maxOutputChannels, 64);
+        const int most = std::min(info->maxOutputChannels, 64);
+        if (opts_.channels > static_cast<uint32_t>(most))
+            return makeError(
+                "audio device {} has {} output channel(s); --channels {} asks for more", name_,
+                info->maxOutputChannels, opts_.channels);
+        channels_ = opts_.channels > 0 ? static_cast<int>(opts_.channels) : most;
         const EngineOptions& eo = engine_.options();
         frames_ = eo.frames;
-        mono_.assign(frames_, 0.0f);
+        planar_.assign(std::size_t{frames_} * static_cast<std::size_t>(channels_), 0.0f);
+        for (int c = 0; c < channels_; ++c)
+            out_.push_back(planar_.data() + static_cast<std::size_t>(c) * frames_);
+        if (opts_.recorder != nullptr)
+            recordScratch_.assign(std::size_t{frames_} * opts_.recorder->channels(), 0.0f);
         PaStreamParameters out{};
         out.device = *dev;
         out.channelCount = channels_;
         out.sampleFormat = paFloat32;
         out.suggestedLatency = info->defaultLowOutputLatency;
-        PaError err = Pa_OpenStream(&stream_, nullptr, &out, double(eo.sampleRate), frames_,
-                                    paClipOff, &PortAudioBackend::callback, this);
+        // Duplex when the patch reads audio in: the output device's inputs, else the default
+        // input device's.
+        PaStreamParameters in{};
+        if (opts_.inputChannels > 0) {
+            auto inDev = findInputDevice(opts_.inputDevice, *dev);
+            if (!inDev) return inDev.error();
+            const PaDeviceInfo* ii = Pa_GetDeviceInfo(*inDev);
+            if (static_cast<uint32_t>(ii->maxInputChannels) < opts_.inputChannels)
+                return makeError("audio device [{}] {} has {} input channel(s); the patch reads {}",
+                                 hostApiName(ii), ii->name, ii->maxInputChannels,
+                                 opts_.inputChannels);
+            inputs_ = opts_.inputChannels;
+            inName_ = fmt::format("[{}] {}", hostApiName(ii), ii->name);
+            in.device = *inDev;
+            in.channelCount = static_cast<int>(inputs_);
+            in.sampleFormat = paFloat32;
+            in.suggestedLatency = ii->defaultLowInputLatency;
+            inPlanar_.assign(std::size_t{frames_} * inputs_, 0.0f);
+            for (uint32_t k = 0; k < inputs_; ++k)
+                in_.push_back(inPlanar_.data() + std::size_t{k} * frames_);
+        }
+        PaError err =
+            Pa_OpenStream(&stream_, inputs_ > 0 ? &in : nullptr, &out, double(eo.sampleRate),
+                          frames_, paClipOff, &PortAudioBackend::callback, this);
         if (err != paNoError) {
             stream_ = nullptr;
-            return makeError("cannot open audio device {} at {} Hz, {} frames: {}", name_,
-                             eo.sampleRate, frames_, Pa_GetErrorText(err));
+            return makeError("cannot open audio device {}{} at {} Hz, {} frames: {}", name_,
+                             inputs_ > 0 ? fmt::format(" (input {})", inName_) : "", eo.sampleRate,
+                             frames_, Pa_GetErrorText(err));
         }
         return {};
     }
@@ -153,31 +211,41 @@ public:
     }
     bool running() const override { return running_ && Pa_IsStreamActive(stream_) == 1; }
     std::string describe() const override {
-        return fmt::format("PortAudio {}, {} channel(s), {} Hz, {} frames", name_, channels_,
+        return fmt::format("PortAudio {}, {} channel(s){}, {} Hz, {} frames", name_, channels_,
+                           inputs_ > 0 ? fmt::format(", {} in from {}", inputs_, inName_) : "",
                            engine_.options().sampleRate, frames_);
     }
 
 private:
-    /// The audio thread (PortAudio's): render mono, copy to every channel, record.
-    static int callback(const void*, void* output, unsigned long frameCount,
+    /// The audio thread (PortAudio's): audio in de-interleaved, render every channel, interleave
+    /// it into the device's buffer, record.
+    static int callback(const void* input, void* output, unsigned long frameCount,
                         const PaStreamCallbackTimeInfo*, PaStreamCallbackFlags flags, void* user) {
         auto* self = static_cast<PortAudioBackend*>(user);
         if (!self->threadStarted_) {
             self->threadStarted_ = true;
             if (self->opts_.onAudioThreadStart != nullptr) self->opts_.onAudioThreadStart();
         }
-        if ((flags & (paOutputUnderflow | paOutputOverflow)) != 0)
+        if ((flags & (paOutputUnderflow | paOutputOverflow | paInputOverflow | paInputUnderflow)) !=
+            0)
             self->engine_.audioThreadAddXruns(1);
         auto* out = static_cast<float*>(output);
-        const auto channels = static_cast<unsigned long>(self->channels_);
+        const auto* in = static_cast<const float*>(input);
+        const auto channels = static_cast<uint32_t>(self->channels_);
+        const uint32_t inputs = self->inputs_;
         while (frameCount > 0) {
             const auto n =
                 static_cast<uint32_t>(std::min<unsigned long>(frameCount, self->frames_));
-            float* mono = self->mono_.data();
-            self->engine_.audioThreadRender(mono, n);
-            if (self->opts_.recorder != nullptr) self->opts_.recorder->audioThreadPush(mono, n);
             for (uint32_t f = 0; f < n; ++f)
-                for (unsigned long c = 0; c < channels; ++c) *out++ = mono[f];
+                for (uint32_t k = 0; k < inputs; ++k)
+                    self->in_[k][f] = in != nullptr ? *in++ : 0.0f;
+            self->engine_.audioThreadRender(self->out_.data(), channels, self->in_.data(), inputs,
+                                            n);
+            if (self->opts_.recorder != nullptr)
+                self->opts_.recorder->audioThreadPushPlanar(self->out_.data(), channels, n,
+                                                            self->recordScratch_.data());
+            for (uint32_t f = 0; f < n; ++f)
+                for (uint32_t c = 0; c < channels; ++c) *out++ = self->out_[c][f];
             frameCount -= n;
         }
         return paContinue;
@@ -190,8 +258,14 @@ private:
     std::string name_;
     int channels_ = 0;
     uint32_t frames_ = 0;
-    std::vector<float> mono_;
-    bool threadStarted_ = false; ///< audio thread only
+    std::vector<float> planar_;        ///< a block of every output channel
+    std::vector<float*> out_;          ///< into planar_
+    std::vector<float> recordScratch_; ///< a block interleaved for the recorder
+    uint32_t inputs_ = 0;              ///< input channels open (duplex)
+    std::string inName_;
+    std::vector<float> inPlanar_; ///< a block of every input channel
+    std::vector<float*> in_;      ///< into inPlanar_
+    bool threadStarted_ = false;  ///< audio thread only
     bool running_ = false;
 };
 

@@ -143,16 +143,6 @@ Expected<std::string> CommitPipeline::playingIr(std::string_view stage) const {
     return playing->program->ir(stage);
 }
 
-Expected<std::pair<uint64_t, std::vector<IrFile>>>
-CommitPipeline::playingIrFiles(std::string_view stage) const {
-    std::lock_guard lock(mutex_);
-    const Slot* playing = playingSlot();
-    if (playing == nullptr) return makeError("/patch/ir: nothing is committed yet");
-    auto files = playing->program->irFiles(stage);
-    if (!files) return files.error();
-    return std::pair{playing->seq, files.take()};
-}
-
 const Slot* CommitPipeline::playingSlot() const {
     const uint64_t active = core_.activeSeq();
     const Slot* playing = nullptr;

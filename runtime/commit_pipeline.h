@@ -64,8 +64,6 @@ public:
 
     /// Control side: the IR of the playing program at `stage`, or why there is none.
     Expected<std::string> playingIr(std::string_view stage) const;
-    /// Control side: the same as files (Program::irFiles), with the playing commit's number.
-    Expected<std::pair<uint64_t, std::vector<IrFile>>> playingIrFiles(std::string_view stage) const;
 
 private:
     /// One commit: the pending patch as it was, and where the write history stood just before.

@@ -286,14 +286,38 @@ Expected<std::string> Engine::ir(std::string_view stage) const {
     return impl_->pipeline.playingIr(stage);
 }
 
-Expected<std::pair<uint64_t, std::vector<IrFile>>> Engine::irFiles(std::string_view stage) const {
-    return impl_->pipeline.playingIrFiles(stage);
-}
-
 std::string Engine::dump() const {
     std::string text = impl_->versions.playingText();
     std::lock_guard lock(impl_->midiMutex);
     return text + impl_->routes.toPatchText();
+}
+
+Expected<ParamReading> Engine::readParam(const std::string& id, const std::string& param) const {
+    auto r = impl_->params.read(id, param);
+    if (!r) return r.error();
+    return ParamReading{r->value, std::move(r->choice)};
+}
+
+PatchListing Engine::listPatch(ListedPatch which) const {
+    const PatchGraph g = which == ListedPatch::pending ? impl_->versions.pendingCopy()
+                                                       : impl_->versions.playingCopy();
+    PatchListing out;
+    out.modules.reserve(g.modules().size());
+    for (const Module& m : g.modules()) {
+        PatchListing::Module lm{m.id, std::string(m.desc->type), std::nullopt};
+        if (!m.desc->createArg.name.empty()) lm.createArg = m.createArg;
+        out.modules.push_back(std::move(lm));
+    }
+    out.connections.reserve(g.connections().size());
+    for (const Connection& c : g.connections()) {
+        const Module* src = g.find(c.src);
+        const Module* dst = g.find(c.dst);
+        if (src == nullptr || dst == nullptr) continue; // a graph keeps both ends of a connection
+        out.connections.push_back(
+            {fmt::format("{}:{}", c.src, src->layout->outputs[c.srcPort].name),
+             PatchGraph::slotName(*dst, c.dstSlot)});
+    }
+    return out;
 }
 
 EngineStatus Engine::status() const {
@@ -353,6 +377,11 @@ const EngineOptions& Engine::options() const {
 
 void Engine::audioThreadRender(float* out, uint32_t frames) noexcept {
     impl_->core.audioThreadRender(out, frames);
+}
+
+void Engine::audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                               uint32_t inputs, uint32_t frames) noexcept {
+    impl_->core.audioThreadRender(out, channels, in, inputs, frames);
 }
 
 void Engine::audioThreadService() noexcept {

@@ -16,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 namespace chronus {
@@ -30,7 +29,6 @@ class MidiEventRing;
 class Program;
 class PatchGraph;
 struct Schedule;
-struct IrFile; // compiler/program.h: a name and a text
 /// Builds a program for a schedule (compiler/program.h declares the same type).
 using ProgramFactory = std::function<Expected<std::unique_ptr<Program>>(const Schedule&)>;
 
@@ -103,6 +101,31 @@ struct EngineStatus {
 struct SwapMark {
     uint64_t index = 0;
     uint64_t sample = 0;
+};
+
+/// Read-back (`/mod/<id>/<param>` with no value): a parameter's target as the control side holds
+/// it, the value the next commit plays and a later dump writes.
+struct ParamReading {
+    float value = 0;
+    std::string choice; ///< a choice parameter's value by name; empty for any other
+};
+
+/// `/patch/list`: a patch's structure without its parameter values, in creation order.
+struct PatchListing {
+    struct Module {
+        std::string id, type;
+        std::optional<float> createArg; ///< only for types that take one
+    };
+    struct Connection {
+        std::string src, dst; ///< "osc1:out", "filt1:in" or a modulated "filt1:cutoff"
+    };
+    std::vector<Module> modules;
+    std::vector<Connection> connections;
+};
+/// Which version of the patch a listing shows.
+enum class ListedPatch {
+    playing, ///< the commit that plays (what /patch/dump writes)
+    pending, ///< with the edits since, which the next commit compiles
 };
 
 struct EngineOptions {
@@ -203,15 +226,23 @@ public:
     void attachMidiInput(midi::MidiEventRing* ring);
     /// The IR of the playing program at `stage` (Program::ir), or why there is none.
     Expected<std::string> ir(std::string_view stage) const;
-    /// The same as files tools read (Program::irFiles): the render plan, then one module per
-    /// shape, each valid LLVM IR alone; with the sequence number of the commit they belong to.
-    Expected<std::pair<uint64_t, std::vector<IrFile>>> irFiles(std::string_view stage) const;
     EngineStatus status() const;
     const EngineOptions& options() const;
+
+    // ---- queries for clients (OSC read-back and listings); change nothing --------------------
+    /// id:param's current target (ParamReading), or why not in a set's words: unknown module, or
+    /// unknown parameter with did-you-mean.
+    Expected<ParamReading> readParam(const std::string& id, const std::string& param) const;
+    /// The structure of the playing or the pending patch.
+    PatchListing listPatch(ListedPatch which) const;
 
     /// Audio thread entry, called by every backend: renders `frames` mono samples into `out`.
     /// Wait-free, allocation-free, lock-free; flushes denormals.
     void audioThreadRender(float* out, uint32_t frames) noexcept;
+    /// The same into `channels` planar buffers, with `inputs` planar buffers of audio in for
+    /// the patch's `input` modules (AudioCore::audioThreadRender has the channel mapping).
+    void audioThreadRender(float* const* out, uint32_t channels, const float* const* in,
+                           uint32_t inputs, uint32_t frames) noexcept;
 
     // ---- added by the runtime (not part of the OSC contract) ---------------------------------
     /// Audio thread, or an offline driver between blocks; wait-free. The block-boundary work of

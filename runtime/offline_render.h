@@ -7,6 +7,7 @@
 #include "base/expected.h"
 #include "base/graph_limits.h"
 #include "compiler/program.h"
+#include "runtime/backend.h"
 #include "runtime/patch_file.h"
 
 #include <functional>
@@ -27,18 +28,33 @@ struct OfflineRenderOptions {
     std::function<void(double fraction)> progress; ///< called now and then, may be empty
     std::string source;      ///< the file's name in errors (`FILE:LINE: reason`); empty: `line N:`
     GraphLimits limits = {}; ///< the engine's (its sampleRate is set to `sampleRate`)
+    /// Channels rendered. 0: the patch's, the most any of its commits has (patchChannels), so
+    /// a mono patch renders mono; more: AudioCore's mapping (a mono patch on every channel).
+    uint32_t channels = 0;
+    /// Audio in for the patch's `input` modules, from sample 0 (silence after its end).
+    std::shared_ptr<const InputAudio> input;
 };
 
-/// Where a streaming render puts its samples, in order, a block at a time, as it renders them. An
-/// error stops the render and is what renderPatchTo returns.
+/// The most channels any commit of `script` plays (compiler/schedule.h's rule): 1 for a mono
+/// patch, 2 for one with a stereo output.
+/// `limits`: what the script was checked against.
+uint32_t patchChannels(const PatchScript& script, const GraphLimits& limits = {});
+/// The highest channel of audio in any commit of `script` reads (an `input` module's creation
+/// argument); 0: it has none.
+uint32_t patchInputChannels(const PatchScript& script, const GraphLimits& limits = {});
+
+/// Where a streaming render puts its samples, in order, as it renders them, in runs of whole
+/// blocks of at least 4096 frames (the last may be shorter): `count` frames of the render's
+/// channels, interleaved. An error stops the render and is what renderPatchTo returns.
 using RenderSink = std::function<Status(const float* samples, std::size_t count)>;
 
-/// Renders seconds * rate mono samples into `sink` as they are made: memory stays bounded by a
-/// block whatever the length (`chronus render` writes its file so).
+/// Renders seconds * rate frames into `sink` as they are made: memory stays bounded by a run
+/// whatever the length (`chronus render` writes its file so).
 Status renderPatchTo(PatchScript script, const OfflineRenderOptions& options,
                      const RenderSink& sink);
 
-/// Mono samples, seconds * rate of them, held in memory (short renders; tests).
+/// The frames, seconds * rate of them (interleaved, options.channels or the patch's), held in
+/// memory (short renders; tests).
 Expected<std::vector<float>> renderPatch(const std::vector<PatchLine>& lines,
                                          const OfflineRenderOptions& options);
 /// The same for a script already checked (checkPatch, loadPatchFile).

@@ -34,15 +34,20 @@ void OutputGuard::audioThreadFreshSlot() noexcept {
     fadeIn_ = true;
 }
 
-OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, uint64_t sample,
-                                                   uint64_t seq, uint64_t writes) noexcept {
+OutputGuard::Verdict OutputGuard::audioThreadCheck(float* const* outs, uint32_t channels,
+                                                   uint32_t frames, uint64_t sample, uint64_t seq,
+                                                   uint64_t writes) noexcept {
     Verdict v;
     // One comparison per sample: NaN and both infinities fail `<=` as a runaway does.
     bool bad = false;
-    for (uint32_t i = 0; i < frames; ++i) bad |= !(std::fabs(out[i]) <= kLimit);
+    for (uint32_t c = 0; c < channels; ++c)
+        for (uint32_t i = 0; i < frames; ++i) bad |= !(std::fabs(outs[c][i]) <= kLimit);
+    auto silence = [&] {
+        for (uint32_t c = 0; c < channels; ++c) std::fill(outs[c], outs[c] + frames, 0.0f);
+    };
 
     if (holdoff_ > 0) {
-        std::fill(out, out + frames, 0.0f);
+        silence();
         v.poison = bad;
         holdoff_ -= std::min<uint64_t>(holdoff_, frames);
         held_ += frames;
@@ -56,8 +61,9 @@ OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, 
     }
     if (bad) {
         bool finite = true;
-        for (uint32_t i = 0; i < frames; ++i) finite = finite && std::isfinite(out[i]);
-        std::fill(out, out + frames, 0.0f);
+        for (uint32_t c = 0; c < channels; ++c)
+            for (uint32_t i = 0; i < frames; ++i) finite = finite && std::isfinite(outs[c][i]);
+        silence();
         lastCause_.store(
             static_cast<uint32_t>(finite ? GuardCause::runaway : GuardCause::nonFinite),
             std::memory_order_relaxed);
@@ -74,7 +80,8 @@ OutputGuard::Verdict OutputGuard::audioThreadCheck(float* out, uint32_t frames, 
     }
     if (fadeIn_) {
         const float step = 1.0f / static_cast<float>(std::max<uint32_t>(frames, 1));
-        for (uint32_t i = 0; i < frames; ++i) out[i] *= static_cast<float>(i + 1) * step;
+        for (uint32_t c = 0; c < channels; ++c)
+            for (uint32_t i = 0; i < frames; ++i) outs[c][i] *= static_cast<float>(i + 1) * step;
         fadeIn_ = false;
     }
     clean_ += frames;

@@ -34,7 +34,14 @@ public:
     /// silences or fades in) the block `out` about to be played, which began at engine sample
     /// `sample` while commit `seq` played; `writes` counts the parameter writes made so far.
     Verdict audioThreadCheck(float* out, uint32_t frames, uint64_t sample, uint64_t seq,
-                             uint64_t writes) noexcept;
+                             uint64_t writes) noexcept {
+        float* const outs[1] = {out};
+        return audioThreadCheck(outs, 1, frames, sample, seq, writes);
+    }
+    /// The same for a block of `channels` planar buffers: one bad sample on any channel trips
+    /// the guard for all of them (every channel is silenced, held off and faded in together).
+    Verdict audioThreadCheck(float* const* out, uint32_t channels, uint32_t frames, uint64_t sample,
+                             uint64_t seq, uint64_t writes) noexcept;
     /// Audio thread; wait-free: a slot with fresh state (nothing poisoned carried into it) now
     /// plays, so a hold-off in progress ends and the next block fades in.
     void audioThreadFreshSlot() noexcept;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <fmt/format.h>
+#include <cmath>
 
 namespace chronus {
 
@@ -141,6 +142,23 @@ Status ParamStore::pushTimedLocked(const TimedEvent& event, std::string_view wha
     if (client != 0) ++eventsByClient_[client];
     ++eventsByKey_[e.key];
     return {};
+}
+
+Expected<ParamStore::Reading> ParamStore::read(std::string_view id, std::string_view param) {
+    std::lock_guard lock(mutex_);
+    drainAcksLocked(); // timed events that played are written by now
+    for (;;) {
+        auto r = resolve(id, param);
+        if (!r) return r.error();
+        // Looked up at r->version; an edit since may have replaced the module: look again.
+        const auto value = versions_.value(id, r->param, r->version);
+        if (!value) continue;
+        Reading reading{*value, {}};
+        const auto& choices = r->layout->params[r->param].desc.choices;
+        if (*value >= 0 && *value < float(choices.size()) && *value == std::floor(*value))
+            reading.choice = std::string(choices[static_cast<std::size_t>(*value)]);
+        return reading;
+    }
 }
 
 void ParamStore::abortPending() {

@@ -58,6 +58,15 @@ public:
     Expected<LiveTarget> liveTarget(std::string_view id, std::string_view param);
     /// The key a poly's notes are queued under.
     uint32_t noteKey(std::string_view poly);
+    /// Read-back: id:param's target as the control side holds it (every write so far, the value
+    /// the next commit plays and a later dump writes; timed events still waiting are not in it),
+    /// with the name of its choice for a choice parameter. Refused in set()'s words (unknown
+    /// module or parameter, with did-you-mean); changes nothing.
+    struct Reading {
+        float value = 0;
+        std::string choice; ///< empty: not a choice parameter (or a value between its choices)
+    };
+    Expected<Reading> read(std::string_view id, std::string_view param);
     /// Drops the pending edits (PatchVersions::abort), and the timed events waiting for modules
     /// that only the dropped edits had made.
     void abortPending();

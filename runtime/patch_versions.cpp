@@ -98,6 +98,30 @@ std::optional<PatchVersions::Found> PatchVersions::find(std::string_view id) con
     return std::nullopt;
 }
 
+std::optional<float> PatchVersions::value(std::string_view id, uint32_t index,
+                                          std::optional<uint64_t> validatedAt) {
+    std::lock_guard lock(mutex_);
+    if (validatedAt && *validatedAt != version_.load(std::memory_order_relaxed))
+        return std::nullopt;
+    fold();
+    for (const PatchGraph* g : {&pending_, &requested_, &playing_})
+        if (const Module* m = g->find(id))
+            return index < m->params.size() ? std::optional<float>(m->params[index]) : std::nullopt;
+    return std::nullopt;
+}
+
+PatchGraph PatchVersions::pendingCopy() {
+    std::lock_guard lock(mutex_);
+    fold();
+    return pending_;
+}
+
+PatchGraph PatchVersions::playingCopy() {
+    std::lock_guard lock(mutex_);
+    fold();
+    return playing_;
+}
+
 bool PatchVersions::write(const ParamWrite& w, std::optional<uint64_t> validatedAt) {
     std::lock_guard lock(mutex_);
     if (validatedAt && *validatedAt != version_.load(std::memory_order_relaxed)) return false;

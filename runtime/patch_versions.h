@@ -71,6 +71,15 @@ public:
     /// True while the pending patch has a voice template open (/voice/begin): values and gates
     /// then go to the template.
     bool pendingVoiceOpen() const;
+    /// Module `id`'s target for its parameter `index` in the version find() names first, with
+    /// every write so far; nothing if no version holds it, or (with `validatedAt`) if the
+    /// structure is no longer that version. Read-back (`/mod/<id>/<param>` with no value).
+    std::optional<float> value(std::string_view id, uint32_t index,
+                               std::optional<uint64_t> validatedAt = std::nullopt);
+    /// A copy of the pending or the playing patch with every write so far (cheap: copies share
+    /// storage). `/patch/list`.
+    PatchGraph pendingCopy();
+    PatchGraph playingCopy();
     /// Grows whenever a graph gains, loses or replaces a module: what find() answered at an
     /// older version may be stale. Lock-free.
     uint64_t version() const { return version_.load(std::memory_order_acquire); }

@@ -245,14 +245,21 @@ PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
     ScopedFlushDenormals ftz; // as on the audio thread
     StateBuffer scratch(slot.state.size(), true);
     std::memcpy(scratch.data(), slot.state.data(), slot.state.size());
-    std::vector<float> out(frames);
+    // Every channel of the patch: a runaway or the only sound may be on any of them.
+    const uint32_t channels = slot.program->schedule().channelCount();
+    std::vector<float> out(std::size_t{frames} * channels);
+    std::vector<float*> outs;
+    for (uint32_t c = 0; c < channels; ++c) outs.push_back(out.data() + std::size_t{c} * frames);
     std::vector<double> took;
     took.reserve(blocks);
     PrimeCheck check;
     double sumSquares = 0;
     for (uint32_t b = 0; b < blocks; ++b) {
         const double t0 = threadCpuSeconds();
-        slot.program->render(slot.params.data(), scratch.data(), out.data(), frames);
+        if (channels == 1)
+            slot.program->render(slot.params.data(), scratch.data(), out.data(), frames);
+        else
+            slot.program->renderChannels(slot.params.data(), scratch.data(), {outs.data()}, frames);
         took.push_back(threadCpuSeconds() - t0);
         for (float v : out) {
             if (!std::isfinite(v)) {
@@ -267,7 +274,7 @@ PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
             sumSquares += double(v) * v;
         }
     }
-    const auto n = double(blocks) * frames;
+    const auto n = double(blocks) * frames * channels;
     check.rms = n > 0 ? std::sqrt(sumSquares / n) : 0.0;
     std::nth_element(took.begin(), took.begin() + took.size() / 2, took.end());
     const double blockSeconds = double(frames) / double(slot.program->schedule().sampleRate);

@@ -6,7 +6,8 @@ set -euo pipefail
 # tests and soak; liblo-tools: oscsend for the OSC tests; librtmidi-dev: live MIDI (midi/, JACK
 # and ALSA); libjack-jackd2-dev: the MIDI tests' own JACK client (named so apt never picks jack1);
 # libgraphviz-dev: `chronus graph` draws with libgvc; tmux: the test of `chronus top` on a
-# terminal; libxml2-utils: xmllint checks the SVG `chronus graph` writes.
+# terminal; libxml2-utils: xmllint checks the SVG `chronus graph` writes; python3-minimal: the OSC
+# tests' independent client (tests/support/osc_talk.py, standard library only).
 # CHRONUS_SETUP_BROWSER=1 also installs chromium (about 120 MB to download), with which the graph
 # test checks that a browser shows the SVG; without it that check is skipped with a message.
 packages=(
@@ -14,7 +15,7 @@ packages=(
     clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev
     libportaudio2 portaudio19-dev liblo-dev liblo-tools
     catch2 libfmt-dev libsndfile1-dev libcli11-dev libgraphviz-dev
-    jackd2 libjack-jackd2-dev sox librtmidi-dev tmux libxml2-utils
+    jackd2 libjack-jackd2-dev sox librtmidi-dev tmux libxml2-utils python3-minimal
 )
 if [ "${CHRONUS_SETUP_BROWSER:-0}" = 1 ]; then
     packages+=(chromium)

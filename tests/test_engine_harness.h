@@ -54,14 +54,15 @@ private:
     float value_;
 };
 
-/// An Engine on the offline backend; `out` holds everything rendered so far.
+/// An Engine on the offline backend; `out` holds everything rendered so far (interleaved, with
+/// backend options of several channels).
 struct OfflineRig {
-    explicit OfflineRig(EngineOptions o = {}) {
+    explicit OfflineRig(EngineOptions o = {}, BackendOptions bo = {}) {
         if (!o.factory) o.factory = interpreterFactory();
         auto e = Engine::create(o);
         REQUIRE(e.ok());
         engine = e.take();
-        backend = std::make_unique<OfflineBackend>(*engine, BackendOptions{});
+        backend = std::make_unique<OfflineBackend>(*engine, bo);
     }
     ~OfflineRig() {
         backend.reset();
@@ -70,12 +71,19 @@ struct OfflineRig {
 
     float rate() const { return engine->options().sampleRate; }
     uint32_t frames() const { return engine->options().frames; }
-    size_t position() const { return out.size(); }
+    size_t position() const { return out.size() / backend->channels(); }
 
     void render(uint64_t frames_) {
         const size_t at = out.size();
-        out.resize(at + frames_);
+        out.resize(at + frames_ * backend->channels());
         backend->render(out.data() + at, frames_);
+    }
+    /// Channel `c` of frames [from, to).
+    std::vector<float> channel(uint32_t c, size_t from, size_t to) const {
+        const uint32_t n = backend->channels();
+        std::vector<float> v;
+        for (size_t f = from; f < std::min(to, position()); ++f) v.push_back(out[f * n + c]);
+        return v;
     }
     void renderSeconds(double s) { render(static_cast<uint64_t>(std::llround(s * rate()))); }
 

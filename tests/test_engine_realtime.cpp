@@ -5,10 +5,12 @@
 // replaced in this test executable with counters armed only on the audio thread.
 #include "runtime/backend.h"
 #include "runtime/recorder.h"
+#include "runtime/wav_file.h"
 #include "tests/test_engine_harness.h"
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <dlfcn.h>
@@ -359,4 +361,108 @@ TEST_CASE("notes allocate, steal and carry voices without allocating or locking"
         CHECK(allocations == 0);
         CHECK(locks == 0);
     }
+}
+
+TEST_CASE("a stereo patch reading audio in never allocates or locks on the audio thread",
+          "[engine][realtime][stereo][input]") {
+    EngineOptions o;
+    o.factory = defaultFactory();
+    o.frames = 128;
+    auto e = Engine::create(o);
+    REQUIRE(e.ok());
+    Engine& engine = **e;
+    const std::string wav = fmt::format("/tmp/chronus_rt_stereo_{}.wav", getpid());
+    auto recorder = Recorder::create(wav, o.sampleRate, WavFormat::float32, 4.0, 2);
+    REQUIRE(recorder.ok());
+    auto input = std::make_shared<InputAudio>();
+    input->channels.assign(2, std::vector<float>(4801));
+    for (size_t i = 0; i < 4801; ++i) {
+        input->channels[0][i] = 0.3f * static_cast<float>(std::sin(0.05 * double(i)));
+        input->channels[1][i] = 0.3f * static_cast<float>(std::sin(0.031 * double(i)));
+    }
+
+    BackendOptions bo;
+    bo.recorder = recorder->get();
+    bo.channels = 2;
+    bo.input = input;
+    bo.onAudioThreadStart = [] { tArmed = true; };
+    bo.onAudioThreadEnd = [] { tArmed = false; };
+    auto backend = makeNullBackend(engine, bo);
+    const uint64_t a0 = gAllocations, l0 = gLocks;
+    REQUIRE(backend->start().ok());
+
+    // Audio in 1 through a filter panned left, audio in 2 ring-modulated panned right.
+    REQUIRE(engine.create("in1", "input", 1.0f).ok());
+    REQUIRE(engine.create("in2", "input", 2.0f).ok());
+    REQUIRE(engine.create("filt", "biquad_filter").ok());
+    REQUIRE(engine.connect("in1", "filt").ok());
+    REQUIRE(engine.create("osc", "simple_sine").ok());
+    REQUIRE(engine.create("ring", "multiply").ok());
+    REQUIRE(engine.connect("in2", "ring:a").ok());
+    REQUIRE(engine.connect("osc", "ring:b").ok());
+    REQUIRE(engine.create("pl", "pan").ok());
+    REQUIRE(engine.create("pr", "pan").ok());
+    REQUIRE(engine.setParam("pl", "pos", -0.7f).ok());
+    REQUIRE(engine.setParam("pr", "pos", 0.7f).ok());
+    REQUIRE(engine.connect("filt", "pl").ok());
+    REQUIRE(engine.connect("ring", "pr").ok());
+    REQUIRE(engine.create("out", "output").ok());
+    for (const char* p : {"pl", "pr"}) {
+        REQUIRE(engine.connect(std::string(p) + ":left", "out:left").ok());
+        REQUIRE(engine.connect(std::string(p) + ":right", "out:right").ok());
+    }
+    CommitReport first;
+    REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& r) { first = r; }), 30'000));
+    INFO(first.reason);
+    REQUIRE(first.ok);
+
+    std::atomic<bool> stop{false};
+    std::thread storm([&] {
+        for (uint64_t i = 0; !stop; ++i) {
+            (void)engine.setParam("pl", "pos", float(i % 200) / 100.0f - 1.0f);
+            (void)engine.setParam("filt", "cutoff", 300.0f + float(i % 3000));
+            if (i % 64 == 0) std::this_thread::yield();
+        }
+    });
+    // Commits that crossfade: a module in and out, and the patch mono (only `in` of the output
+    // connected) and back, so fades run between programs of one and of two channels.
+    for (int k = 0; k < 8; ++k) {
+        if (k % 4 == 0) REQUIRE(engine.create("x", "simple_sine").ok());
+        if (k % 4 == 1) REQUIRE(engine.connect("x", "out").ok());
+        for (const char* p : {"pl", "pr"}) {
+            const std::string src = p;
+            if (k % 4 == 2) { // mono: x alone into out:in
+                REQUIRE(engine.disconnect(src + ":left", "out:left").ok());
+                REQUIRE(engine.disconnect(src + ":right", "out:right").ok());
+            } else if (k % 4 == 3) {
+                REQUIRE(engine.connect(src + ":left", "out:left").ok());
+                REQUIRE(engine.connect(src + ":right", "out:right").ok());
+            }
+        }
+        if (k % 4 == 3) REQUIRE(engine.remove("x").ok());
+        CommitReport r;
+        REQUIRE(engine.waitForCommit(engine.commit([&](const CommitReport& c) { r = c; }), 30'000));
+        INFO(r.reason);
+        REQUIRE(r.ok);
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (engine.status().callbacks <= 50 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    storm.join();
+    backend->stop();
+    const uint64_t allocations = gAllocations - a0, locks = gLocks - l0;
+    REQUIRE((*recorder)->finish().ok());
+    const EngineStatus s = engine.status();
+    CHECK(s.callbacks > 50);
+    CHECK(s.crossfades >= 7);
+    if (kGuarded) {
+        CHECK(allocations == 0);
+        CHECK(locks == 0);
+    }
+    auto rec = readWav(wav);
+    REQUIRE(rec.ok());
+    CHECK(rec->channels == 2);
+    CHECK(rec->samples.size() > 0);
+    std::remove(wav.c_str());
 }

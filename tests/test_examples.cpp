@@ -43,7 +43,26 @@ ProgramFactory factory(std::string_view engine, int optLevel = 2, bool tiered = 
     return *f;
 }
 
+/// Audio in for an example with an `input` module (examples/wav_effect.patch): what README's
+/// command feeds it, examples/pluck_string.patch rendered (4 s).
+std::shared_ptr<const InputAudio> exampleInput() {
+    static const std::shared_ptr<const InputAudio> in = [] {
+        auto lines = readPatchFile(CHRONUS_SOURCE_DIR "/examples/pluck_string.patch");
+        REQUIRE(lines.ok());
+        OfflineRenderOptions o;
+        o.seconds = 4;
+        o.factory = factory("interp");
+        auto out = renderPatch(*lines, o);
+        REQUIRE(out.ok());
+        auto a = std::make_shared<InputAudio>();
+        a->channels.push_back(out.take());
+        return a;
+    }();
+    return in;
+}
+
 std::vector<float> render(const std::vector<PatchLine>& lines, OfflineRenderOptions opts) {
+    opts.input = exampleInput();
     auto out = renderPatch(lines, opts);
     if (!out) FAIL("does not render: " << out.error().message);
     return out.take();

@@ -24,6 +24,7 @@
 #include "modules/registry.h"
 #include "runtime/denormals.h"
 #include "runtime/slot.h"
+#include "tests/support/render_program.h"
 #include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
@@ -67,7 +68,10 @@ std::vector<float> render(Program& program, const Phases& phases) {
     initParams(s, params);
     StateBuffer state(s.stateBytes);
     initState(s, state.data());
-    std::vector<float> out(3 * kPhaseFrames, -12345.0f);
+    // Every channel (pan's right, an output's left and right) and, for `input`, audio in.
+    const uint32_t channels = s.channelCount(), total = 3 * kPhaseFrames;
+    const bool mono = channels == 1 && s.inputs.empty();
+    std::vector<float> out(std::size_t{total} * channels, -12345.0f);
     ScopedFlushDenormals ftz; // as the audio callback does, for every engine
     uint32_t done = 0;
     size_t chunk = 0;
@@ -78,7 +82,18 @@ std::vector<float> render(Program& program, const Phases& phases) {
         const uint32_t end = done + kPhaseFrames;
         while (done < end) {
             const uint32_t n = std::min(chunks[chunk++ % chunks.size()], end - done);
-            program.render(params.data(), state.data(), out.data() + done, n);
+            if (mono) {
+                program.render(params.data(), state.data(), out.data() + done, n);
+            } else {
+                float* outs[kMaxChannels];
+                for (uint32_t ch = 0; ch < channels; ++ch)
+                    outs[ch] = out.data() + std::size_t{ch} * total + done;
+                const float* ins[test::kTestInputs];
+                for (uint32_t k = 0; k < test::kTestInputs; ++k)
+                    ins[k] = test::testAudioIn()[k].data() + done;
+                program.renderChannels(params.data(), state.data(), {outs, ins, test::kTestInputs},
+                                       n);
+            }
             done += n;
         }
     }

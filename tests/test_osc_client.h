@@ -49,6 +49,13 @@ struct OscReply {
         if (const auto* d = std::get_if<double>(&args[i])) return *d;
         return NAN;
     }
+    /// A labelled reply's field (`/engine/status name value name value ...`): the value after the
+    /// name, NAN if there is no such field.
+    double field(const std::string& name) const {
+        for (size_t i = 0; i + 1 < args.size(); i += 2)
+            if (str(i) == name) return num(i + 1);
+        return NAN;
+    }
     std::string text() const {
         std::string s = address;
         for (size_t i = 0; i < args.size(); ++i) {

@@ -94,8 +94,9 @@ ServeStatus status(OscClient& client) {
     client.send("/engine/status");
     auto r = client.waitFor("/engine/status", 5);
     REQUIRE(r);
-    REQUIRE(r->types.size() >= 12);
-    return {static_cast<uint64_t>(r->num(2)), static_cast<uint64_t>(r->num(11))};
+    REQUIRE(r->field("sample_position") >= 0);
+    return {static_cast<uint64_t>(r->field("active_seq")),
+            static_cast<uint64_t>(r->field("sample_position"))};
 }
 
 /// Waits until the engine plays commit `seq` (oscsend cannot read the reply).

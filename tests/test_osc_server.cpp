@@ -295,9 +295,9 @@ TEST_CASE("seeds' Test 4 over OSC: each commit adds a module, the sound never st
                         "/patch/connect osc1:out env1:in\n/patch/connect env1:out filt1:in\n"
                         "/patch/commit\n");
     OscReply st = rig.status();
-    CHECK(st.num(2) == 3); // active seq
-    CHECK(st.num(7) == 3); // commits
-    CHECK(st.num(8) == 0); // failures
+    CHECK(st.field("active_seq") == 3);
+    CHECK(st.field("commits") == 3);
+    CHECK(st.field("failures") == 0);
 }
 
 TEST_CASE("the multi-commit cycle: many commits in a row, each replied, tone stays clean",
@@ -326,8 +326,8 @@ TEST_CASE("the multi-commit cycle: many commits in a row, each replied, tone sta
         quietest = std::min(quietest, chronus::test::rms(x.data() + i, 240));
     CHECK(quietest > 0.1);
     OscReply st = rig.status();
-    CHECK(st.num(7) == 13);
-    CHECK(st.num(8) == 0);
+    CHECK(st.field("commits") == 13);
+    CHECK(st.field("failures") == 0);
 }
 
 TEST_CASE("/patch/abort drops pending edits", "[osc]") {
@@ -382,7 +382,7 @@ TEST_CASE("every bad message gets /error, changes nothing, and the audio keeps g
     rig.commit();
     rig.live.play(0.1);
     const std::string before = rig.dump();
-    const double callbacksBefore = rig.status().num(3);
+    const double callbacksBefore = rig.status().field("callbacks");
     const std::string longWord(300, 'x');
 
     // A raw OSC message: address, type tags, argument bytes (all padded to 4).
@@ -519,7 +519,7 @@ TEST_CASE("every bad message gets /error, changes nothing, and the audio keeps g
     rig.live.play(0.2);
     CHECK(rmsOf(rig.live.samples(at, at + 4800)) ==
           Approx(0.7 * 0.2 / std::sqrt(2.0)).epsilon(0.1));
-    CHECK(rig.status().num(3) > callbacksBefore);
+    CHECK(rig.status().field("callbacks") > callbacksBefore);
 }
 
 TEST_CASE("a timestamped bundle is applied at its sample", "[osc][time]") {

@@ -1,10 +1,12 @@
 // The OSC adapter's pure parts: datagram decoding and type checks, the timetag -> sample mapping,
-// dump chunking and IR file naming.
+// dump chunking and IR file naming, the labelled /engine/status, the query replies' text.
 #include "osc/dump_chunks.h"
 #include "osc/ir_file.h"
 #include "osc/osc_limits.h"
 #include "osc/osc_packet.h"
 #include "osc/osc_time.h"
+#include "osc/query_replies.h"
+#include "osc/status_reply.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -216,4 +218,85 @@ TEST_CASE("IR files get server-chosen names inside the IR directory", "[osc][ir]
     CHECK_FALSE(writeIrFile(dir.string(), 3, "../evil", "x"));
     CHECK_FALSE(writeIrFile((dir / "missing").string(), 3, "asm", "x"));
     std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("/engine/status is name/value pairs that decode by name, and older servers' unlabelled "
+          "values still read",
+          "[osc][status]") {
+    EngineStatus st;
+    st.sampleRate = 44100;
+    st.frames = 128;
+    st.activeSeq = 3;
+    st.xruns = 2;
+    st.loadP99 = 0.25;
+    st.samplePosition = uint64_t{1} << 40; // past 32 bits: an int64
+    st.guardTrips = 1;
+    st.guardCause = "runaway";
+    OscMessage m{"/engine/status", encodeStatus(st)};
+    REQUIRE(m.args.size() == 2 * kStatusFields.size());
+    for (std::size_t i = 0; i < kStatusFields.size(); ++i)
+        CHECK(m.string(2 * i) == std::string(kStatusFields[i]));
+    auto back = decodeStatus(m);
+    REQUIRE(back);
+    CHECK(back->sampleRate == 44100);
+    CHECK(back->frames == 128);
+    CHECK(back->activeSeq == 3);
+    CHECK(back->xruns == 2);
+    CHECK(back->loadP99 == Approx(0.25));
+    CHECK(back->samplePosition == uint64_t{1} << 40);
+    CHECK(back->guardCause == "runaway");
+    CHECK(statusText(m).starts_with("sample_rate 44100, block_frames 128, active_seq 3,"));
+
+    // A field a newer server added is skipped; the known ones still read.
+    m.args.insert(m.args.begin(), {std::string("voices"), int32_t{8}});
+    REQUIRE(decodeStatus(m));
+    CHECK(decodeStatus(m)->activeSeq == 3);
+
+    // An older server's values alone, in order.
+    OscMessage old{"/engine/status",
+                   {48000.0f, int32_t{256}, int32_t{5}, int32_t{10}, int32_t{0}, 0.1f, 0.2f,
+                    int32_t{5}, int32_t{0}, int32_t{0}, 0.3f, int64_t{2560}}};
+    auto oldSt = decodeStatus(old);
+    REQUIRE(oldSt);
+    CHECK(oldSt->activeSeq == 5);
+    CHECK(oldSt->samplePosition == 2560);
+    CHECK(statusText(old).starts_with("sample_rate 48000, block_frames 256,"));
+
+    // Refused: an odd count of labelled arguments, a value that is not a number.
+    OscMessage odd{"/engine/status", {std::string("xruns")}};
+    CHECK_FALSE(decodeStatus(odd));
+    OscMessage word{"/engine/status", {std::string("xruns"), std::string("many")}};
+    CHECK_FALSE(decodeStatus(word));
+}
+
+TEST_CASE("query replies: read-back addresses, /patch/list's argument and text, the module table",
+          "[osc][queries]") {
+    CHECK(modAddress("/mod/osc1/freq") == std::pair<std::string, std::string>{"osc1", "freq"});
+    CHECK_FALSE(modAddress("/mod/osc1"));
+    CHECK_FALSE(modAddress("/mod//freq"));
+    CHECK_FALSE(modAddress("/mod/a/b/c"));
+    CHECK(isQueryMessage({"/mod/osc1/freq", {}, {}, false}));
+    CHECK_FALSE(isQueryMessage({"/mod/osc1/freq", {PatchArg{440.0f}}, {}, false}));
+    CHECK(isQueryMessage({"/patch/list", {PatchArg{std::string("x")}}, {}, false}));
+
+    CHECK(readBackArgs({440, ""}) == std::vector<OscValue>{440.0f});
+    CHECK(readBackArgs({1, "hp"}) == std::vector<OscValue>{std::string("hp")});
+
+    CHECK(*listedPatch({}) == ListedPatch::playing);
+    CHECK(*listedPatch({PatchArg{std::string("pending")}}) == ListedPatch::pending);
+    CHECK_THAT(listedPatch({PatchArg{2.0f}}).error().message, Catch::Contains("got '2'"));
+    CHECK_THAT(
+        listedPatch({PatchArg{std::string("a")}, PatchArg{std::string("b")}}).error().message,
+        Catch::Contains("at most one argument"));
+
+    PatchListing l;
+    l.modules = {{"osc1", "saw", std::nullopt}, {"d1", "delay", 250.0f}};
+    l.connections = {{"osc1:out", "d1:in"}};
+    CHECK(listingText(l) ==
+          "/patch/create osc1 saw\n/patch/create d1 delay 250\n/patch/connect osc1:out d1:in\n");
+
+    const std::string table = moduleTableText(moduleTable());
+    CHECK_THAT(table, Catch::Contains("\nparam\tadsr\tattack\t"));
+    CHECK_THAT(table, Catch::Contains("type\tbiquad_filter\t"));
+    CHECK_THAT(table, Catch::Contains("\tbiquad\n")); // its alias
 }

@@ -44,7 +44,12 @@ std::vector<float> renderAsBefore(const std::vector<PatchLine>& lines, double se
                                   ProgramFactory factory) {
     EngineOptions eo;
     eo.factory = std::move(factory);
-    OfflineRig rig(eo);
+    // As many channels as the render makes of the patch (a stereo example renders two).
+    auto script = checkPatch(lines);
+    REQUIRE(script.ok());
+    BackendOptions bo;
+    bo.channels = patchChannels(*script);
+    OfflineRig rig(eo, bo);
     const auto total = static_cast<uint64_t>(std::llround(seconds * rig.rate()));
     double time = 0;
     for (const PatchLine& line : lines) {

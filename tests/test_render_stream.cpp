@@ -86,7 +86,9 @@ TEST_CASE("a streamed render equals the render held in memory, sample for sample
                 return Status{};
             }).ok());
     CHECK(streamed == held);
-    CHECK(*std::max_element(chunks.begin(), chunks.end()) == o.frames); // a block at a time
+    // In runs of whole blocks, at least 4096 samples but for the last, bounded: memory stays flat.
+    CHECK(*std::max_element(chunks.begin(), chunks.end()) < 4096 + o.frames);
+    CHECK(chunks.size() > 1);
 
     // The file `chronus render` writes is the one WavWriter wrote from the held buffer.
     const std::string before = tempPath("render_held", ".wav");

@@ -128,6 +128,10 @@ TEST_CASE("every example patch sounds the same in the per-sample and the block i
         opts.seconds = 2.5;
         opts.frames = 200; // not a divisor of the interpreters' block, on purpose
         opts.factory = *block;
+        // Audio in for an example that reads it (wav_effect.patch): the differential tests' own.
+        auto in = std::make_shared<InputAudio>();
+        in->channels.push_back(test::testAudioIn()[0]);
+        opts.input = in;
         auto ref = renderPatch(*lines, opts);
         REQUIRE(ref.ok());
         opts.factory = *sample;

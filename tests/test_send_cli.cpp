@@ -23,8 +23,8 @@ namespace {
 
 const std::string kBinary = CHRONUS_BINARY;
 
-/// A stand-in for `chronus serve`: answers /engine/status as the server does (fourteen typed
-/// arguments), /patch/create with /done, /patch/commit with /patch/failed, and records every
+/// A stand-in for `chronus serve`: answers /engine/status as the server does (fourteen labelled
+/// fields), /patch/create with /done, /patch/commit with /patch/failed, and records every
 /// message it gets with its OSC type tags.
 class StandIn {
 public:
@@ -67,11 +67,17 @@ private:
         }
         lo_address from = lo_message_get_source(msg);
         const std::string address = path;
-        if (address == "/engine/status")
-            lo_send_from(from, s->server_, LO_TT_IMMEDIATE, "/engine/status", "fiiiiffiiifhis",
-                         48000.0f, 256, 1, 10, 0, 0.01f, 0.02f, 1, 0, 0, 0.03f, int64_t{2560}, 0,
-                         "none");
-        else if (address == "/patch/create")
+        if (address == "/engine/status") {
+            // Labelled, as the server answers: name, value, name, value, ...
+            lo_message m = lo_message_new();
+            lo_message_add(m, "sfsisisisisfsfsisisisfshsiss", "sample_rate", 48000.0f,
+                           "block_frames", 256, "active_seq", 1, "callbacks", 10, "xruns", 0,
+                           "load_p50", 0.01f, "load_p99", 0.02f, "commits", 1, "failures", 0,
+                           "overruns", 0, "load_max", 0.03f, "sample_position", int64_t{2560},
+                           "guard_trips", 0, "guard_cause", "none");
+            lo_send_message_from(from, s->server_, "/engine/status", m);
+            lo_message_free(m);
+        } else if (address == "/patch/create")
             lo_send_from(from, s->server_, LO_TT_IMMEDIATE, "/done", "ss", "/patch/create",
                          reinterpret_cast<const char*>(argv[0]));
         else if (address == "/patch/commit")

@@ -218,7 +218,7 @@ TEST_CASE("serve --state: a patch killed mid-commit with SIGKILL comes back as l
         REQUIRE(st);
         if (expectedDump) {
             // Restored, committed and playing before OSC even started.
-            CHECK(st->num(2) == 1); // active_seq
+            CHECK(st->field("active_seq") == 1);
             CHECK(dumpOf(client) == *expectedDump);
             ++restoredChecks;
         } else {
@@ -291,7 +291,7 @@ TEST_CASE("serve --state: a patch killed mid-commit with SIGKILL comes back as l
             OscClient c2(again.port());
             auto st2 = again.ready(c2);
             REQUIRE(st2);
-            CHECK(st2->num(2) == 1);
+            CHECK(st2->field("active_seq") == 1);
             CHECK(dumpOf(c2) == withoutComments(text));
         }
     }

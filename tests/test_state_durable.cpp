@@ -292,7 +292,7 @@ TEST_CASE("serve --state: a commit that cannot be saved is acknowledged as not s
         OscClient c2(again.port());
         auto st = again.ready(c2);
         REQUIRE(st);
-        CHECK(st->num(2) == 1); // restored and committed
+        CHECK(st->field("active_seq") == 1); // restored and committed
         CHECK(dumpOf(c2) == saved);
         CHECK(again.quit(c2) == 0);
         CHECK(temporaries(disk.path) == 0); // the one the kill left was cleared at start
@@ -362,7 +362,7 @@ TEST_CASE(
         auto st = serve.ready(c);
         INFO(test::readText(log));
         REQUIRE(st);
-        CHECK(st->num(2) == 0); // started afresh: nothing committed
+        CHECK(st->field("active_seq") == 0); // started afresh: nothing committed
         std::optional<std::string> aside;
         for (const auto& e : fs::directory_iterator(dir.path))
             if (e.path().filename().string().starts_with("live.patch.bad-"))

@@ -23,14 +23,20 @@ namespace {
 
 /// Flush-to-zero and denormals-are-zero for the duration of a render call: the JIT code is
 /// compiled assuming them ("denormal-fp-math"="preserve-sign"), and biquad tails otherwise decay
-/// into subnormals that run 2-3x slower. Restores the caller's mode. No system call.
+/// into subnormals that run 2-3x slower. Restores the caller's mode. No system call; no write of
+/// the control register when the caller (the audio callback) has set both already, as it does.
 class DenormalScope {
 public:
 #if defined(__x86_64__) || defined(__i386__)
-    DenormalScope() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }
-    ~DenormalScope() { _mm_setcsr(saved_); }
+    DenormalScope() : saved_(_mm_getcsr()) {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_ | kFlush);
+    }
+    ~DenormalScope() {
+        if ((saved_ & kFlush) != kFlush) _mm_setcsr(saved_);
+    }
 
 private:
+    static constexpr unsigned kFlush = 0x8040u; ///< FTZ | DAZ
     unsigned saved_;
 #endif
 };
@@ -68,31 +74,15 @@ public:
         };
     }
 
-    // UBSan's -fsanitize=function would read a type signature in front of the JIT's function.
-#if defined(__clang__)
-    __attribute__((no_sanitize("function")))
-#endif
-    void
-    render(const std::atomic<float>* params, std::byte* state, float* out,
-           uint32_t frames) noexcept override {
-        DenormalScope ftz;
-        // std::atomic<float> is layout-compatible with float; the code reads it atomically.
-        const auto* p = reinterpret_cast<const float*>(params);
-        float* scratch = scratch_.get();
-        const RenderPlan& plan = p_.render;
-        while (frames > 0) {
-            const uint32_t n = std::min(frames, p_.maxBlock);
-            for (const RenderPlan::Call& c : plan.calls)
-                c.fn(p, state, scratch, plan.rows.data() + c.row, n);
-            // The taps summed in order ((t0 + t1) + t2 ..., as the interpreter does).
-            if (plan.taps.empty())
-                std::fill(out, out + n, 0.0f);
-            else
-                sumBuffers(out, scratch, plan.taps.data(), static_cast<uint32_t>(plan.taps.size()),
-                           n);
-            out += n;
-            frames -= n;
-        }
+    void render(const std::atomic<float>* params, std::byte* state, float* out,
+                uint32_t frames) noexcept override {
+        float* const outs[1] = {out};
+        renderAll(params, state, outs, 1, nullptr, 0, frames);
+    }
+
+    void renderChannels(const std::atomic<float>* params, std::byte* state, const AudioIo& io,
+                        uint32_t frames) noexcept override {
+        renderAll(params, state, io.out, p_.schedule.channelCount(), io.in, io.inputs, frames);
     }
 
     Expected<std::string> ir(std::string_view stage) const override {
@@ -141,6 +131,39 @@ public:
     }
 
 private:
+    /// The first `channels` channels into `out`, audio in from `in`, in blocks of maxBlock.
+    // UBSan's -fsanitize=function would read a type signature in front of the JIT's function.
+#if defined(__clang__)
+    __attribute__((no_sanitize("function")))
+#endif
+    void
+    renderAll(const std::atomic<float>* params, std::byte* state, float* const* out,
+              uint32_t channels, const float* const* in, uint32_t inputs,
+              uint32_t frames) noexcept {
+        DenormalScope ftz;
+        // std::atomic<float> is layout-compatible with float; the code reads it atomically.
+        const auto* p = reinterpret_cast<const float*>(params);
+        float* scratch = scratch_.get();
+        const RenderPlan& plan = p_.render;
+        const Schedule& sched = p_.schedule;
+        for (uint32_t done = 0; done < frames;) {
+            const uint32_t n = std::min(frames - done, p_.maxBlock);
+            if (!sched.inputs.empty()) audioThreadPointInputs(sched, state, in, inputs, done);
+            for (const RenderPlan::Call& c : plan.calls)
+                c.fn(p, state, scratch, plan.rows.data() + c.row, n);
+            // Each channel's taps summed in order ((t0 + t1) + t2 ..., as the interpreter does).
+            for (uint32_t ch = 0; ch < channels; ++ch) {
+                const uint32_t first = sched.channelTapBegin(ch), end = sched.channelTapEnd(ch);
+                float* dst = out[ch] + done;
+                if (first == end)
+                    std::fill(dst, dst + n, 0.0f);
+                else
+                    sumBuffers(dst, scratch, plan.taps.data() + first, end - first, n);
+            }
+            done += n;
+        }
+    }
+
     /// Under irMutex_: every shape's IR text, as kept by its compile or made again now.
     Status shapeTexts() const;
 

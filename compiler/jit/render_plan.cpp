@@ -128,7 +128,18 @@ std::string describe(const RenderPlan& render, const Schedule& schedule, const F
                                  : fmt::format("group {}", groups[0]),
                             ids);
     }
-    text += fmt::format("; output: the sum of {} taps in order\n", plan.tapBuffers.size());
+    if (schedule.channelCount() == 1) {
+        text += fmt::format("; output: the sum of {} taps in order\n", plan.tapBuffers.size());
+    } else {
+        text += fmt::format("; output: {} channels, each the sum of its taps in order:",
+                            schedule.channelCount());
+        for (uint32_t c = 0; c < schedule.channelCount(); ++c)
+            text += fmt::format(" {}", schedule.channelTapEnd(c) - schedule.channelTapBegin(c));
+        text += "\n";
+    }
+    if (!schedule.inputs.empty())
+        text += fmt::format("; audio in: {} input modules, pointed at their channel per block\n",
+                            schedule.inputs.size());
     for (const auto& shape : shapes)
         if (!shape->notWide.empty())
             text += fmt::format("; {} runs one instance at a time: {}\n", shape->entryName,
