@@ -191,7 +191,8 @@ void addRenderCommand(CLI::App& app) {
     cmd->add_option("patch", args->patch, "patch file")->required()->check(CLI::ExistingFile);
     cmd->add_option("-o,--output", args->out, "WAV file to write")->required();
     auto* seconds = cmd->add_option("-s,--seconds", args->seconds,
-                                    "length (with --input: its length plus --tail; with --midi: the file's end plus the release tail)")
+                                    "length (with --input: its length plus --tail; with --midi: "
+                                    "the file's end plus the release tail)")
                         ->check(CLI::Range(0.001, 86400.0))
                         ->capture_default_str();
     cmd->add_option("--midi", args->midiFile,

@@ -56,7 +56,7 @@ struct ServeArgs {
     CodeCacheRequest cache;
     double cacheMaxMb = 256;
     GraphLimits limits;
-    std::string midi; ///< --midi PORT (part of its name) or "list"; empty: no live MIDI
+    std::string midi;        ///< --midi PORT (part of its name) or "list"; empty: no live MIDI
     uint32_t channels = 0;   ///< --channels: 0 = the device's (PortAudio) or the patch's
     std::string input;       ///< --input FILE: audio in, looped (null) or once (offline)
     uint32_t inputs = 0;     ///< --inputs: device input channels; 0 = as the patch reads

@@ -10,8 +10,8 @@
 #include "runtime/voice_allocator.h"
 
 #include <algorithm>
-#include <fmt/format.h>
 #include <cmath>
+#include <fmt/format.h>
 
 namespace chronus {
 
