@@ -78,14 +78,8 @@ Expected<std::shared_ptr<InputAudio>> loadInput(RenderArgs& a) {
                          "(leave out -r) or convert it first (sox IN.wav -r {:g} OUT.wav)",
                          a.input, wav->sampleRate, a.rate, a.rate);
     a.rate = static_cast<float>(wav->sampleRate);
-    auto in = std::make_shared<InputAudio>();
-    const auto channels = static_cast<std::size_t>(wav->channels);
-    const std::size_t frames = wav->samples.size() / channels;
-    in->channels.assign(channels, std::vector<float>(frames));
-    for (std::size_t f = 0; f < frames; ++f)
-        for (std::size_t c = 0; c < channels; ++c)
-            in->channels[c][f] = wav->samples[f * channels + c];
-    if (!a.secondsSet) a.seconds = double(frames) / a.rate + a.tail;
+    auto in = InputAudio::fromInterleaved(wav->samples, static_cast<std::size_t>(wav->channels));
+    if (!a.secondsSet) a.seconds = double(in->frames()) / a.rate + a.tail;
     return in;
 }
 

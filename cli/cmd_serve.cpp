@@ -72,14 +72,7 @@ Expected<std::shared_ptr<InputAudio>> loadServeInput(const std::string& path, fl
     if (static_cast<float>(wav->sampleRate) != rate)
         return makeError("--input {} is at {} Hz and the engine at {:g} Hz (serve -r {})", path,
                          wav->sampleRate, rate, wav->sampleRate);
-    auto in = std::make_shared<InputAudio>();
-    const auto channels = static_cast<std::size_t>(wav->channels);
-    const std::size_t frames = wav->samples.size() / channels;
-    in->channels.assign(channels, std::vector<float>(frames));
-    for (std::size_t f = 0; f < frames; ++f)
-        for (std::size_t c = 0; c < channels; ++c)
-            in->channels[c][f] = wav->samples[f * channels + c];
-    return in;
+    return InputAudio::fromInterleaved(wav->samples, static_cast<std::size_t>(wav->channels));
 }
 
 volatile std::sig_atomic_t gSignal = 0;

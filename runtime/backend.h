@@ -6,6 +6,7 @@
 
 #include "base/expected.h"
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -19,6 +20,17 @@ namespace chronus {
 struct InputAudio {
     std::vector<std::vector<float>> channels;
     uint64_t frames() const { return channels.empty() ? 0 : channels[0].size(); }
+
+    /// `samples` interleaved in `count` channels (a sound file as read), made planar.
+    static std::shared_ptr<InputAudio> fromInterleaved(const std::vector<float>& samples,
+                                                       std::size_t count) {
+        auto in = std::make_shared<InputAudio>();
+        const std::size_t frames = samples.size() / count;
+        in->channels.assign(count, std::vector<float>(frames));
+        for (std::size_t f = 0; f < frames; ++f)
+            for (std::size_t c = 0; c < count; ++c) in->channels[c][f] = samples[f * count + c];
+        return in;
+    }
 };
 
 class Engine;
