@@ -159,7 +159,7 @@ private:
         }
         const float coef = sched_.smoothingCoef;
         for (const NodeRun& r : nodes_) {
-            const InFeed* feeds = &feeds_[r.firstFeed];
+            const InFeed* feeds = feeds_.data() + r.firstFeed;
             for (uint32_t k = 0; k < r.inputs; ++k)
                 inS[k] = feeds[k].sourceCount == 0 ? feeds[k].unconnected : sum(feeds[k]);
             auto* smoothers = reinterpret_cast<float*>(state + r.stateOffset);
