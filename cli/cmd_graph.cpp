@@ -1,5 +1,8 @@
 // `chronus graph PATCH -o patch.svg`: a picture of the patch as of its last commit, with the
-// fusion groups the JIT compiles it into (planFusion), drawn by Graphviz (libgvc).
+// fusion groups the JIT compiles it into (planFusion), drawn by Graphviz (libgvc). libgvc is
+// opened here, at run time, not linked: only this command needs it, and linked it made every
+// chronus-engine process (a one-second render as much as a graph) load and relocate six more
+// shared libraries at start (libgvc, libcgraph, libcdt, libpathplan, libltdl, libexpat).
 #include "cli/command_exit.h"
 #include "cli/commands.h"
 #include "cli/patch_dot.h"
@@ -7,10 +10,11 @@
 #include "compiler/schedule.h"
 #include "runtime/patch_player.h"
 
+#include <dlfcn.h>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
-#include <graphviz/gvc.h>
+#include <graphviz/gvc.h> // the declarations only: the functions come from dlsym
 #include <memory>
 
 namespace chronus::cli {
@@ -23,23 +27,64 @@ struct GraphArgs {
     float rate = 48000;
 };
 
+/// The libgvc functions this command calls, from the library opened at run time (its
+/// dependencies, libcgraph's agmemread and agclose among them, are searched through its handle).
+struct GraphvizLibrary {
+    decltype(&::gvContext) context = nullptr;
+    decltype(&::agmemread) memRead = nullptr;
+    decltype(&::gvLayout) layout = nullptr;
+    decltype(&::gvRenderFilename) renderFilename = nullptr;
+    decltype(&::gvFreeLayout) freeLayout = nullptr;
+    decltype(&::agclose) close = nullptr;
+    decltype(&::gvFreeContext) freeContext = nullptr;
+};
+
+template <class F>
+bool findSymbol(void* lib, const char* name, F& f) {
+    f = reinterpret_cast<F>(::dlsym(lib, name));
+    return f != nullptr;
+}
+
+/// libgvc by the soname it was built against (CHRONUS_GVC_SONAME, from cli/CMakeLists.txt), else
+/// the unversioned name. Kept open for the rest of the process: Graphviz's plugins stay loaded.
+Expected<GraphvizLibrary> openGraphviz() {
+    void* lib = ::dlopen(CHRONUS_GVC_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) lib = ::dlopen("libgvc.so", RTLD_NOW | RTLD_LOCAL);
+    if (lib == nullptr) {
+        const char* why = ::dlerror();
+        return makeError("Graphviz's library could not be loaded ({}): install libgvc{}",
+                         why != nullptr ? why : CHRONUS_GVC_SONAME, " (Debian: libgvc6)");
+    }
+    GraphvizLibrary g;
+    if (!findSymbol(lib, "gvContext", g.context) || !findSymbol(lib, "agmemread", g.memRead) ||
+        !findSymbol(lib, "gvLayout", g.layout) ||
+        !findSymbol(lib, "gvRenderFilename", g.renderFilename) ||
+        !findSymbol(lib, "gvFreeLayout", g.freeLayout) || !findSymbol(lib, "agclose", g.close) ||
+        !findSymbol(lib, "gvFreeContext", g.freeContext))
+        return makeError("Graphviz's library ({}) lacks a function chronus graph calls",
+                         CHRONUS_GVC_SONAME);
+    return g;
+}
+
 /// Lays `dot` out and renders it to `path` as `format` (svg, png, pdf) with libgvc.
 Status render(const std::string& dot, const std::string& format, const std::string& path) {
-    GVC_t* gvc = gvContext();
+    auto gv = openGraphviz();
+    if (!gv) return gv.error();
+    GVC_t* gvc = gv->context();
     if (gvc == nullptr) return makeError("Graphviz could not start (gvContext)");
-    Agraph_t* g = agmemread(dot.c_str());
+    Agraph_t* g = gv->memRead(dot.c_str());
     Status result;
     if (g == nullptr) {
         result = makeError("Graphviz could not read the graph it was given");
-    } else if (gvLayout(gvc, g, "dot") != 0) {
+    } else if (gv->layout(gvc, g, "dot") != 0) {
         result = makeError("Graphviz could not lay the graph out (is its 'dot' plugin installed?)");
     } else {
-        if (gvRenderFilename(gvc, g, format.c_str(), path.c_str()) != 0)
+        if (gv->renderFilename(gvc, g, format.c_str(), path.c_str()) != 0)
             result = makeError("Graphviz could not write '{}' as {}", path, format);
-        gvFreeLayout(gvc, g);
+        gv->freeLayout(gvc, g);
     }
-    if (g != nullptr) agclose(g);
-    gvFreeContext(gvc);
+    if (g != nullptr) gv->close(g);
+    gv->freeContext(gvc);
     return result;
 }
 

@@ -25,11 +25,16 @@ bool later(const TimedEvent& a, const TimedEvent& b) noexcept {
 
 AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapacity)
     : sampleRate_(sampleRate), maxFrames_(maxFrames), eventCapacity_(eventCapacity),
-      events_(eventCapacity), acks_(eventCapacity + kInternalEvents), guard_(sampleRate),
-      scratch_(std::make_unique<float[]>(maxFrames)),
+      // Untouched until used (zeroed_array.h): ~700 KB that every process zeroed at start. A
+      // page is faulted in when first written: events_ by the control thread; acks_ and
+      // heap_ by the audio thread, once per 128 acknowledgements on the ring's first pass and
+      // only as far as the most events ever waiting at once.
+      events_(eventCapacity, SpscRing<TimedEvent>::Pages::onFirstUse),
+      acks_(eventCapacity + kInternalEvents, SpscRing<EventAck>::Pages::onFirstUse),
+      guard_(sampleRate), scratch_(std::make_unique<float[]>(maxFrames)),
       programOut_(std::make_unique<float[]>(std::size_t{kMaxChannels} * maxFrames)),
       fadeGain_(std::make_unique<float[]>(maxFrames)),
-      heap_(std::make_unique<TimedEvent[]>(eventCapacity + kInternalEvents)),
+      heap_(makeZeroedArray<TimedEvent>(eventCapacity + kInternalEvents)),
       stealFadeSamples_(static_cast<uint32_t>(std::ceil(kStealFadeMs * 0.001f * sampleRate))) {}
 
 // ---- control side -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@
 #include "runtime/output_guard.h"
 #include "runtime/slot.h"
 #include "runtime/spsc_ring.h"
+#include "runtime/zeroed_array.h"
 
 #include <array>
 #include <atomic>
@@ -280,7 +281,7 @@ private:
     std::unique_ptr<float[]> scratch_;    ///< a layer's output, maxFrames_ per device channel
     std::unique_ptr<float[]> programOut_; ///< a program's channels before mapping: kMaxChannels
     std::unique_ptr<float[]> fadeGain_;   ///< a layer's fade gains for one segment, maxFrames_
-    std::unique_ptr<TimedEvent[]> heap_;  ///< due events, earliest first (a binary heap)
+    ZeroedArray<TimedEvent> heap_;        ///< due events, earliest first (a binary heap)
     std::size_t heapSize_ = 0;
     std::size_t internalInHeap_ = 0; ///< of heapSize_: the allocator's follow-ups, live MIDI
     uint64_t internalOrder_ = uint64_t{1} << 62; ///< after the control side's at equal times

@@ -3,10 +3,13 @@
 // (audio -> control) and recorded audio (audio -> writer thread).
 #pragma once
 
+#include "runtime/zeroed_array.h"
+
 #include <atomic>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 
@@ -17,10 +20,18 @@ class SpscRing {
     static_assert(std::is_trivially_copyable_v<T>);
 
 public:
+    /// Whether the ring's pages are written at construction (on the constructing thread) or
+    /// left to the kernel until first used (zeroed_array.h): a ring the audio thread fills as a
+    /// stream (recorded audio) touches them now; one that rarely fills far (events) need not.
+    enum class Pages { touchNow, onFirstUse };
+
     /// Control thread: room for at least `capacity` items (rounded up to a power of two).
-    explicit SpscRing(std::size_t capacity)
+    explicit SpscRing(std::size_t capacity, Pages pages = Pages::touchNow)
         : cap_(std::bit_ceil(capacity < 2 ? std::size_t{2} : capacity)), mask_(cap_ - 1),
-          items_(std::make_unique<T[]>(cap_)) {}
+          items_(makeZeroedArray<T>(cap_)) {
+        if (pages == Pages::touchNow)
+            std::memset(static_cast<void*>(items_.get()), 0, cap_ * sizeof(T));
+    }
 
     std::size_t capacity() const noexcept { return cap_; }
 
@@ -70,7 +81,7 @@ public:
 private:
     const std::size_t cap_;
     const std::size_t mask_;
-    std::unique_ptr<T[]> items_;
+    ZeroedArray<T> items_; ///< untouched until used (zeroed_array.h)
     alignas(64) std::atomic<uint64_t> write_{0};
     alignas(64) std::atomic<uint64_t> read_{0};
 };

@@ -1,10 +1,13 @@
 // The ADSR envelope: exact segment timing, sustain, release from any level, retrigger.
+#include "modules/descriptor.h"
+#include "modules/registry.h"
 #include "runtime/offline_render.h"
 #include "runtime/patch_file.h"
 #include "tests/support/signal_measure.h"
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <fmt/format.h>
 #include <string>
 #include <vector>
@@ -128,4 +131,44 @@ TEST_CASE("zero times take one sample and the gate follows modulation", "[adsr]"
     CHECK(y[2000] == Approx(0.7f).margin(1e-6)); // open half of the first cycle: sustaining
     CHECK(y[4700] == 0.0f);                      // closed half: released
     CHECK(y[7200] == Approx(0.7f).margin(1e-6)); // open again
+}
+
+TEST_CASE("prepare once per block, then process, gives the bits tick gives every sample",
+          "[adsr]") {
+    // The settled path (module_abi.h): prepare with the block's gate, then process per sample.
+    // Its held flag skips the stage logic in sustain and idle; every sample and the state must
+    // still be what tick, the full update, makes, through every stage and gate edge, with the
+    // sustain input moving (it is read per sample) and blocks of irregular lengths.
+    const ModuleDescriptor* d = findModule("adsr");
+    REQUIRE(d != nullptr);
+    REQUIRE(d->hasPrepare());
+    const InstanceConfig cfg;
+    const std::size_t size = d->stateSize(cfg);
+    std::vector<std::byte> byTick(size), byBlock(size);
+    d->init(byTick.data(), cfg, nullptr);
+    d->init(byBlock.data(), cfg, nullptr);
+    const KernelContext ctx{48000.0f, 1.0f / 48000.0f};
+    // in, attack, decay, sustain, release (ms), gate: short segments so every stage is crossed.
+    float in[6] = {0.5f, 2.0f, 3.0f, 0.6f, 4.0f, 0.0f};
+    const float gates[] = {0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 0, 0};
+    const uint32_t lengths[] = {1, 64, 17, 200, 333, 64, 5, 300, 48, 100, 257, 64, 500, 64};
+    uint32_t sample = 0, blocks = 0;
+    for (float gate : gates) {
+        for (uint32_t frames : lengths) {
+            in[5] = gate;
+            d->prepare(byBlock.data(), in, &ctx);
+            for (uint32_t f = 0; f < frames; ++f, ++sample) {
+                in[3] = 0.6f + 0.1f * std::sin(0.001f * float(sample));
+                float a = 0, b = 0;
+                d->tick(byTick.data(), in, &a, &ctx);
+                d->process(byBlock.data(), in, &b, &ctx);
+                REQUIRE(std::memcmp(&a, &b, sizeof a) == 0);
+            }
+            // Every word but the last, the held flag: only prepare writes it, and tick's
+            // prepare ran on the block's last sample, the other at its first.
+            REQUIRE(std::memcmp(byTick.data(), byBlock.data(), size - sizeof(float)) == 0);
+            ++blocks;
+        }
+    }
+    CHECK(blocks == std::size(gates) * std::size(lengths));
 }

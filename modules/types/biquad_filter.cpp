@@ -81,11 +81,18 @@ CHRONUS_KERNEL void chronus_biquad_process(void* CHRONUS_RESTRICT state,
     float low = s->ic2 + s->a2 * s->ic1 + s->a3 * v3;
     s->ic1 = 2.0f * band - s->ic1;
     s->ic2 = 2.0f * low - s->ic2;
-    // Once the fade is done, h is 0 and the mix is exactly the mode's.
-    float h = dsp::choiceFadeRemaining(s->fade);
-    float c0 = s->m0 + h * s->d0, c1 = s->m1 + h * s->d1, c2 = s->m2 + h * s->d2;
-    out[0] = c0 * x + c1 * band + c2 * low;
-    s->fade = dsp::choiceFadeAdvance(s->fade, dsp::choiceFadeStep(ctx->invSampleRate));
+    // The mix is the mode's, plus what a mode change left while its fade runs. Once the fade is
+    // done its weight h is exactly 0 and m + 0 * d == m, so skipping it changes no bit; the
+    // branch stays untaken until the next mode change (the JIT's wide form computes both and
+    // selects). Each side computes its own output, so only that one value meets after it.
+    if (s->fade < 1.0f) {
+        float h = dsp::choiceFadeRemaining(s->fade);
+        float c0 = s->m0 + h * s->d0, c1 = s->m1 + h * s->d1, c2 = s->m2 + h * s->d2;
+        out[0] = c0 * x + c1 * band + c2 * low;
+        s->fade = dsp::choiceFadeAdvance(s->fade, dsp::choiceFadeStep(ctx->invSampleRate));
+    } else {
+        out[0] = s->m0 * x + s->m1 * band + s->m2 * low;
+    }
 }
 
 /// Per sample with cutoff, q or mode modulated or still gliding: both. The cache compare keeps
