@@ -476,6 +476,8 @@ void AudioCore::audioThreadRender(float* const* out, uint32_t channels, const fl
                                   uint32_t inputs, uint32_t frames) noexcept {
     channels = std::min(channels, kMaxDeviceChannels);
     inputs = std::min(inputs, kMaxDeviceChannels);
+    deviceChannels_.store(channels, std::memory_order_relaxed);
+    deviceInputs_.store(inputs, std::memory_order_relaxed);
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     fadedThisCallback_ = false;

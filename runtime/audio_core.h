@@ -113,6 +113,12 @@ public:
     bool requestDrop(std::vector<uint32_t> keys);
 
     uint64_t activeSeq() const noexcept { return activeSeq_.load(std::memory_order_acquire); }
+    /// The device's output and input channels in the last callback (0 before the first): what
+    /// the stream opened has, which a later commit cannot change.
+    uint32_t deviceChannels() const noexcept {
+        return deviceChannels_.load(std::memory_order_relaxed);
+    }
+    uint32_t deviceInputs() const noexcept { return deviceInputs_.load(std::memory_order_relaxed); }
     uint64_t callbacks() const noexcept { return callbacks_.load(std::memory_order_relaxed); }
     uint64_t xruns() const noexcept { return xruns_.load(std::memory_order_relaxed); }
     uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
@@ -293,6 +299,7 @@ private:
     /// event, when no version of the patch has the poly any more. Counted among the control
     /// side's events out, so never more than eventCapacity_.
     std::unique_ptr<TimedEvent[]> parked_;
+    std::atomic<uint32_t> deviceChannels_{0}, deviceInputs_{0};
     std::size_t parkedCount_ = 0;
     uint32_t stealFadeSamples_ = 0;
 };
