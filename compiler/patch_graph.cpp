@@ -779,6 +779,7 @@ Status PatchGraph::disconnect(std::string_view src, std::string_view dst) {
 Status PatchGraph::setParam(std::string_view id, std::string_view param, float value) {
     if (voiceOpen())
         return editOpenVoice([&](PatchGraph& g) { return g.setParam(id, param, value); });
+    if (templateParamOwner(id, param) != nullptr) return setPolyParam(id, param, value);
     uint64_t serial = 0;
     const Node* n = store_ == nullptr ? nullptr : store_->node(id, &serial);
     if (n == nullptr) return unknownId(modules(), id);
@@ -805,13 +806,29 @@ Expected<uint32_t> PatchGraph::paramIndex(std::string_view id, std::string_view 
                      didYouMean(param, portNames(*m, false, false, true)));
 }
 
+Expected<const ParamDesc*> PatchGraph::paramDesc(std::string_view id,
+                                                 std::string_view param) const {
+    if (const PolyInfo* p = templateParamOwner(id, param)) {
+        const auto [local, name] = *splitTemplateParam(param);
+        const PatchGraph& t = p->expanded->graph;
+        auto idx = t.paramIndex(local, name);
+        if (!idx)
+            return makeError("{}:{}: poly {}'s template '{}': {}", id, param, id, p->templateName,
+                             idx.error().message);
+        return &t.find(local)->layout->params[*idx].desc;
+    }
+    auto idx = paramIndex(id, param);
+    if (!idx) return idx.error();
+    return &find(id)->layout->params[*idx].desc;
+}
+
 Status PatchGraph::setParamChoice(std::string_view id, std::string_view param,
                                   std::string_view choice) {
     if (voiceOpen())
         return editOpenVoice([&](PatchGraph& g) { return g.setParamChoice(id, param, choice); });
-    auto idx = paramIndex(id, param);
-    if (!idx) return idx.error();
-    auto value = choiceValue(find(id)->layout->params[*idx].desc, id, param, choice);
+    auto desc = paramDesc(id, param);
+    if (!desc) return desc.error();
+    auto value = choiceValue(**desc, id, param, choice);
     if (!value) return value.error();
     return setParam(id, param, *value);
 }
@@ -836,21 +853,25 @@ std::string PatchGraph::toPatchText() const {
         else
             out += fmt::format("/patch/create {} {} {}\n", m.id, m.desc->type, m.createArg);
     }
-    for (const Module& m : modules())
+    // As a person writes them: a choice by its name, a gate as /gate.
+    auto value = [&out](std::string_view id, std::string_view name, const ParamDesc& d, float v) {
+        const auto choices = d.choices.size();
+        if (v >= 0 && v < float(choices) && v == std::floor(v))
+            out += fmt::format("/mod/{}/{} {}\n", id, name, d.choices[static_cast<size_t>(v)]);
+        else if (name == "gate" && (v == 0 || v == 1))
+            out += fmt::format("/gate/{} {}\n", id, v);
+        else
+            out += fmt::format("/mod/{}/{} {}\n", id, name, v);
+    };
+    for (const Module& m : modules()) {
         for (size_t i = 0; i < m.params.size() && !owned(m.id); ++i) {
             const ModuleLayout::Param& p = m.layout->params[i];
-            const float v = m.params[i];
-            if (v == p.desc.defaultValue) continue;
-            // As a person writes them: a choice by its name, a gate as /gate.
-            const auto choices = p.desc.choices.size();
-            if (v >= 0 && v < float(choices) && v == std::floor(v))
-                out += fmt::format("/mod/{}/{} {}\n", m.id, p.name,
-                                   p.desc.choices[static_cast<size_t>(v)]);
-            else if (p.name == "gate" && (v == 0 || v == 1))
-                out += fmt::format("/gate/{} {}\n", m.id, v);
-            else
-                out += fmt::format("/mod/{}/{} {}\n", m.id, p.name, v);
+            if (m.params[i] != p.desc.defaultValue) value(m.id, p.name, p.desc, m.params[i]);
         }
+        if (const PolyInfo* p = vt != nullptr ? vt->findPoly(m.id) : nullptr)
+            for (const auto& [name, v] : p->values)
+                if (auto d = paramDesc(m.id, name)) value(m.id, name, **d, v);
+    }
     if (store_ == nullptr) return out; // no modules: nothing to connect or commit
     const Store& s = *store_;
     for (uint64_t i = s.links.next(0); i < s.links.end; i = s.links.next(i + 1)) {

@@ -116,6 +116,9 @@ public:
     Status setParamChoice(std::string_view id, std::string_view param, std::string_view choice);
     /// Index of parameter `param` of module `id` in layout order.
     Expected<uint32_t> paramIndex(std::string_view id, std::string_view param) const;
+    /// The descriptor of `id:param`, a module's or a poly's template parameter (`keys` and
+    /// `filt.cutoff`: template module `filt`'s `cutoff` in every voice of poly `keys`).
+    Expected<const ParamDesc*> paramDesc(std::string_view id, std::string_view param) const;
 
     Range<Module> modules() const { return Range<Module>(store_); }
     Range<Connection> connections() const { return Range<Connection>(store_); }
@@ -161,6 +164,11 @@ private:
     Status expandPoly(PolyInfo& poly, const struct VoiceTemplate* before,
                       const struct VoiceTemplate& now);
     Status removePoly(std::string_view id);
+    /// A write to a template parameter of poly `id` (`local.param`): every voice's copy, and the
+    /// poly's `values` (later expansions and the dump).
+    Status setPolyParam(std::string_view id, std::string_view param, float value);
+    /// The poly `id` whose template parameter `param` names, or null (not a poly, no dot).
+    const PolyInfo* templateParamOwner(std::string_view id, std::string_view param) const;
     /// The templates and their maps as patch-file lines (toPatchText writes them first).
     std::string voicesText() const;
 

@@ -3,7 +3,10 @@
 #include "compiler/voice_template.h"
 
 #include "compiler/did_you_mean.h"
+#include "compiler/param_check.h"
 
+#include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <fmt/format.h>
@@ -102,6 +105,13 @@ const PolyInfo* VoiceTable::ownerOf(std::string_view id) const {
     return nullptr;
 }
 
+std::optional<std::pair<std::string_view, std::string_view>>
+splitTemplateParam(std::string_view name) {
+    const auto dot = name.rfind('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == name.size()) return std::nullopt;
+    return std::pair{name.substr(0, dot), name.substr(dot + 1)};
+}
+
 // ---- PatchGraph's voice members --------------------------------------------------------------
 
 bool PatchGraph::voiceOpen() const {
@@ -174,6 +184,13 @@ Status PatchGraph::endVoice() {
     g.voices_ = table;
     for (PolyInfo& p : table->polys) {
         if (p.templateName != fresh->name) continue;
+        // Values of template parameters the new template has not (or of another range) go.
+        std::erase_if(p.values, [&](const auto& w) {
+            const auto [local, param] = *splitTemplateParam(w.first);
+            auto idx = fresh->graph.paramIndex(local, param);
+            return !idx || !checkParamValue(fresh->graph.find(local)->layout->params[*idx].desc,
+                                            local, param, w.second);
+        });
         if (Status s = g.expandPoly(p, p.expanded.get(), *fresh); !s)
             return makeError("/voice/end: re-expanding poly {}: {}", p.id, s.error().message);
         p.expanded = fresh;
@@ -266,7 +283,7 @@ Status PatchGraph::createPoly(std::string_view id, std::string_view templateName
                              n, s.error().message);
     PatchGraph g = *this;
     auto table = std::make_shared<VoiceTable>(*voices_);
-    table->polys.push_back(PolyInfo{std::string(id), std::string(templateName), n, nullptr});
+    table->polys.push_back(PolyInfo{std::string(id), std::string(templateName), n, nullptr, {}});
     g.voices_ = table;
     g.expanding_ = true;
     Status made = g.create(id, "gain");
@@ -325,6 +342,10 @@ Status PatchGraph::expandPoly(PolyInfo& poly, const VoiceTemplate* before,
                 if (Status s = setParam(id, m.layout->params[i].name, m.params[i]); !s)
                     return done(s);
         }
+        for (const auto& [name, v] : poly.values) {
+            const auto [local, param] = *splitTemplateParam(name);
+            if (Status s = setParam(prefix + std::string(local), param, v); !s) return done(s);
+        }
         for (const Connection& c : now.graph.connections())
             if (Status s = connect(outputRef(now.graph, c, prefix), inputRef(now.graph, c, prefix));
                 !s)
@@ -333,6 +354,37 @@ Status PatchGraph::expandPoly(PolyInfo& poly, const VoiceTemplate* before,
             if (Status s = connect(prefix + m->id, fader); !s) return done(s);
     }
     return done({});
+}
+
+const PolyInfo* PatchGraph::templateParamOwner(std::string_view id, std::string_view param) const {
+    if (voices_ == nullptr || !splitTemplateParam(param)) return nullptr;
+    const PolyInfo* p = voices_->findPoly(id);
+    return p != nullptr && p->expanded != nullptr ? p : nullptr; // null while it is being made
+}
+
+Status PatchGraph::setPolyParam(std::string_view id, std::string_view param, float value) {
+    auto desc = paramDesc(id, param);
+    if (!desc) return desc.error();
+    if (Status s = checkParamValue(**desc, id, param, value); !s) return s;
+    const PolyInfo* p = voices_->findPoly(id);
+    const auto [local, name] = *splitTemplateParam(param);
+    for (uint32_t k = 0; k < p->voices; ++k)
+        if (Status s = setParam(voiceModuleId(id, k, local), name, value); !s) return s;
+    for (const auto& [have, v] : p->values)
+        if (have == param && std::bit_cast<uint32_t>(v) == std::bit_cast<uint32_t>(value))
+            return {}; // the same value leaves the shared table shared
+    auto table = std::make_shared<VoiceTable>(*voices_);
+    for (PolyInfo& mine : table->polys) {
+        if (mine.id != id) continue;
+        auto it = std::find_if(mine.values.begin(), mine.values.end(),
+                               [&](const auto& w) { return w.first == param; });
+        if (it != mine.values.end())
+            it->second = value;
+        else
+            mine.values.emplace_back(std::string(param), value);
+    }
+    voices_ = std::move(table);
+    return {};
 }
 
 Status PatchGraph::removePoly(std::string_view id) {

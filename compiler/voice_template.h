@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace chronus {
@@ -50,7 +51,16 @@ struct PolyInfo {
     uint32_t voices = 0;
     /// The template as this poly was last expanded from (re-expansion diffs against it).
     std::shared_ptr<const VoiceTemplate> expanded;
+    /// Template parameters written for this poly (`/mod/P/local.param V`, a MIDI controller on
+    /// `P:local.param`): name and value, in first-write order. Every voice has them, those a
+    /// later expansion makes too, and the dump writes them after the poly.
+    std::vector<std::pair<std::string, float>> values;
 };
+
+/// `local.param` split at its last dot (parameter names have none; local ids may): the template
+/// module and its parameter. Nothing if `name` has no dot.
+std::optional<std::pair<std::string_view, std::string_view>>
+splitTemplateParam(std::string_view name);
 
 /// Everything a graph knows of voices; shared between copies of the graph, copied on write.
 struct VoiceTable {

@@ -118,6 +118,43 @@ OSC = {
                              bundle(NEAR, message("/mod/osc1/freq", 330.0), message("/gate/osc1", 1))),
     "bundle_nested": bundle(IMMEDIATE, bundle(IMMEDIATE, message("/patch/create", "a", "saw")),
                             bundle(FUTURE, message("/mod/a/freq", 100.0)), message("/patch/commit")),
+    "poly_notes": session(message("/voice/begin", "pad"), message("/patch/create", "osc", "saw"),
+                          message("/patch/create", "lp", "biquad_filter"),
+                          message("/patch/create", "env", "adsr"),
+                          message("/patch/connect", "osc", "lp"), message("/patch/connect", "lp", "env"),
+                          message("/mod/lp/cutoff", 1800.0), message("/voice/end"),
+                          message("/voice/map", "pad", "pitch", "osc:freq"),
+                          message("/voice/map", "pad", "gate", "env:gate"),
+                          message("/voice/map", "pad", "velocity", "osc:gain", 0.05, 0.35),
+                          message("/patch/create", "keys", "poly", "pad", 4),
+                          message("/patch/create", "o", "output"),
+                          message("/patch/connect", "keys", "o:left"),
+                          message("/note/on", "keys", 60, 100), message("/patch/commit"),
+                          message("/note/on", "keys", 64, 90), message("/note/pedal", "keys", 1),
+                          message("/note/off", "keys", 60), message("/note/bend", "keys", -1.5),
+                          message("/mod/keys/lp.cutoff", 900.0), message("/mod/keys/lp.cutoff"),
+                          message("/mod/keys.1.lp/q", 2.0), message("/note/pedal", "keys", 0),
+                          message("/voice/begin", "pad"), message("/mod/env/release", 50.0),
+                          message("/voice/end"), message("/patch/commit"),
+                          bundle(NEAR, message("/note/on", "keys", 67, 80),
+                                 message("/note/off", "keys", 67)),
+                          message("/patch/dump")),
+    "midi_routes": session(message("/voice/begin", "v"), message("/patch/create", "s", "simple_sine"),
+                           message("/patch/create", "e", "adsr"), message("/patch/connect", "s", "e"),
+                           message("/voice/end"), message("/voice/map", "v", "pitch", "s:freq"),
+                           message("/voice/map", "v", "gate", "e:gate"),
+                           message("/patch/create", "p", "poly", "v", 2),
+                           message("/patch/create", "x", "pan"), message("/patch/connect", "p", "x"),
+                           message("/patch/create", "m", "multiply"),
+                           message("/patch/create", "i", "input", 1.0),
+                           message("/patch/connect", "i", "m:a"), message("/patch/commit"),
+                           message("/midi/route", 2, "p"), message("/midi/cc", 1, 74, "x:pos"),
+                           message("/midi/cc", 1, 71, "p:s.gain", 0.0, 0.5),
+                           message("/midi/bend", 12.0), message("/mod/x/pos"),
+                           message("/patch/list"), message("/patch/list", "pending"),
+                           message("/patch/list", "playing"), message("/modules"),
+                           message("/status"), message("/version"), message("/sync", 7),
+                           message("/notify", 1), message("/patch/dump")),
     "bad_size": message("/patch/commit")[:-1],
     "bad_unterminated": b"/patch/create\x01\x02\x03",
     "bad_blob": message("/patch/create", ("b", b"\x01\x02\x03"), "x"),
@@ -140,6 +177,40 @@ PATCH_EDGES = """# edges of the patch-file format
 /patch/commit
 """
 
+PATCH_POLY_EDGES = """# edges of voices, notes, MIDI routes and channels in a patch file
+/voice/begin v.1
+/patch/create o saw
+/patch/create e adsr
+/patch/connect o e
+/mod/e/release 5
+/voice/end
+/voice/map v.1 pitch o:freq
+/voice/map v.1 gate e:gate
+/voice/map v.1 velocity o:gain 0 1
+/patch/create p poly v.1 3
+/patch/create pn pan
+/patch/connect p pn
+/patch/create out output 2
+/patch/connect pn:left out:left
+/patch/connect pn:right out:right
+/mod/p/e.attack 2
+/note/on p 60 127
+/patch/commit
+/midi/route 16 p
+/midi/cc 16 1 p:o.gain
+/midi/bend 0
+@0.01 /note/on p 127 1
+@0.01 /note/pedal p 1
+@0.02 /note/off p 127
+@0.02 /note/bend p 48
+@0.03 /mod/p/e.release 100
+@0.04 /note/pedal p 0
+/voice/begin v.1
+/patch/delete e
+/voice/end
+/patch/commit
+"""
+
 
 def write(target: str, name: str, data: bytes) -> None:
     d = os.path.join(ROOT, "corpus", target)
@@ -159,6 +230,9 @@ def main() -> None:
             with open(os.path.join(examples, f), "rb") as src:
                 write("patch_text", f, src.read())
     write("patch_text", "edges.patch", PATCH_EDGES.encode())
+    write("patch_text", "poly_edges.patch", PATCH_POLY_EDGES.encode())
+    with open(os.path.join(examples, "midi", "keys.patch"), "rb") as src:
+        write("patch_text", "midi_keys.patch", src.read())
     rng = random.Random(7)
     for i in range(12):
         write("graph", f"random_{i:02}", bytes(rng.randrange(256) for _ in range(64 + 48 * i)))

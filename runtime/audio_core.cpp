@@ -35,6 +35,7 @@ AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapa
       programOut_(std::make_unique<float[]>(std::size_t{kMaxChannels} * maxFrames)),
       fadeGain_(std::make_unique<float[]>(maxFrames)),
       heap_(makeZeroedArray<TimedEvent>(eventCapacity + kInternalEvents)),
+      parked_(makeZeroedArray<TimedEvent>(eventCapacity)),
       stealFadeSamples_(static_cast<uint32_t>(std::ceil(kStealFadeMs * 0.001f * sampleRate))) {}
 
 // ---- control side -------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ void AudioCore::audioThreadService() noexcept {
             }
             install(next, oldKeepsState);
             swappedThisCallback_ = true;
+            unparkNotes();
             // Metrics: where this swap landed (the log entry first, then the count that
             // publishes it).
             const uint64_t n = swaps_.load(std::memory_order_relaxed) + 1;
@@ -196,7 +198,32 @@ void AudioCore::serveDrop() noexcept {
         heapSize_ = kept;
         std::make_heap(heap_.get(), heap_.get() + heapSize_, later);
     }
+    kept = 0;
+    for (std::size_t i = 0; i < parkedCount_; ++i) {
+        const TimedEvent& e = parked_[i];
+        if (std::binary_search(r->keys.begin(), r->keys.end(), e.key))
+            (void)acks_.tryPush({e.key, e.value, 0, e.client, true, true});
+        else
+            parked_[kept++] = e;
+    }
+    parkedCount_ = kept;
     r->done.store(true, std::memory_order_release);
+}
+
+void AudioCore::unparkNotes() noexcept {
+    const Slot* top = active();
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < parkedCount_; ++i) {
+        TimedEvent e = parked_[i];
+        if (top != nullptr && slotHasPoly(*top, e.key)) {
+            e.sample = std::max(e.sample, now_);
+            heap_[heapSize_++] = e;
+            std::push_heap(heap_.get(), heap_.get() + heapSize_, later);
+        } else {
+            parked_[kept++] = e;
+        }
+    }
+    parkedCount_ = kept;
 }
 
 void AudioCore::pushInternal(const TimedEvent& e) noexcept {
@@ -269,6 +296,12 @@ void AudioCore::drainMidi(uint32_t frames) noexcept {
 }
 
 void AudioCore::applyNoteEvent(const TimedEvent& e) noexcept {
+    const Slot* top = active();
+    if (!e.internal && (top == nullptr || !slotHasPoly(*top, e.key)) &&
+        parkedCount_ < eventCapacity_) { // never full: see parked_
+        parked_[parkedCount_++] = e;     // its poly's first commit is on its way
+        return;
+    }
     std::array<Slot*, kMaxLayers> slots{};
     for (std::size_t k = 0; k < layerCount_; ++k) slots[k] = layers_[k].slot;
     const VoiceLayers layers{slots.data(), layerCount_};
@@ -314,9 +347,7 @@ void AudioCore::applyEvent(const TimedEvent& e) noexcept {
         return;
     }
     for (std::size_t k = 0; k < layerCount_; ++k) {
-        Slot* s = layers_[k].slot;
-        if (int32_t i = s->paramOf(e.key); i >= 0)
-            s->params.store(static_cast<std::size_t>(i), e.value);
+        (void)storeParam(*layers_[k].slot, e.key, e.value); // a poly's template: every voice
     }
     // Never full: the control side keeps (events pushed - acks popped) <= the ring's capacity
     // (and the audio thread's own, live MIDI's controllers, have room of their own).
@@ -450,6 +481,8 @@ void AudioCore::audioThreadRender(float* const* out, uint32_t channels, const fl
                                   uint32_t inputs, uint32_t frames) noexcept {
     channels = std::min(channels, kMaxDeviceChannels);
     inputs = std::min(inputs, kMaxDeviceChannels);
+    deviceChannels_.store(channels, std::memory_order_relaxed);
+    deviceInputs_.store(inputs, std::memory_order_relaxed);
     ScopedFlushDenormals ftz;
     const auto start = std::chrono::steady_clock::now(); // vDSO: no system call
     fadedThisCallback_ = false;

@@ -114,6 +114,12 @@ public:
     bool requestDrop(std::vector<uint32_t> keys);
 
     uint64_t activeSeq() const noexcept { return activeSeq_.load(std::memory_order_acquire); }
+    /// The device's output and input channels in the last callback (0 before the first): what
+    /// the stream opened has, which a later commit cannot change.
+    uint32_t deviceChannels() const noexcept {
+        return deviceChannels_.load(std::memory_order_relaxed);
+    }
+    uint32_t deviceInputs() const noexcept { return deviceInputs_.load(std::memory_order_relaxed); }
     uint64_t callbacks() const noexcept { return callbacks_.load(std::memory_order_relaxed); }
     uint64_t xruns() const noexcept { return xruns_.load(std::memory_order_relaxed); }
     uint64_t overruns() const noexcept { return overruns_.load(std::memory_order_relaxed); }
@@ -214,6 +220,9 @@ private:
     /// The allocator's follow-ups share the heap, beyond the control side's capacity.
     static constexpr std::size_t kInternalEvents = 1024;
     void pushInternal(const TimedEvent& e) noexcept;
+    /// At a swap: the parked notes whose poly the new slot plays, back into the heap (on their
+    /// sample, or now if it has passed).
+    void unparkNotes() noexcept;
     /// Live MIDI received before this block, into the heap at its frame.
     void drainMidi(uint32_t frames) noexcept;
     /// The output guard on the block about to be played (output_guard.h), and what it asks of the
@@ -285,6 +294,14 @@ private:
     std::size_t heapSize_ = 0;
     std::size_t internalInHeap_ = 0; ///< of heapSize_: the allocator's follow-ups, live MIDI
     uint64_t internalOrder_ = uint64_t{1} << 62; ///< after the control side's at equal times
+    /// Notes (sent by the control side) for a poly no slot plays yet: a poly's first commit may
+    /// still be compiling when its notes come due (a patch file's /note/on after the commit
+    /// line). Held here, in order, until a slot that plays it swaps in; dropped, as any waiting
+    /// event, when no version of the patch has the poly any more. Counted among the control
+    /// side's events out, so never more than eventCapacity_.
+    ZeroedArray<TimedEvent> parked_;
+    std::atomic<uint32_t> deviceChannels_{0}, deviceInputs_{0};
+    std::size_t parkedCount_ = 0;
     uint32_t stealFadeSamples_ = 0;
 };
 

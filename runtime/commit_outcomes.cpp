@@ -9,6 +9,7 @@ std::vector<std::string> commitNotes(const CommitReport& report, uint32_t frames
     std::vector<std::string> notes;
     if (!report.ok) return notes;
     if (!report.notSaved.empty()) notes.push_back("not saved: " + report.notSaved);
+    if (!report.deviceShort.empty()) notes.push_back(report.deviceShort);
     if (report.primeLoad > 1.0)
         notes.push_back(fmt::format(
             "overload: rendering a block of {} frames takes {:.2f} times as long as it plays{}: "

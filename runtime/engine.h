@@ -55,6 +55,10 @@ struct CommitReport {
     /// `serve --state`: why this commit, which plays, is not on disk; empty: it is (or no state
     /// is kept).
     std::string notSaved;
+    /// The patch needs more output channels or inputs than the device stream serve opened has
+    /// (those channels fold or read silence): what it needs and the option that opens them at the
+    /// next start; empty: the stream has them (or no callback has run yet).
+    std::string deviceShort;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
 

@@ -10,29 +10,35 @@ namespace chronus {
 Expected<MidiMerge> mergeMidiFile(PatchScript& script, const midi::MidiFile& file) {
     MidiRoutes routes;
     const PatchGraph* patch = script.committed ? &*script.committed : nullptr;
-    for (const PatchScript::Step& step : script.steps) {
-        if (const auto* c = std::get_if<MidiCcCommand>(&step.command);
+    // A route line applies from its time on, as any line does: the file's events are translated
+    // in time order, each by the routes of the lines at or before it (a line before an event at
+    // the same time, as the merge below orders them).
+    auto applyRoute = [&](const ControlCommand& command) {
+        if (const auto* c = std::get_if<MidiCcCommand>(&command);
             c != nullptr && !c->explicitRange && patch != nullptr) {
-            MidiCcCommand filled = *c;
-            if (const Module* m = patch->find(c->id))
-                if (auto i = patch->paramIndex(c->id, c->param)) {
-                    filled.lo = m->layout->params[*i].desc.minValue;
-                    filled.hi = m->layout->params[*i].desc.maxValue;
-                }
+            MidiCcCommand filled = *c; // over the parameter's range (a module's or a template's)
+            if (auto d = patch->paramDesc(c->id, c->param)) {
+                filled.lo = (*d)->minValue;
+                filled.hi = (*d)->maxValue;
+            }
             routes.apply(filled);
-            continue;
+            return;
         }
-        routes.apply(step.command);
-    }
+        routes.apply(command);
+    };
     std::optional<std::string> onlyPoly;
     const VoiceTable* voices = patch != nullptr ? patch->voiceTable() : nullptr;
     if (voices != nullptr && voices->polys.size() == 1) onlyPoly = voices->polys[0].id;
 
     MidiMerge merge;
     std::vector<PatchScript::Step> midiSteps;
-    for (const midi::MidiFileEvent& ev : file.events)
+    std::size_t next = 0; // the first script step not yet applied to the routes
+    for (const midi::MidiFileEvent& ev : file.events) {
+        for (; next < script.steps.size() && script.steps[next].time <= ev.seconds; ++next)
+            applyRoute(script.steps[next].command);
         for (ControlCommand& cmd : routes.translate(ev.message, onlyPoly, &merge.unrouted))
             midiSteps.push_back({0, ev.seconds, std::move(cmd)});
+    }
     merge.events = midiSteps.size();
 
     std::vector<PatchScript::Step> merged;

@@ -22,8 +22,9 @@ struct MidiMerge {
     double endSeconds = 0;
 };
 
-/// Merges `file` into `script`, routed by the script's own /midi/ lines (all of them, whatever
-/// their time) and its committed patch (the default route: channel 1 to its only poly).
+/// Merges `file` into `script`, routed by the script's own /midi/ lines, each from its time on
+/// (an event at a line's time is routed by it), and its committed patch (the default route:
+/// channel 1 to its only poly).
 Expected<MidiMerge> mergeMidiFile(PatchScript& script, const midi::MidiFile& file);
 
 } // namespace chronus

@@ -3,6 +3,7 @@
 #include "compiler/did_you_mean.h"
 #include "compiler/param_check.h"
 #include "compiler/patch_graph.h"
+#include "compiler/voice_template.h"
 #include "modules/choice_name.h"
 #include "runtime/audio_core.h"
 #include "runtime/patch_versions.h"
@@ -31,18 +32,34 @@ Expected<ParamStore::Resolved> ParamStore::resolve(std::string_view id, std::str
     }
     auto found = versions_.find(id);
     if (!found) return makeError("unknown module id '{}'", id);
+    // `P:local.param`, a poly's template parameter: looked up in voice 0's copy of the module
+    // (every voice's has the same layout), written to every voice's.
+    std::string voiceModule;
+    const std::string_view keyParam = param;
+    if (const auto split = splitTemplateParam(param); split && versions_.hasPoly(id)) {
+        voiceModule = voiceModuleId(id, 0, split->first);
+        found = versions_.find(voiceModule);
+        if (!found)
+            return makeError("{}:{}: poly {}'s voices have no module '{}'", id, param, id,
+                             split->first);
+        param = split->second;
+    }
     const auto& params = found->layout->params;
     for (std::size_t i = 0; i < params.size(); ++i) {
         if (params[i].name != param) continue;
-        const uint32_t key = keys_.intern(id, param);
+        const uint32_t key = keys_.intern(id, keyParam);
         Entry& e = entry(key);
         e.resolved = found->version;
         e.layout = found->layout;
         e.param = static_cast<uint32_t>(i);
+        e.voiceModule = std::move(voiceModule);
         return Resolved{key, e.resolved, e.layout.get(), e.param};
     }
     std::vector<std::string_view> names;
     for (const auto& p : params) names.push_back(p.name);
+    if (!voiceModule.empty())
+        return makeError("{}:{}: {} has no parameter '{}'{}", id, keyParam, voiceModule, param,
+                         didYouMean(param, names));
     return makeError("{} ({}) has no parameter '{}'{}", id, found->desc->type, param,
                      didYouMean(param, names));
 }
@@ -151,7 +168,9 @@ Expected<ParamStore::Reading> ParamStore::read(std::string_view id, std::string_
         auto r = resolve(id, param);
         if (!r) return r.error();
         // Looked up at r->version; an edit since may have replaced the module: look again.
-        const auto value = versions_.value(id, r->param, r->version);
+        const std::string& voice = entry(r->key).voiceModule; // a template's: voice 0's value
+        const auto value =
+            versions_.value(voice.empty() ? id : std::string_view(voice), r->param, r->version);
         if (!value) continue;
         Reading reading{*value, {}};
         const auto& choices = r->layout->params[r->param].desc.choices;
@@ -189,8 +208,7 @@ void ParamStore::writeKey(uint32_t key, float value, uint64_t appliedSeq) {
         // Slots newer than the one the event played on need it, and so does a faster tier of
         // that commit (same seq) that was not playing yet.
         if (slot->seq < appliedSeq || (slot->seq == appliedSeq && slot->tier == 1)) continue;
-        if (int32_t i = slot->paramOf(key); i >= 0)
-            slot->params.store(static_cast<std::size_t>(i), value);
+        (void)storeParam(*slot, key, value);
     }
 }
 
@@ -222,6 +240,19 @@ void ParamStore::drainAcksLocked() {
     if (dropWanted_) dropMootEventsLocked();
 }
 
+std::vector<uint32_t> ParamStore::writtenSinceLocked(uint64_t since) const {
+    std::vector<std::pair<uint64_t, uint32_t>> written;
+    for (uint32_t key = 0; key < entries_.size(); ++key)
+        if (entries_[key].written > since) written.emplace_back(entries_[key].written, key);
+    // In the order they were written: a poly's template parameter and one voice's copy of it
+    // are two keys for one value.
+    std::sort(written.begin(), written.end());
+    std::vector<uint32_t> keys;
+    keys.reserve(written.size());
+    for (const auto& w : written) keys.push_back(w.second);
+    return keys;
+}
+
 uint64_t ParamStore::mark() const {
     std::lock_guard lock(mutex_);
     return serial_;
@@ -230,10 +261,7 @@ uint64_t ParamStore::mark() const {
 void ParamStore::attachCommit(Slot& slot, uint64_t since) {
     std::lock_guard lock(mutex_);
     slot.prepare(keys_);
-    for (uint32_t key = 0; key < entries_.size(); ++key)
-        if (entries_[key].written > since)
-            if (int32_t i = slot.paramOf(key); i >= 0)
-                slot.params.store(static_cast<std::size_t>(i), entries_[key].value);
+    for (uint32_t key : writtenSinceLocked(since)) (void)storeParam(slot, key, entries_[key].value);
     slots_.push_back(&slot);
 }
 
@@ -254,9 +282,8 @@ void ParamStore::detach(const Slot& slot) {
 void ParamStore::swappedIn(PatchGraph graph, uint64_t since) {
     std::lock_guard lock(mutex_);
     std::vector<ParamWrite> late;
-    for (uint32_t key = 0; key < entries_.size(); ++key)
-        if (entries_[key].written > since)
-            late.push_back({key, &keys_.id(key), &keys_.param(key), entries_[key].value});
+    for (uint32_t key : writtenSinceLocked(since))
+        late.push_back({key, &keys_.id(key), &keys_.param(key), entries_[key].value});
     versions_.swappedIn(std::move(graph), late);
     dropMootEventsLocked();
 }

@@ -97,6 +97,9 @@ private:
         uint64_t resolved = 0; ///< PatchVersions::version() at which `param` was looked up
         std::shared_ptr<const ModuleLayout> layout;
         uint32_t param = 0; ///< index into layout->params
+        /// A poly's template parameter (`P:local.param`): voice 0's module (`P.0.local`), whose
+        /// value read() answers; empty for a module's own parameter.
+        std::string voiceModule;
     };
     struct Resolved {
         uint32_t key = 0;
@@ -116,6 +119,8 @@ private:
     /// Has the audio thread drop the waiting timed events of modules no version of the patch has.
     void dropMootEventsLocked();
     Entry& entry(uint32_t key);
+    /// Keys written after `since`, in the order of their last writes. Mutex held.
+    std::vector<uint32_t> writtenSinceLocked(uint64_t since) const;
 
     PatchVersions& versions_;
     AudioCore& core_;

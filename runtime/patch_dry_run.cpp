@@ -1,5 +1,6 @@
 #include "runtime/patch_dry_run.h"
 
+#include "compiler/param_check.h"
 #include "compiler/voice_template.h"
 
 namespace chronus {
@@ -40,9 +41,9 @@ Status PatchDryRun::apply(const ControlCommand& cmd) {
             else if constexpr (std::is_same_v<T, MidiCcCommand>) {
                 const PatchGraph& g =
                     pending_.find(c.id) != nullptr || !committed_ ? pending_ : *committed_;
-                auto idx = g.paramIndex(c.id, c.param);
-                if (!idx) return idx.error();
-                const ParamDesc& d = g.find(c.id)->layout->params[*idx].desc;
+                auto desc = g.paramDesc(c.id, c.param); // a module's, or a poly's template's
+                if (!desc) return desc.error();
+                const ParamDesc& d = **desc;
                 if (c.explicitRange && !(c.lo >= d.minValue && c.hi <= d.maxValue))
                     return makeError("/midi/cc {} {} {}:{}: range [{}, {}] is outside the "
                                      "parameter's [{}, {}]",
@@ -89,16 +90,13 @@ Status PatchDryRun::write(const std::string& id, const std::string& param, float
 Status PatchDryRun::writeChoice(const std::string& id, const std::string& param,
                                 const std::string& choice) {
     const PatchGraph* g = pending_.find(id) != nullptr || !committed_ ? &pending_ : &*committed_;
-    const Module* m = g->find(id);
-    if (m == nullptr) return makeError("unknown module id '{}'", id);
-    // A graph of this module alone resolves the name exactly as the graph does (as the engine's
-    // probe does), without copying the patch.
-    PatchGraph probe;
-    std::optional<float> arg;
-    if (!m->desc->createArg.name.empty()) arg = m->createArg;
-    if (Status s = probe.create(id, m->desc->type, arg); !s) return s;
-    if (Status s = probe.setParamChoice(id, param, choice); !s) return s;
-    return write(id, param, probe.find(id)->params[*probe.paramIndex(id, param)]);
+    if (g->find(id) == nullptr) return makeError("unknown module id '{}'", id);
+    // The name resolved exactly as the graph does (a module's or a poly's template parameter).
+    auto desc = g->paramDesc(id, param);
+    if (!desc) return desc.error();
+    auto value = choiceValue(**desc, id, param, choice);
+    if (!value) return value.error();
+    return write(id, param, *value);
 }
 
 } // namespace chronus

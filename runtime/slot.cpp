@@ -99,6 +99,7 @@ void Slot::prepare(ParamKeys& keys) {
         }
         polys.push_back(std::move(p));
     }
+    buildTemplateParams(sched, keys, polys);
 }
 
 void Slot::audioThreadCarryVoicesFrom(const Slot& from) noexcept {

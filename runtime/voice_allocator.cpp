@@ -1,9 +1,15 @@
 #include "runtime/voice_allocator.h"
 
+#include "compiler/schedule.h"
+#include "runtime/param_keys.h"
 #include "runtime/slot.h"
 
+#include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <string_view>
 
 namespace chronus {
 
@@ -243,6 +249,58 @@ void audioThreadFollowup(VoiceLayers layers, uint32_t key, VoiceFollowup::Kind k
         x.fading = false;
         x.held = true;
     });
+}
+
+void buildTemplateParams(const Schedule& sched, ParamKeys& keys, std::vector<SlotPoly>& polys) {
+    for (std::size_t i = 0; i < polys.size() && i < sched.polys.size(); ++i) {
+        const SchedulePoly& sp = sched.polys[i];
+        const std::string prefix = sp.id + ".";
+        std::vector<std::pair<uint32_t, uint32_t>> found; // (key, param index)
+        for (const ScheduledNode& n : sched.nodes) {
+            // Voice K's copy of template module `local` is P.K.local (the fader P.K has no local).
+            std::string_view rest(n.id);
+            if (!rest.starts_with(prefix)) continue;
+            rest.remove_prefix(prefix.size());
+            const auto dot = rest.find('.');
+            uint32_t k = 0;
+            const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), k);
+            if (dot == std::string_view::npos || dot == 0 || ec != std::errc() ||
+                end != rest.data() + dot || k >= sp.voices.size() || dot + 1 == rest.size())
+                continue;
+            const std::string local(rest.substr(dot + 1));
+            for (uint32_t p = 0; p < n.paramCount(); ++p)
+                found.emplace_back(keys.intern(sp.id, local + "." + n.layout->params[p].name),
+                                   n.paramIndex + p);
+        }
+        std::sort(found.begin(), found.end());
+        std::vector<SlotTemplateParam>& out = polys[i].templateParams;
+        out.clear();
+        for (const auto& [key, index] : found) {
+            if (out.empty() || out.back().key != key) out.push_back({key, {}});
+            out.back().params.push_back(index);
+        }
+    }
+}
+
+bool slotHasPoly(const Slot& slot, uint32_t key) noexcept {
+    for (const SlotPoly& p : slot.polys)
+        if (p.key == key) return true;
+    return false;
+}
+
+bool storeParam(Slot& slot, uint32_t key, float value) noexcept {
+    if (const int32_t i = slot.paramOf(key); i >= 0) {
+        slot.params.store(static_cast<std::size_t>(i), value);
+        return true;
+    }
+    bool stored = false;
+    for (const SlotPoly& p : slot.polys)
+        for (const SlotTemplateParam& t : p.templateParams)
+            if (t.key == key) {
+                for (uint32_t index : t.params) slot.params.store(index, value);
+                stored = true;
+            }
+    return stored;
 }
 
 } // namespace chronus

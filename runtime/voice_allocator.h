@@ -21,6 +21,8 @@
 
 namespace chronus {
 
+class ParamKeys;
+struct Schedule;
 struct Slot;
 
 /// A parameter a note writes in one slot: its index in the slot's params and, for values set at
@@ -60,11 +62,27 @@ struct PolyState {
     uint64_t clock = 0;
 };
 
+/// A template parameter of a poly (`P:local.param`) as one slot has it: every voice's copy.
+struct SlotTemplateParam {
+    uint32_t key = 0;             ///< ParamKeys key of (poly id, "local.param")
+    std::vector<uint32_t> params; ///< indices into the slot's params
+};
+
 struct SlotPoly {
     uint32_t key = 0; ///< ParamKeys key of (poly id, kNoteKey)
     std::vector<SlotVoice> voices;
     PolyState state;
+    std::vector<SlotTemplateParam> templateParams;
 };
+
+/// Control side (the key table's owner's lock held), from Slot::prepare: each poly's template
+/// parameters, keyed as `P:local.param`, from the voices' modules (`P.K.local`) in `sched`.
+void buildTemplateParams(const Schedule& sched, ParamKeys& keys, std::vector<SlotPoly>& polys);
+/// Any side; wait-free: true if `slot` plays the poly whose note key is `key`.
+bool slotHasPoly(const Slot& slot, uint32_t key) noexcept;
+/// Any side; wait-free: stores `value` wherever parameter `key` lives in `slot`: its one index, or
+/// every voice's copy of a poly's template parameter. False if the slot has no such parameter.
+bool storeParam(Slot& slot, uint32_t key, float value) noexcept;
 
 /// The parameter name under which a poly's notes are keyed (no parameter has a '#').
 inline constexpr const char* kNoteKey = "#note";

@@ -253,3 +253,54 @@ TEST_CASE("a poly's voices are one group shape, run in the wide lanes", "[poly][
     CHECK(t.wideGroups >= 16 / t.lanes * t.lanes); // every voice in a full wide call
     CHECK(t.shapes <= 2);                          // the voice, and the sum
 }
+
+TEST_CASE("notes sent before a poly's first commit has swapped in wait for it and sound",
+          "[poly]") {
+    OfflineRig rig;
+    rig.render(4800); // an engine playing nothing yet
+    // The lines of a patch file up to its commit, the commit not waited for, then notes: as
+    // serve --patch plays them while the first compile runs.
+    auto lines = parsePatchText(std::string(kSineVoice) + "/patch/create keys poly tone 4\n");
+    REQUIRE(lines.ok());
+    for (const PatchLine& line : *lines)
+        REQUIRE(rig.engine->apply(*decodeCommand(line.address, line.args)).ok());
+    requireNote(rig, rig.position() + 64, "/note/on keys 40 100"); // due before any swap
+    const uint64_t seq = rig.engine->commit({});
+    requireNote(rig, 0, "/note/on keys 69 100");
+    rig.render(4800); // no slot yet, or the swap: either way the notes wait
+    REQUIRE(rig.backend->waitForCommit(seq, 60'000));
+    rig.render(16384 + 4800);
+    const auto held = rig.slice(rig.position() - 16384, rig.position());
+    for (int n : {40, 69}) {
+        const double f = peakFrequency(held, rig.rate(), hz(n) - 8, hz(n) + 8);
+        INFO("note " << n << ": " << f << " Hz");
+        CHECK(std::fabs(f - hz(n)) < 1.5);
+    }
+    // Their note-offs release them as usual.
+    requireNote(rig, 0, "/note/off keys 40");
+    requireNote(rig, 0, "/note/off keys 69");
+    rig.render(9600);
+    CHECK(rms(rig.slice(rig.position() - 2400, rig.position())) == 0.0);
+}
+
+TEST_CASE("notes waiting for a poly that is dropped before it plays are dropped with it",
+          "[poly]") {
+    EngineOptions o;
+    o.timedEventsPerClient = 1; // a client's waiting note shows in its quota
+    OfflineRig rig(o);
+    rig.apply("/patch/create s simple_sine\n/patch/commit\n");
+    auto lines = parsePatchText(std::string(kSineVoice) + "/patch/create keys poly tone 2\n");
+    REQUIRE(lines.ok());
+    for (const PatchLine& line : *lines)
+        REQUIRE(rig.engine->apply(*decodeCommand(line.address, line.args)).ok());
+    const auto on = *decodeCommand("/note/on", {std::string("keys"), 60.0f, 100.0f});
+    REQUIRE(rig.engine->applyAt(0, on, 7).ok());
+    rig.render(480); // due, and waiting: the slot playing has no poly keys
+    CHECK_FALSE(rig.engine->applyAt(0, on, 7).ok());
+    rig.engine->abort(); // keys is in no version of the patch now: its note is dropped
+    rig.render(480);
+    rig.apply(polyPatch(2));
+    CHECK(rig.engine->applyAt(0, on, 7).ok());
+    rig.render(4800);
+    CHECK(rms(rig.slice(rig.position() - 2400, rig.position())) > 0.01);
+}

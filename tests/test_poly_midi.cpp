@@ -152,6 +152,18 @@ TEST_CASE("the sustain pedal holds note-offs, pitch bend bends, a controller mov
     CHECK(rms(slice(out, 1.7, 2.0)) < 1e-4);
 }
 
+TEST_CASE("a patch file's MIDI route lines route the file's events from their time on",
+          "[poly][midi]") {
+    // CC 7 on the poly's level over [0, 1] from 0 s, over [0, 0] from 1 s: the same message at
+    // 0.5 s leaves the held note sounding, at 1.5 s silences it.
+    const std::string patch =
+        std::string(kInstrument) + "/midi/cc 1 7 keys:level 0 1\n@1 /midi/cc 1 7 keys:level 0 0\n";
+    const auto file = smf({{0, {0x90, 69, 100}}, {480, {0xB0, 7, 127}}, {1440, {0xB0, 7, 127}}});
+    const auto out = renderWithMidi(patch, file, 2.0);
+    CHECK(rms(slice(out, 0.6, 1.4)) > 0.01);
+    CHECK(rms(slice(out, 1.7, 2.0)) < 1e-4);
+}
+
 TEST_CASE("MIDI routes, maps and bend range are checked and dumped", "[poly][midi]") {
     OfflineRig rig;
     rig.apply(kInstrument);
