@@ -2,6 +2,7 @@
 # Installs what Chronus needs on Debian 12 (bookworm), skipping what is already there.
 set -euo pipefail
 # libclang-rt-19-dev: the ASan/UBSan/TSan runtimes, libFuzzer and its FuzzedDataProvider.h (fuzz/);
+# lld-19: the linker (a quarter of GNU ld's time on the test programs, which all link LLVM);
 # clang-format-19: the format check (ctest -R format); jackd2: the JACK dummy server of the JACK
 # tests and soak; liblo-tools: oscsend for the OSC tests; librtmidi-dev: live MIDI (midi/, JACK
 # and ALSA); libjack-jackd2-dev: the MIDI tests' own JACK client (named so apt never picks jack1);
@@ -12,7 +13,7 @@ set -euo pipefail
 # test checks that a browser shows the SVG; without it that check is skipped with a message.
 packages=(
     cmake ninja-build pkg-config
-    clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev
+    clang-19 clang-format-19 llvm-19-dev libclang-rt-19-dev lld-19
     libportaudio2 portaudio19-dev liblo-dev liblo-tools
     catch2 libfmt-dev libsndfile1-dev libcli11-dev libgraphviz-dev
     jackd2 libjack-jackd2-dev sox librtmidi-dev tmux libxml2-utils python3-minimal

@@ -4,6 +4,7 @@
 #include "midi/midi_input.h"
 #include "tests/test_jack_server.h"
 #include "tests/test_midi_jack_writer.h"
+#include "tests/test_midi_open.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -65,7 +66,7 @@ TEST_CASE("notes written to a JACK MIDI port arrive in order with their pitch an
     MidiInputOptions o;
     o.source = "midi-writer";
     o.clientName = "chronus-in";
-    auto input = MidiInput::open(o);
+    auto input = openMidiInputRetrying(o);
     INFO((input ? "" : input.error().message));
     REQUIRE(input.ok());
     CHECK((*input)->api() == MidiApi::Jack);
@@ -143,7 +144,7 @@ TEST_CASE("a stream of notes through JACK: every one arrives, in order, latency 
     MidiInputOptions o;
     o.source = "chronus-midi-stream:out"; // the whole name
     o.clientName = "chronus-in";
-    auto input = MidiInput::open(o);
+    auto input = openMidiInputRetrying(o);
     INFO((input ? "" : input.error().message));
     REQUIRE(input.ok());
     REQUIRE(writer.waitConnected());
@@ -269,7 +270,7 @@ TEST_CASE("without a source, MidiInput opens its own port for others to connect"
     MidiInputOptions o;
     o.api = MidiApi::Jack;
     o.clientName = "chronus-own";
-    auto input = MidiInput::open(o);
+    auto input = openMidiInputRetrying(o);
     INFO((input ? "" : input.error().message));
     REQUIRE(input.ok());
     CHECK((*input)->sourceName().empty());
@@ -306,7 +307,7 @@ TEST_CASE("a full ring drops new events and counts them, and JACK is never held 
     o.source = "midi-burst";
     o.clientName = "chronus-in";
     o.ringCapacity = 4;
-    auto input = MidiInput::open(o);
+    auto input = openMidiInputRetrying(o);
     REQUIRE(input.ok());
     REQUIRE(writer.waitConnected());
     std::vector<Ev> burst;

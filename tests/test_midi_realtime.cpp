@@ -6,6 +6,7 @@
 #include "midi/midi_input.h"
 #include "tests/test_jack_server.h"
 #include "tests/test_midi_jack_writer.h"
+#include "tests/test_midi_open.h"
 
 #include <atomic>
 #include <chrono>
@@ -235,7 +236,7 @@ TEST_CASE("draining live notes from JACK never allocates or locks", "[midi][real
     MidiInputOptions o;
     o.source = "chronus-midi-rt";
     o.clientName = "chronus-rt-in";
-    auto input = MidiInput::open(o);
+    auto input = openMidiInputRetrying(o);
     INFO((input ? "" : input.error().message));
     REQUIRE(input.ok());
     REQUIRE(writer.waitConnected());
