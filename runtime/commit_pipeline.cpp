@@ -9,6 +9,7 @@
 #include "runtime/slot.h"
 #include "runtime/state_layout.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <exception>
@@ -204,6 +205,9 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     auto sched =
         buildSchedule(commit.graph, {opts_.sampleRate, static_cast<float>(opts_.smoothingMs)});
     if (!sched) return fail("schedule failed: " + sched.error().message);
+    r.outputChannels = sched->channelCount();
+    for (const AudioInputRef& in : sched->inputs)
+        r.inputChannels = std::max(r.inputChannels, in.channel + 1);
     // Survivors keep their place in the state buffer, so the swap can take it over (slot.h).
     if (newest_ != nullptr)
         (void)keepSurvivorsInPlace(*sched, newest_->program->schedule(), newest_->state.capacity());

@@ -274,21 +274,16 @@ std::string deviceShortfall(uint32_t outputs, uint32_t inputs, const AudioCore& 
 
 uint64_t Engine::commit(CommitCallback done) {
     // A device stream keeps the channels it was opened with (reopening one mid-performance is a
-    // gap or a click on most devices): a commit that needs more says so and how to get them.
-    uint32_t outputs = 0, inputs = 0;
-    {
-        const PatchGraph g = impl_->versions.pendingCopy(); // shares storage: cheap
-        outputs = outputChannelCount(g);
-        for (const Module& m : g.modules())
-            if (m.desc->isAudioInput) inputs = std::max(inputs, static_cast<uint32_t>(m.createArg));
-    }
+    // gap or a click on most devices): a commit that needs more says so and how to get them. The
+    // counts come from the commit's schedule, on the compiler thread: counting them here walked
+    // the whole pending patch on every commit (30 ms a commit at 20,000 modules, debug build).
     const AudioCore& core = impl_->core;
-    return impl_->pipeline.enqueue(
-        [&core, outputs, inputs, done = std::move(done)](const CommitReport& r) {
-            CommitReport report = r;
-            if (report.ok) report.deviceShort = deviceShortfall(outputs, inputs, core);
-            if (done) done(report);
-        });
+    return impl_->pipeline.enqueue([&core, done = std::move(done)](const CommitReport& r) {
+        CommitReport report = r;
+        if (report.ok)
+            report.deviceShort = deviceShortfall(report.outputChannels, report.inputChannels, core);
+        if (done) done(report);
+    });
 }
 
 bool Engine::commitSettled(uint64_t seq) const {
