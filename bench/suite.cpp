@@ -172,7 +172,7 @@ void measureScale(const Plan& plan, const SuiteOptions& o, const ProgramFactory&
     auto say = [&](const std::string& what) {
         if (o.progress) o.progress(what);
     };
-    say("does render take --cache-dir?");
+    say("checking whether chronus render takes --cache-dir");
     results.renderCacheDir = renderTakesCacheDir(plan.process);
     for (const ProcessCase& c : plan.processes) {
         const Workload* w = nullptr;
