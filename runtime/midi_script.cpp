@@ -4,6 +4,7 @@
 #include "runtime/midi_routes.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace chronus {
 
@@ -58,8 +59,25 @@ Expected<MidiMerge> mergeMidiFile(PatchScript& script, const midi::MidiFile& fil
                     if (m.layout->params[i].desc.unit == "ms")
                         tailMs = std::max(tailMs, double(m.params[i]));
             }
+    // A delay's echoes ring on after the release: until they fall 60 dB, at its time per repeat
+    // and its feedback per repeat (10 s at most: feedback 1 never dies). Half a second at least,
+    // for what a tail cannot be read from (feedback through the patch).
+    double echoSeconds = 0.5;
+    if (patch != nullptr)
+        for (const Module& m : patch->modules()) {
+            if (m.desc->type != "delay") continue;
+            double timeMs = 0, feedback = 0;
+            for (std::size_t i = 0; i < m.params.size(); ++i) {
+                if (m.layout->params[i].name == "time") timeMs = m.params[i];
+                if (m.layout->params[i].name == "feedback") feedback = std::fabs(m.params[i]);
+            }
+            const double repeats =
+                feedback < 1e-3 ? 1
+                                : std::ceil(std::log(1e-3) / std::log(std::min(feedback, 0.9999)));
+            echoSeconds = std::max(echoSeconds, std::min(10.0, timeMs / 1000.0 * repeats));
+        }
     const double lastLine = script.steps.empty() ? 0.0 : script.steps.back().time;
-    merge.endSeconds = std::max(file.endSeconds, lastLine) + tailMs / 1000.0 + 0.5;
+    merge.endSeconds = std::max(file.endSeconds, lastLine) + tailMs / 1000.0 + echoSeconds;
     return merge;
 }
 

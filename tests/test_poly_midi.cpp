@@ -125,6 +125,24 @@ TEST_CASE("a chord from a MIDI file sounds at its pitches and is silent after it
     CHECK(rms(slice(out, 1.125 + 0.1, 2.0)) == 0.0);
 }
 
+TEST_CASE("a render without -s lasts until a delay's echoes have fallen 60 dB", "[poly][midi]") {
+    // Echoes every 330 ms, each 0.35 of the last: 7 repeats to -60 dB, 2.31 s after the release.
+    std::string patch = kInstrument;
+    patch.replace(patch.find("/patch/commit"), std::string::npos,
+                  "/patch/create echo delay 2000\n/mod/echo/time 330\n/mod/echo/feedback 0.35\n"
+                  "/patch/connect keys echo\n/patch/commit\n");
+    const auto file = smf({{0, {0x90, 60, 100}}, {480, {0x80, 60, 0}}});
+    MidiMerge merged;
+    const auto out = renderWithMidi(patch, file, 4.0, &merged);
+    CHECK(merged.endSeconds == Approx(0.5 + 0.05 + 7 * 0.33));
+    // What is cut off at that end is some 57 dB below the note (overlapping repeats of a note
+    // longer than the delay add up a little); where it ended before, half a second after the
+    // release, the echoes were less than 30 dB down.
+    CHECK(rms(slice(out, merged.endSeconds - 0.1, merged.endSeconds)) <
+          2e-3 * rms(slice(out, 0.1, 0.5)));
+    CHECK(rms(slice(out, 0.5 + 0.05 + 0.4, 0.5 + 0.05 + 0.5)) > 0.03 * rms(slice(out, 0.1, 0.5)));
+}
+
 TEST_CASE("the sustain pedal holds note-offs, pitch bend bends, a controller moves a parameter",
           "[poly][midi]") {
     // Pedal down, note on, note off (held), pedal up at 1 s; bend +1 semitone at 0.5 s (range 2);
