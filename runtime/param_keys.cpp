@@ -18,9 +18,13 @@ std::string ParamKeys::joined(std::string_view id, std::string_view param) {
 }
 
 uint32_t ParamKeys::intern(std::string_view id, std::string_view param) {
-    auto [it, added] = byName_.try_emplace(joined(id, param), size());
-    if (added) names_.emplace_back(std::string(id), std::string(param));
-    return it->second;
+    // Every commit interns every parameter of its patch, nearly all of them known already: look
+    // first, without building the joined string (thousands of allocations at 256 voices).
+    if (auto known = find(id, param)) return *known;
+    const uint32_t key = size();
+    byName_.emplace(joined(id, param), key);
+    names_.emplace_back(std::string(id), std::string(param));
+    return key;
 }
 
 std::optional<uint32_t> ParamKeys::find(std::string_view id, std::string_view param) const {
