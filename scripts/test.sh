@@ -13,11 +13,12 @@
 #   3. TSan over the runtime's threads (preset tsan, those tests only): engine swap, timed events,
 #      seeds, control, real-time, null backend, OSC server and end to end, --state, JIT tiers
 #      (README, "Reliability", says what TSan cannot see).
-# Measured 2026-11-21, `bash .ci/run` from a clean clone on an otherwise idle 2-core machine with
-# the packages installed: stage 1 build 120 s, ctest 156 s; stage 2 build 238 s, ctest 50 s,
-# fuzzers 105 s (then 4 x 25 s; now 5 targets x 15 s); stage 3 build 116 s, ctest 20 s: 13 min 24 s in all (a fresh machine
-# adds the package installs). With other builds beside it, stages 2-3 alone took 825 s; either way
-# under CI's 25-minute budget. CHRONUS_TEST_QUICK=1 stops after stage 1 (local use);
+# Measured 2026-12-02, `bash .ci/run` from a clean clone on the 2-core machine with the packages
+# installed and lld linking, while benchmarks ran beside it: stage 1 build 407 s, ctest 363 s;
+# stage 2 build 687 s, ctest 367 s, fuzzers 83 s; stage 3 build 266 s, ctest 41 s: 2,215 s in
+# all. CI's own run of the commit before, idle but linking with GNU ld: 1,699 s. Links were ~280 s
+# of that (one debug test program: 5.8 s of CPU with GNU ld, 1.5 s with lld).
+# CHRONUS_TEST_QUICK=1 stops after stage 1 (local use);
 # CHRONUS_TEST_PRESET changes stage 1's preset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
