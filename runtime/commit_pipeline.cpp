@@ -152,6 +152,32 @@ const Slot* CommitPipeline::playingSlot() const {
     return playing;
 }
 
+namespace {
+
+/// What the commit of `sched` lacks on the device stream playing (CommitReport::deviceShort). A
+/// stream keeps the channels it was opened with (reopening one mid-performance is a gap or a
+/// click on most devices), so a commit that needs more says so and how to get them.
+std::string deviceShortfall(const Schedule& sched, const AudioCore& core) {
+    if (core.callbacks() == 0) return {};
+    const uint32_t outputs = sched.channelCount();
+    uint32_t inputs = 0; // one past the highest `input` channel
+    for (const AudioInputRef& in : sched.inputs) inputs = std::max(inputs, in.channel + 1);
+    const uint32_t haveOut = core.deviceChannels(), haveIn = core.deviceInputs();
+    std::string out;
+    if (outputs > haveOut && haveOut > 0)
+        out = fmt::format("the patch has {} output channels and the device stream {} (channel k "
+                          "plays on k mod {}): restart serve with --channels {}",
+                          outputs, haveOut, haveOut, outputs);
+    if (inputs > haveIn)
+        out += fmt::format("{}the patch reads input {} and the device stream has {} input{} open "
+                           "(a missing one reads silence): restart serve with --inputs {} (a "
+                           "device) or --input FILE (--device null)",
+                           out.empty() ? "" : "; ", inputs, haveIn, haveIn == 1 ? "" : "s", inputs);
+    return out;
+}
+
+} // namespace
+
 // ---- compiler thread ----------------------------------------------------------------------------
 
 void CommitPipeline::compilerThreadRun() {
@@ -205,9 +231,6 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     auto sched =
         buildSchedule(commit.graph, {opts_.sampleRate, static_cast<float>(opts_.smoothingMs)});
     if (!sched) return fail("schedule failed: " + sched.error().message);
-    r.outputChannels = sched->channelCount();
-    for (const AudioInputRef& in : sched->inputs)
-        r.inputChannels = std::max(r.inputChannels, in.channel + 1);
     // Survivors keep their place in the state buffer, so the swap can take it over (slot.h).
     if (newest_ != nullptr)
         (void)keepSurvivorsInPlace(*sched, newest_->program->schedule(), newest_->state.capacity());
@@ -229,6 +252,7 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     primeAndSwap(
         r, program.take(), 1, [&](Slot& slot) { params_.attachCommit(slot, commit.writesSince); },
         out);
+    if (r.ok) r.deviceShort = deviceShortfall(*sched, core_);
     return r;
 }
 

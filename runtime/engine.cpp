@@ -14,7 +14,6 @@
 // CommitPipeline -> TierUpgrader; CommitOutcomes' locks are taken with none of the others held.
 #include "runtime/engine.h"
 
-#include "compiler/schedule.h"
 #include "runtime/audio_core.h"
 #include "runtime/commit_outcomes.h"
 #include "runtime/commit_pipeline.h"
@@ -253,37 +252,8 @@ Status Engine::noteAt(uint64_t atSample, const std::string& id, uint8_t kind, ui
 // ---- commits
 // --------------------------------------------------------------------------------------
 
-namespace {
-/// What a commit needing `outputs` channels and `inputs` inputs lacks on the stream playing.
-std::string deviceShortfall(uint32_t outputs, uint32_t inputs, const AudioCore& core) {
-    const uint32_t haveOut = core.deviceChannels(), haveIn = core.deviceInputs();
-    if (core.callbacks() == 0) return {};
-    std::string out;
-    if (outputs > haveOut && haveOut > 0)
-        out = fmt::format("the patch has {} output channels and the device stream {} (channel k "
-                          "plays on k mod {}): restart serve with --channels {}",
-                          outputs, haveOut, haveOut, outputs);
-    if (inputs > haveIn)
-        out += fmt::format("{}the patch reads input {} and the device stream has {} input{} open "
-                           "(a missing one reads silence): restart serve with --inputs {} (a "
-                           "device) or --input FILE (--device null)",
-                           out.empty() ? "" : "; ", inputs, haveIn, haveIn == 1 ? "" : "s", inputs);
-    return out;
-}
-} // namespace
-
 uint64_t Engine::commit(CommitCallback done) {
-    // A device stream keeps the channels it was opened with (reopening one mid-performance is a
-    // gap or a click on most devices): a commit that needs more says so and how to get them. The
-    // counts come from the commit's schedule, on the compiler thread: counting them here walked
-    // the whole pending patch on every commit (30 ms a commit at 20,000 modules, debug build).
-    const AudioCore& core = impl_->core;
-    return impl_->pipeline.enqueue([&core, done = std::move(done)](const CommitReport& r) {
-        CommitReport report = r;
-        if (report.ok)
-            report.deviceShort = deviceShortfall(report.outputChannels, report.inputChannels, core);
-        if (done) done(report);
-    });
+    return impl_->pipeline.enqueue(std::move(done));
 }
 
 bool Engine::commitSettled(uint64_t seq) const {

@@ -59,9 +59,6 @@ struct CommitReport {
     /// (those channels fold or read silence): what it needs and the option that opens them at the
     /// next start; empty: the stream has them (or no callback has run yet).
     std::string deviceShort;
-    /// What the commit's program plays and reads (its schedule's channels, and one past the
-    /// highest `input` channel): what deviceShort compares with the stream. 0 when it failed.
-    uint32_t outputChannels = 0, inputChannels = 0;
 };
 using CommitCallback = std::function<void(const CommitReport&)>;
 
