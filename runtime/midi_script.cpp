@@ -66,11 +66,11 @@ Expected<MidiMerge> mergeMidiFile(PatchScript& script, const midi::MidiFile& fil
     if (patch != nullptr)
         for (const Module& m : patch->modules()) {
             if (m.desc->type != "delay") continue;
-            double timeMs = 0, feedback = 0;
-            for (std::size_t i = 0; i < m.params.size(); ++i) {
-                if (m.layout->params[i].name == "time") timeMs = m.params[i];
-                if (m.layout->params[i].name == "feedback") feedback = std::fabs(m.params[i]);
-            }
+            auto value = [&](std::string_view name) {
+                auto i = patch->paramIndex(m.id, name);
+                return i ? double(m.params[*i]) : 0.0;
+            };
+            const double timeMs = value("time"), feedback = std::fabs(value("feedback"));
             const double repeats =
                 feedback < 1e-3 ? 1
                                 : std::ceil(std::log(1e-3) / std::log(std::min(feedback, 0.9999)));
