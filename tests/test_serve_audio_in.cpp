@@ -4,6 +4,7 @@
 // --record); and a commit needing more channels or inputs than the stream serve opened is told so,
 // with the option that opens them (the stream is not reopened: decided in runtime/engine.cpp).
 #include "runtime/wav_file.h"
+#include "tests/support/cli_process.h"
 #include "tests/support/signal_measure.h"
 #include "tests/test_engine_harness.h"
 #include "tests/test_jack_server.h"
@@ -185,15 +186,12 @@ TEST_CASE("a commit needing more channels or inputs than serve's stream has says
                                                         "@0.2 /patch/connect s rear\n"
                                                         "@0.2 /patch/create mic input 2\n"
                                                         "@0.2 /patch/commit\n");
-    const std::string log = tempPath("serve_short", ".log");
-    pid_t pid = spawnProcess({CHRONUS_BINARY, "serve", "--device", "null", "--channels", "2",
-                              "--patch", patch, "--seconds", "0.6", "--no-osc"},
-                             log);
-    REQUIRE(pid > 0);
-    const int rc = waitExit(pid, 60);
-    const std::string out = readText(log);
+    const Run served = run({CHRONUS_BINARY, "serve", "--device", "null", "--channels", "2",
+                            "--patch", patch, "--seconds", "0.6", "--no-osc"},
+                           tempPath("serve_short", ".log"));
+    const std::string& out = served.output;
     INFO(out);
-    REQUIRE(rc == 0);
+    REQUIRE(served.rc == 0);
     CHECK_THAT(out, Catch::Contains("commit 2 plays, but the patch has 4 output channels and the "
                                     "device stream 2"));
     CHECK_THAT(out, Catch::Contains("restart serve with --channels 4"));
@@ -201,6 +199,5 @@ TEST_CASE("a commit needing more channels or inputs than serve's stream has says
     CHECK_THAT(out, Catch::Contains("restart serve with --inputs 2"));
     // The first commit fits the stream: nothing said.
     CHECK_THAT(out, !Catch::Contains("commit 1 plays, but"));
-    std::remove(log.c_str());
     std::remove(patch.c_str());
 }
