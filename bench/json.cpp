@@ -195,6 +195,10 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
         spread(j, "prime_ms", a.primeMs);
         spread(j, "remove_commit_to_swap_ms", a.removeMs);
         j.field("not_cached", a.notCached);
+        j.key("stages_ms");
+        j.beginObject();
+        for (const auto& [name, ms] : a.stages) spread(j, name, ms);
+        j.endObject();
         j.endObject();
     }
     j.endObject();

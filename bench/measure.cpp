@@ -202,11 +202,14 @@ struct LiveEngine {
 };
 
 /// Sends `graph` to `engine` as a user's edits arrive: its patch-file text through the patch
-/// player (checked whole, then applied at once), without a commit. The check's dry run starts
-/// from an empty patch, which is exact for a fresh engine and for a spare voice (ids of its own).
+/// player (checked whole, then applied at once), without a commit: the text's closing
+/// /patch/commit is dropped, since the commit measured is the caller's (played, it would queue
+/// an unmeasured compile of its own ahead of it). The check's dry run starts from an empty patch,
+/// which is exact for a fresh engine and for a spare voice (ids of its own).
 Status sendPatch(Engine& engine, const PatchGraph& graph) {
     auto lines = parsePatchText(graph.toPatchText(), "the bench's patch");
     if (!lines) return lines.error();
+    std::erase_if(*lines, [](const PatchLine& l) { return l.address == "/patch/commit"; });
     auto script = checkPatch(*lines, "the bench's patch");
     if (!script) return script.error();
     PatchPlayer player(engine, script.take());
@@ -401,6 +404,9 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
     AddVoiceResult result;
     result.voicesBefore = voices;
     std::vector<double> add, compile, prime, remove;
+    const char* const stageNames[] = {"queued",   "schedule", "program", "slot",
+                                      "snapshot", "warmup",   "swap",    "delivery"};
+    std::vector<std::vector<double>> stages(std::size(stageNames));
     for (uint32_t k = 0; k < settings.addVoices; ++k) {
         if (Status s = sendPatch(engine, voice); !s) return s.error();
         for (const auto& [src, dst] : links)
@@ -411,6 +417,15 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
         add.push_back(c->toSwapMs);
         compile.push_back(c->report.compileMs);
         prime.push_back(c->report.primeMs);
+        const CommitReport::Stages& st = c->report.stages;
+        const double parts[] = {st.queuedMs,   st.scheduleMs, st.programMs, st.slotMs,
+                                st.snapshotMs, st.warmupMs,   st.swapMs};
+        double rest = c->toSwapMs;
+        for (size_t i = 0; i < std::size(parts); ++i) {
+            stages[i].push_back(parts[i]);
+            rest -= parts[i];
+        }
+        stages.back().push_back(rest);
         if (c->report.optimizing) { // a shape was not cached: let its tier finish first
             ++result.notCached;
             if (auto at = awaitUpgrade(engine, before.upgrades, before.upgradeFailures, settings);
@@ -430,6 +445,8 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
     result.compileMs = spreadOf(compile);
     result.primeMs = spreadOf(prime);
     result.removeMs = spreadOf(remove);
+    for (size_t i = 0; i < stages.size(); ++i)
+        result.stages.emplace_back(stageNames[i], spreadOf(stages[i]));
     return result;
 }
 

@@ -87,6 +87,8 @@ struct AddVoiceResult {
     Spread primeMs;
     Spread removeMs;        ///< the commits that take the voice out again
     uint32_t notCached = 0; ///< adds whose program was not final (a shape had to be compiled)
+    /// The adds' CommitReport::stages by name, in order, and "delivery": the rest of toSwapMs.
+    std::vector<std::pair<std::string, Spread>> stages;
 };
 
 /// Whole `chronus render` processes (bench/process_render.h): user + system CPU seconds of the

@@ -73,6 +73,7 @@ uint64_t CommitPipeline::enqueue(CommitCallback done) {
             commit = queue_.back().get();
         }
         commit->seq = seq;
+        commit->queuedAt = Clock::now();
         // The mark first: a write between the two is then both in the copy and after the mark,
         // and applying it twice is harmless (the last value wins either way).
         commit->writesSince = params_.mark();
@@ -228,9 +229,11 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     };
 
     const auto t0 = Clock::now();
+    r.stages.queuedMs = std::chrono::duration<double, std::milli>(t0 - commit.queuedAt).count();
     auto sched =
         buildSchedule(commit.graph, {opts_.sampleRate, static_cast<float>(opts_.smoothingMs)});
     if (!sched) return fail("schedule failed: " + sched.error().message);
+    r.stages.scheduleMs = msSince(t0);
     // Survivors keep their place in the state buffer, so the swap can take it over (slot.h).
     if (newest_ != nullptr)
         (void)keepSurvivorsInPlace(*sched, newest_->program->schedule(), newest_->state.capacity());
@@ -242,6 +245,7 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
         return fail(fmt::format("compile failed: {}", e.what()));
     }
     r.compileMs = msSince(t0);
+    r.stages.programMs = r.compileMs - r.stages.scheduleMs;
     if (!program && commit.cancel && program.error().message == kCompileCancelled) {
         commit.cancelled = true;
         return fail(std::string(kCompileCancelled));
@@ -379,6 +383,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         s->fadeFrames = s->seamless ? 0 : fadeFrames_;
         slots_.push_back(std::move(owned));
     }
+    r.stages.slotMs = msSince(t1);
     // Says what was waited for, and whether the audio thread ran meanwhile.
     const auto timedOut = [&](const char* what) {
         const uint64_t ran = core_.callbacks() - callbacksBefore;
@@ -394,6 +399,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     // Survivors' state, copied by the audio thread at a block boundary: never read here while it
     // is being written there.
     if (!s->carry.empty()) {
+        const auto t = Clock::now();
         switch (core_.requestSnapshotAndWait(*s, waitStarts(), stopping_)) {
         case AudioCore::Handshake::kDone:
             break;
@@ -404,9 +410,12 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
             fail(s, "prime failed: the playing slot changed during the snapshot");
             return;
         }
+        r.stages.snapshotMs = msSince(t);
     }
 
+    const auto tWarm = Clock::now();
     PrimeCheck check = warmUp(*s, opts_.warmupBlocks, opts_.frames);
+    r.stages.warmupMs = msSince(tWarm);
     r.primeRms = check.rms;
     r.silent = check.rms < kSilentRms;
     r.primeLoad = check.load;
@@ -416,6 +425,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     }
 
     params_.drainAcks(); // timed values that played since the slot was filled
+    const auto tSwap = Clock::now();
     const auto swap =
         core_.publishAndWaitForSwap(*s, waitStarts(), stopping_, [this](Slot* retired) {
             std::lock_guard lock(mutex_);
@@ -425,6 +435,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         fail(s, timedOut("swap in the new slot"));
         return;
     }
+    r.stages.swapMs = msSince(tSwap);
     r.primeMs = msSince(t1);
     r.ok = true;
     out = s;

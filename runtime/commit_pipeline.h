@@ -24,6 +24,7 @@
 #include "runtime/tier_upgrader.h"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -70,7 +71,8 @@ private:
     struct Commit {
         uint64_t seq = 0;
         PatchGraph graph;
-        uint64_t writesSince = 0; ///< ParamStore::mark()
+        uint64_t writesSince = 0;                       ///< ParamStore::mark()
+        std::chrono::steady_clock::time_point queuedAt; ///< Engine::commit (CommitReport::stages)
         CommitCallback done;
         /// Older commits this one carries (replaced while waiting, or cancelled), oldest first.
         std::vector<std::pair<uint64_t, CommitCallback>> carried;

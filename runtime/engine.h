@@ -37,7 +37,15 @@ struct CommitReport {
     uint64_t seq = 0;
     bool ok = false;
     double compileMs = 0; ///< schedule + program build (lowering, optimisation, codegen)
-    double primeMs = 0;
+    double primeMs = 0;   ///< standby slot + survivor snapshot + warm-up + swap
+    /// Where a commit's time went, ms, in order: queued (Engine::commit until the compiler thread
+    /// took it); the schedule and the program (compileMs's parts); the standby slot (parameter
+    /// values, carry plan), the survivors' snapshot (a wait for a block boundary), the warm-up and
+    /// the swap (primeMs's parts). The rest of the time until the callback is the delivery.
+    struct Stages {
+        double queuedMs = 0, scheduleMs = 0, programMs = 0, slotMs = 0, snapshotMs = 0,
+               warmupMs = 0, swapMs = 0;
+    } stages;
     double primeRms = 0; ///< RMS of the warm-up blocks
     bool silent = false; ///< primeRms below 0.001 (reported, not refused)
     std::string reason;  ///< why it failed, when !ok

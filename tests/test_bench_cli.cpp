@@ -252,6 +252,11 @@ TEST_CASE("chronus bench --quick writes sane JSON and an SVG plot for every engi
             for (const char* s :
                  {"commit_to_swap_ms", "compile_ms", "prime_ms", "remove_commit_to_swap_ms"})
                 checkSpread(a, s, name + ".add_voice");
+            // Where an add's time went (CommitReport::stages), and the rest: its delivery.
+            REQUIRE(a.has("stages_ms"));
+            for (const char* s : {"queued", "schedule", "program", "slot", "snapshot", "warmup",
+                                  "swap", "delivery"})
+                checkSpread(a["stages_ms"], s, name + ".add_voice.stages_ms");
             // The voice's shape is the bank's. Into master, master's own shape still counts
             // its sources, so it compiles again: fan-in as data (issue 13) makes that 0 too.
             if (name == "sine-16") CHECK(a["not_cached"].number() == 0);
