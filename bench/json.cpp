@@ -104,6 +104,14 @@ void spread(JsonWriter& j, std::string_view k, const Spread& s) {
     j.endObject();
 }
 
+/// A commit's stages (CommitReport::stages), ms, in order.
+void stagesField(JsonWriter& j, const std::vector<std::pair<std::string, Spread>>& stages) {
+    j.key("stages_ms");
+    j.beginObject();
+    for (const auto& [name, ms] : stages) spread(j, name, ms);
+    j.endObject();
+}
+
 void engine(JsonWriter& j, const EngineResult& e) {
     j.beginObject();
     j.field("runs", e.runs);
@@ -182,6 +190,7 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
         spread(j, "compile_ms", c.compileMs);
         spread(j, "prime_ms", c.primeMs);
         j.field("already_final", c.untiered);
+        stagesField(j, c.stages);
         j.endObject();
     }
     if (w.addVoice) {
@@ -195,10 +204,7 @@ void workload(JsonWriter& j, const BenchResults& r, const WorkloadResult& w) {
         spread(j, "prime_ms", a.primeMs);
         spread(j, "remove_commit_to_swap_ms", a.removeMs);
         j.field("not_cached", a.notCached);
-        j.key("stages_ms");
-        j.beginObject();
-        for (const auto& [name, ms] : a.stages) spread(j, name, ms);
-        j.endObject();
+        stagesField(j, a.stages);
         j.endObject();
     }
     j.endObject();

@@ -261,6 +261,32 @@ Expected<TimedCommit> timedCommit(Engine& engine, const CommitSettings& settings
     return TimedCommit{start, msBetween(start, outcome->swapped), outcome->report};
 }
 
+/// Commits' CommitReport::stages, by name in order, and "delivery": the rest of their time.
+class StageTimes {
+public:
+    void add(const TimedCommit& c) {
+        const CommitReport::Stages& st = c.report.stages;
+        const double parts[] = {st.queuedMs,   st.scheduleMs, st.programMs, st.slotMs,
+                                st.snapshotMs, st.warmupMs,   st.swapMs};
+        double rest = c.toSwapMs;
+        for (std::size_t i = 0; i < std::size(parts); ++i) {
+            ms_[i].push_back(parts[i]);
+            rest -= parts[i];
+        }
+        ms_.back().push_back(rest);
+    }
+    std::vector<std::pair<std::string, Spread>> spreads() const {
+        std::vector<std::pair<std::string, Spread>> out;
+        for (std::size_t i = 0; i < ms_.size(); ++i) out.emplace_back(kNames[i], spreadOf(ms_[i]));
+        return out;
+    }
+
+private:
+    static constexpr const char* kNames[] = {"queued",   "schedule", "program", "slot",
+                                             "snapshot", "warmup",   "swap",    "delivery"};
+    std::vector<std::vector<double>> ms_ = std::vector<std::vector<double>>(std::size(kNames));
+};
+
 /// Watches `engine` until a faster tier than the `upgrades` it had swapped in (EngineStatus has
 /// no event for it: the bench thread looks every `pollMs`); the time it saw it.
 Expected<Clock::time_point> awaitUpgrade(const Engine& engine, uint64_t upgrades, uint64_t failures,
@@ -347,6 +373,7 @@ Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
                                                       const CommitSettings& settings) {
     TieredCommitResult result;
     std::vector<double> first, optimised, compile, prime;
+    StageTimes stages;
     const auto began = Clock::now();
     for (uint32_t k = 0; k < settings.tieredCommits; ++k) {
         if (k >= 3 && msBetween(began, Clock::now()) > settings.tieredBudgetMs) break;
@@ -365,6 +392,7 @@ Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
         first.push_back(c->toSwapMs);
         compile.push_back(c->report.compileMs);
         prime.push_back(c->report.primeMs);
+        stages.add(*c);
         if (c->report.optimizing) {
             auto at =
                 awaitUpgrade(*live->engine, before.upgrades, before.upgradeFailures, settings);
@@ -380,6 +408,7 @@ Expected<TieredCommitResult> measureTieredColdCommits(const PatchGraph& graph,
     result.optimisedMs = spreadOf(optimised);
     result.compileMs = spreadOf(compile);
     result.primeMs = spreadOf(prime);
+    result.stages = stages.spreads();
     return result;
 }
 
@@ -404,9 +433,7 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
     AddVoiceResult result;
     result.voicesBefore = voices;
     std::vector<double> add, compile, prime, remove;
-    const char* const stageNames[] = {"queued",   "schedule", "program", "slot",
-                                      "snapshot", "warmup",   "swap",    "delivery"};
-    std::vector<std::vector<double>> stages(std::size(stageNames));
+    StageTimes stages;
     for (uint32_t k = 0; k < settings.addVoices; ++k) {
         if (Status s = sendPatch(engine, voice); !s) return s.error();
         for (const auto& [src, dst] : links)
@@ -417,15 +444,7 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
         add.push_back(c->toSwapMs);
         compile.push_back(c->report.compileMs);
         prime.push_back(c->report.primeMs);
-        const CommitReport::Stages& st = c->report.stages;
-        const double parts[] = {st.queuedMs,   st.scheduleMs, st.programMs, st.slotMs,
-                                st.snapshotMs, st.warmupMs,   st.swapMs};
-        double rest = c->toSwapMs;
-        for (size_t i = 0; i < std::size(parts); ++i) {
-            stages[i].push_back(parts[i]);
-            rest -= parts[i];
-        }
-        stages.back().push_back(rest);
+        stages.add(*c);
         if (c->report.optimizing) { // a shape was not cached: let its tier finish first
             ++result.notCached;
             if (auto at = awaitUpgrade(engine, before.upgrades, before.upgradeFailures, settings);
@@ -445,8 +464,7 @@ measureAddVoice(const PatchGraph& bank, uint32_t voices, const PatchGraph& voice
     result.compileMs = spreadOf(compile);
     result.primeMs = spreadOf(prime);
     result.removeMs = spreadOf(remove);
-    for (size_t i = 0; i < stages.size(); ++i)
-        result.stages.emplace_back(stageNames[i], spreadOf(stages[i]));
+    result.stages = stages.spreads();
     return result;
 }
 

@@ -74,6 +74,8 @@ struct TieredCommitResult {
     Spread compileMs;      ///< the first tier's CommitReport::compileMs
     Spread primeMs;        ///< the first tier's CommitReport::primeMs
     uint32_t untiered = 0; ///< commits whose first tier was already final (nothing to upgrade)
+    /// The first tier's CommitReport::stages by name, in order, and "delivery" (AddVoiceResult).
+    std::vector<std::pair<std::string, Spread>> stages;
 };
 
 /// A commit that only adds one voice of a known shape to a voice bank playing through an Engine

@@ -211,6 +211,16 @@ void commitTable(std::string& s, const BenchResults& r) {
     s += '\n';
 }
 
+/// Under a workload's line: where its commits' time went (CommitReport::stages), medians.
+void stagesLine(std::string& s, std::size_t nameWidth,
+                const std::vector<std::pair<std::string, Spread>>& stages) {
+    if (stages.empty()) return;
+    std::string parts;
+    for (const auto& [name, ms] : stages)
+        parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, formatNumber(ms.median));
+    s += fmt::format("{:<{}}   stages, median ms: {}\n", "", nameWidth, parts);
+}
+
 void tieredTable(std::string& s, const BenchResults& r) {
     const size_t nw = nameWidth(r);
     uint32_t runs = 0, fewest = ~0u;
@@ -247,6 +257,7 @@ void tieredTable(std::string& s, const BenchResults& r) {
                          formatNumber(k.primeMs.median), spread(k.optimisedMs),
                          k.runs < runs ? fmt::format("  ({})", count(k.runs, "commit")) : "",
                          k.untiered > 0 ? fmt::format("  ({} already final)", k.untiered) : "");
+        stagesLine(s, nw, k.stages);
     }
     s += '\n';
 }

@@ -135,6 +135,7 @@ void CommitPipeline::deliverAll(Commit& commit, const CommitReport& report) {
 
 void CommitPipeline::discard(Slot* s) {
     params_.detach(*s);
+    statePool_.give(std::move(s->state));
     std::erase_if(slots_, [s](const std::unique_ptr<Slot>& p) { return p.get() == s; });
 }
 
@@ -369,11 +370,14 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         callbacksBefore = core_.callbacks();
         return Clock::now() + timeout;
     };
-    auto owned = std::make_unique<Slot>(r.seq, std::move(program));
-    Slot* s = owned.get();
-    s->tier = tier;
+    const std::size_t stateBytes = program->schedule().stateBytes;
+    Slot* s = nullptr;
     {
         std::lock_guard lock(mutex_);
+        auto owned =
+            std::make_unique<Slot>(r.seq, std::move(program), statePool_.takeForSlot(stateBytes));
+        s = owned.get();
+        s->tier = tier;
         attach(*s); // from now on, parameter writes reach it directly
         s->planCarry(newest_);
         // What is heard changes unless this is a faster tier of the playing commit or its patch
@@ -414,7 +418,15 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     }
 
     const auto tWarm = Clock::now();
-    PrimeCheck check = warmUp(*s, opts_.warmupBlocks, opts_.frames);
+    StateBuffer scratch = [&] {
+        std::lock_guard lock(mutex_);
+        return statePool_.takeScratch(s->state.size());
+    }();
+    PrimeCheck check = warmUp(*s, opts_.warmupBlocks, opts_.frames, &scratch);
+    {
+        std::lock_guard lock(mutex_);
+        statePool_.give(std::move(scratch));
+    }
     r.stages.warmupMs = msSince(tWarm);
     r.primeRms = check.rms;
     r.silent = check.rms < kSilentRms;

@@ -21,6 +21,7 @@
 #include "compiler/patch_graph.h"
 #include "runtime/engine.h"
 #include "runtime/engine_log.h"
+#include "runtime/state_pool.h"
 #include "runtime/tier_upgrader.h"
 
 #include <atomic>
@@ -108,6 +109,7 @@ private:
     std::condition_variable wake_;              ///< the compiler thread: a commit, a tier, or stop
     std::deque<std::unique_ptr<Commit>> queue_; ///< compiling (front), waiting: at most two
     std::vector<std::unique_ptr<Slot>> slots_;  ///< every slot not yet freed
+    StatePool statePool_;                       ///< freed slots' state buffers, for the next
     Slot* newest_ = nullptr;                    ///< the slot last swapped in
     uint64_t nextSeq_ = 1;
     std::atomic<bool> stopping_{false};

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <fmt/format.h>
 #include <new>
+#include <optional>
 #include <sys/mman.h>
 
 namespace chronus {
@@ -50,7 +51,8 @@ std::pair<std::byte*, std::size_t> mapState(std::size_t bytes, bool exact) {
 }
 } // namespace
 
-StateBuffer::StateBuffer(std::size_t bytes, bool exact) : data_(nullptr, Free{}), size_(bytes) {
+StateBuffer::StateBuffer(std::size_t bytes, bool exact)
+    : data_(nullptr, Free{}), size_(bytes), exact_(exact) {
     auto [p, length] = mapState(bytes, exact);
     data_ = std::unique_ptr<std::byte[], Free>(p, Free{length});
 }
@@ -62,6 +64,10 @@ void StateBuffer::Free::operator()(std::byte* p) const {
 Slot::Slot(uint64_t s, std::unique_ptr<Program> p)
     : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
       state(program->schedule().stateBytes) {}
+
+Slot::Slot(uint64_t s, std::unique_ptr<Program> p, StateBuffer b)
+    : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
+      state(std::move(b)) {}
 
 void Slot::prepare(ParamKeys& keys) {
     const Schedule& sched = program->schedule();
@@ -242,9 +248,12 @@ bool rendersAlike(const Schedule& a, const Schedule& b) {
     return true;
 }
 
-PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames) {
+PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames, StateBuffer* given) {
     ScopedFlushDenormals ftz; // as on the audio thread
-    StateBuffer scratch(slot.state.size(), true);
+    std::optional<StateBuffer> made;
+    if (given == nullptr || given->capacity() < slot.state.size())
+        given = &made.emplace(slot.state.size(), true);
+    StateBuffer& scratch = *given;
     std::memcpy(scratch.data(), slot.state.data(), slot.state.size());
     // Every channel of the patch: a runaway or the only sound may be on any of them.
     const uint32_t channels = slot.program->schedule().channelCount();

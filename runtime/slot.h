@@ -32,6 +32,8 @@ public:
     void setSize(std::size_t bytes) noexcept { size_ = bytes; }
     /// Bytes that may be used without moving the buffer.
     std::size_t capacity() const noexcept { return data_.get_deleter().bytes; }
+    /// Made without room to grow (a scratch copy).
+    bool exact() const noexcept { return exact_; }
 
 private:
     struct Free {
@@ -40,6 +42,7 @@ private:
     };
     std::unique_ptr<std::byte[], Free> data_;
     std::size_t size_;
+    bool exact_ = false;
 };
 
 /// One surviving module's instance memory: `bytes` at `src` in the old slot to `dst` in the new.
@@ -59,6 +62,8 @@ inline constexpr std::size_t kFadeCopyBytes = 1024 * 1024;
 
 struct Slot {
     Slot(uint64_t seq, std::unique_ptr<Program> program);
+    /// With the state buffer given (StatePool): it must hold the program's state, zeroed.
+    Slot(uint64_t seq, std::unique_ptr<Program> program, StateBuffer state);
 
     uint64_t seq;
     uint32_t tier = 1; ///< 1: as its commit compiled it; 2, ...: faster versions (same seq)
@@ -153,7 +158,8 @@ inline constexpr double kRunawayPeak = 1000.0;
 
 /// Compiler thread: renders `blocks` blocks of `frames` on a scratch copy of the slot's state
 /// (the slot itself is left untouched) and checks the output: any non-finite sample or a peak
-/// above kRunawayPeak fails.
-PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames);
+/// above kRunawayPeak fails. `scratch`, if given and large enough, holds the copy (StatePool);
+/// else a buffer is made for it.
+PrimeCheck warmUp(Slot& slot, uint32_t blocks, uint32_t frames, StateBuffer* scratch = nullptr);
 
 } // namespace chronus

@@ -5,6 +5,7 @@
 // the prime timeout, and a prime timeout says what it waited for.
 #include "runtime/backend.h"
 #include "runtime/slot.h"
+#include "runtime/state_pool.h"
 #include "tests/test_engine_harness.h"
 
 #include <algorithm>
@@ -121,6 +122,49 @@ TEST_CASE("50 delay lines of 10 s commit within the prime timeout, and recommit"
     REQUIRE(r.ok);
     rig.renderSeconds(0.05);
     CHECK(rig.engine->status().stateCopyMaxBytes <= kCopyBound);
+}
+
+TEST_CASE("freed state buffers are reused, zeroed, and the pool keeps a bounded amount",
+          "[swap][pool]") {
+    StatePool pool;
+    StateBuffer first = pool.takeForSlot(5000);
+    std::memset(first.data(), 0x5a, 5000);
+    std::byte* const at = first.data();
+    pool.give(std::move(first));
+    // The next slot gets the same (resident) buffer, zeroed up to what it uses.
+    StateBuffer again = pool.takeForSlot(3000);
+    CHECK(again.data() == at);
+    CHECK(again.size() == 3000);
+    CHECK_FALSE(again.exact());
+    CHECK(std::all_of(again.data(), again.data() + 3000,
+                      [](std::byte b) { return b == std::byte{0}; }));
+    pool.give(std::move(again));
+
+    // A scratch copy may take any buffer large enough; a slot never takes a scratch one (it has
+    // no room to grow in place).
+    StateBuffer scratch = pool.takeScratch(100);
+    CHECK(scratch.data() == at);
+    StateBuffer exact = pool.takeScratch(1 << 20); // none large enough: a new, exact one
+    CHECK(exact.exact());
+    std::byte* const exactAt = exact.data();
+    pool.give(std::move(exact));
+    StateBuffer slot = pool.takeForSlot(100);
+    CHECK(slot.data() != exactAt);
+    CHECK_FALSE(slot.exact());
+
+    // Bounded: at most kMaxBuffers kept, none holding more than kMaxBytes.
+    StateBuffer big(StatePool::kMaxBytes + 1);
+    std::byte* const bigAt = big.data();
+    pool.give(std::move(big));
+    StateBuffer notBig = pool.takeScratch(10);
+    CHECK(notBig.data() != bigAt);
+    for (std::size_t i = 0; i < StatePool::kMaxBuffers + 2; ++i) pool.give(StateBuffer(64));
+    std::vector<StateBuffer> kept;
+    for (std::size_t i = 0; i < StatePool::kMaxBuffers + 2; ++i)
+        kept.push_back(pool.takeScratch(64));
+    std::size_t fresh = 0;
+    for (const StateBuffer& b : kept) fresh += b.exact() ? 1 : 0; // made now, not kept
+    CHECK(fresh >= 2);
 }
 
 TEST_CASE("a prime timeout says what it waited for and that no callback ran",
