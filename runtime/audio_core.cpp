@@ -40,17 +40,22 @@ AudioCore::AudioCore(float sampleRate, uint32_t maxFrames, std::size_t eventCapa
 
 // ---- control side -------------------------------------------------------------------------------
 
-AudioCore::Handshake AudioCore::requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
-                                                       const std::atomic<bool>& stop) {
-    SnapshotRequest req;
+void AudioCore::startSnapshot(SnapshotRequest& req, Slot& to) {
     req.from = to.carryFrom;
     req.to = &to;
+    req.result.store(SnapshotRequest::kWaiting, std::memory_order_relaxed);
     snapshot_.store(&req, std::memory_order_release);
+}
+
+AudioCore::Handshake AudioCore::awaitSnapshot(SnapshotRequest& req, Clock::time_point deadline,
+                                              const std::atomic<bool>& stop) {
     while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting) {
         if (Clock::now() > deadline || stop.load()) {
             SnapshotRequest* expected = &req;
-            if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel))
+            if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+                req.result.store(SnapshotRequest::kIdle, std::memory_order_relaxed);
                 return Handshake::kTimedOut; // never started, never will be
+            }
             while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
                 std::this_thread::yield(); // the audio thread is copying: microseconds
             break;
@@ -60,6 +65,24 @@ AudioCore::Handshake AudioCore::requestSnapshotAndWait(Slot& to, Clock::time_poi
     return req.result.load(std::memory_order_acquire) == SnapshotRequest::kDone
                ? Handshake::kDone
                : Handshake::kActiveChanged;
+}
+
+void AudioCore::withdrawSnapshot(SnapshotRequest& req) {
+    if (req.result.load(std::memory_order_acquire) != SnapshotRequest::kWaiting) return;
+    SnapshotRequest* expected = &req;
+    if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
+        req.result.store(SnapshotRequest::kIdle, std::memory_order_relaxed);
+        return;
+    }
+    while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
+        std::this_thread::yield(); // the audio thread is copying: microseconds
+}
+
+AudioCore::Handshake AudioCore::requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
+                                                       const std::atomic<bool>& stop) {
+    SnapshotRequest req;
+    startSnapshot(req, to);
+    return awaitSnapshot(req, deadline, stop);
 }
 
 AudioCore::Handshake AudioCore::publishAndWaitForSwap(Slot& slot, Clock::time_point deadline,

@@ -85,11 +85,29 @@ public:
         kTimedOut,      ///< deadline or stop came first; the request was taken back unserved
         kActiveChanged, ///< snapshot only: the playing slot was no longer `carryFrom`
     };
-    /// Control side (one caller at a time); blocks, polling every 100 µs. Has the audio thread
-    /// copy the surviving modules' state of the playing slot `to.carryFrom` into `to` (by
-    /// `to.snapshot`: at most kSnapshotBytes) at its next block boundary, and waits until it has,
+    /// A snapshot asked for (startSnapshot): the state of the playing slot `from` copied into `to`
+    /// (by `to->snapshot`) at the next block boundary, race-free. The caller owns it; it must
+    /// outlive the request (awaitSnapshot or withdrawSnapshot returned).
+    struct SnapshotRequest {
+        enum : int { kIdle = -1, kWaiting = 0, kDone = 1, kActiveChanged = 2 };
+        const Slot* from = nullptr;
+        Slot* to = nullptr;
+        std::atomic<int> result{kIdle};
+    };
+    /// Control side (one caller at a time); never blocks. Has the audio thread copy the surviving
+    /// modules' state of the playing slot `to.carryFrom` into `to` (by `to.snapshot`: at most
+    /// kSnapshotBytes) at its next block boundary. The caller may go on meanwhile (a commit
+    /// compiles its program) and must then awaitSnapshot or withdrawSnapshot.
+    void startSnapshot(SnapshotRequest& req, Slot& to);
+    /// Control side; blocks, polling every 100 µs, until the audio thread has served `req`,
     /// `deadline` passes or `stop` is set. A request the audio thread has already started is
     /// waited for (a bounded copy), so kDone can come after the deadline.
+    Handshake awaitSnapshot(SnapshotRequest& req, Clock::time_point deadline,
+                            const std::atomic<bool>& stop);
+    /// Control side: takes `req` back, or waits for the copy the audio thread has begun
+    /// (microseconds); afterwards `req.to` may be freed. Nothing if it was never started.
+    void withdrawSnapshot(SnapshotRequest& req);
+    /// startSnapshot and awaitSnapshot.
     Handshake requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
                                      const std::atomic<bool>& stop);
     /// Control side (one caller at a time); blocks, polling every 100 µs. Publishes `slot` (at
@@ -190,15 +208,6 @@ public:
     }
 
 private:
-    /// A snapshot asked for by requestSnapshotAndWait: the state of the playing slot `from`
-    /// copied into `to` (by `to->carry`) at the next block boundary, race-free.
-    struct SnapshotRequest {
-        enum : int { kWaiting = 0, kDone = 1, kActiveChanged = 2 };
-        const Slot* from = nullptr;
-        Slot* to = nullptr;
-        std::atomic<int> result{kWaiting};
-    };
-
     /// Timed events dropped at the control side's request (requestDrop), sorted keys.
     struct DropRequest {
         std::vector<uint32_t> keys;

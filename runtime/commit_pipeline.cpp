@@ -220,10 +220,37 @@ void CommitPipeline::compilerThreadRun() {
     }
 }
 
+void CommitPipeline::stage(Staged& staged, uint64_t seq, const Schedule& sched) {
+    if (newest_ == nullptr) return;
+    {
+        std::lock_guard lock(mutex_);
+        staged.slot = std::make_unique<Slot>(seq, sched, statePool_.takeForSlot(sched.stateBytes));
+    }
+    Slot& s = *staged.slot;
+    initState(sched, s.state.data());
+    s.stateReady = true;
+    s.planCarry(newest_, sched); // newest_ changes on this thread only
+    if (!s.carry.empty()) {
+        core_.startSnapshot(staged.snapshot, s);
+        staged.requested = true;
+    }
+}
+
+void CommitPipeline::unstage(Staged& staged) {
+    if (staged.requested) core_.withdrawSnapshot(staged.snapshot);
+    staged.requested = false;
+    if (!staged.slot) return;
+    std::lock_guard lock(mutex_);
+    statePool_.give(std::move(staged.slot->state));
+    staged.slot.reset();
+}
+
 CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     CommitReport r;
     r.seq = commit.seq;
-    auto fail = [&](std::string reason) { // before any slot exists: nothing to discard
+    Staged staged;
+    auto fail = [&](std::string reason) { // no slot published: the staged one is dropped
+        unstage(staged);
         r.ok = false;
         r.reason = std::move(reason);
         return r;
@@ -234,10 +261,13 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     auto sched =
         buildSchedule(commit.graph, {opts_.sampleRate, static_cast<float>(opts_.smoothingMs)});
     if (!sched) return fail("schedule failed: " + sched.error().message);
-    r.stages.scheduleMs = msSince(t0);
     // Survivors keep their place in the state buffer, so the swap can take it over (slot.h).
     if (newest_ != nullptr)
         (void)keepSurvivorsInPlace(*sched, newest_->program->schedule(), newest_->state.capacity());
+    r.stages.scheduleMs = msSince(t0);
+    const auto tStage = Clock::now();
+    stage(staged, commit.seq, *sched);
+    const double stagingMs = msSince(tStage);
     Expected<std::unique_ptr<Program>> program = makeError("no program");
     try {
         CompileCancelScope cancellable(commit.cancel);
@@ -245,8 +275,9 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
     } catch (const std::exception& e) {
         return fail(fmt::format("compile failed: {}", e.what()));
     }
-    r.compileMs = msSince(t0);
+    r.compileMs = msSince(t0) - stagingMs; // the staged slot is the prime's (slotMs)
     r.stages.programMs = r.compileMs - r.stages.scheduleMs;
+    r.stages.slotMs = stagingMs;
     if (!program && commit.cancel && program.error().message == kCompileCancelled) {
         commit.cancelled = true;
         return fail(std::string(kCompileCancelled));
@@ -256,7 +287,7 @@ CommitReport CommitPipeline::runCommit(Commit& commit, Slot*& out) {
 
     primeAndSwap(
         r, program.take(), 1, [&](Slot& slot) { params_.attachCommit(slot, commit.writesSince); },
-        out);
+        out, &staged);
     if (r.ok) r.deviceShort = deviceShortfall(*sched, core_);
     return r;
 }
@@ -352,7 +383,8 @@ void CommitPipeline::runUpgrade(TierBuild& build) {
 }
 
 void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> program, uint32_t tier,
-                                  const std::function<void(Slot&)>& attach, Slot*& out) {
+                                  const std::function<void(Slot&)>& attach, Slot*& out,
+                                  Staged* staged) {
     auto fail = [&](Slot* s, std::string reason) {
         if (s != nullptr) {
             std::lock_guard lock(mutex_);
@@ -363,6 +395,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     };
     // Prime. The prime timeout bounds each wait for the audio thread, not the work done here.
     const auto t1 = Clock::now();
+    const double stagedMs = r.stages.slotMs; // a staged slot's part, done before the program
     const auto timeout = std::chrono::duration_cast<Clock::duration>(
         std::chrono::duration<double, std::milli>(opts_.primeTimeoutMs));
     uint64_t callbacksBefore = 0;
@@ -387,7 +420,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         s->fadeFrames = s->seamless ? 0 : fadeFrames_;
         slots_.push_back(std::move(owned));
     }
-    r.stages.slotMs = msSince(t1);
+    r.stages.slotMs += msSince(t1);
     // Says what was waited for, and whether the audio thread ran meanwhile.
     const auto timedOut = [&](const char* what) {
         const uint64_t ran = core_.callbacks() - callbacksBefore;
@@ -404,7 +437,12 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     // is being written there.
     if (!s->carry.empty()) {
         const auto t = Clock::now();
-        switch (core_.requestSnapshotAndWait(*s, waitStarts(), stopping_)) {
+        const bool asked = staged != nullptr && staged->requested;
+        const AudioCore::Handshake got =
+            asked ? core_.awaitSnapshot(staged->snapshot, waitStarts(), stopping_)
+                  : core_.requestSnapshotAndWait(*s, waitStarts(), stopping_);
+        if (asked) staged->requested = false; // served or taken back: nothing to withdraw
+        switch (got) {
         case AudioCore::Handshake::kDone:
             break;
         case AudioCore::Handshake::kTimedOut:
@@ -448,7 +486,7 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
         return;
     }
     r.stages.swapMs = msSince(tSwap);
-    r.primeMs = msSince(t1);
+    r.primeMs = stagedMs + msSince(t1);
     r.ok = true;
     out = s;
 }

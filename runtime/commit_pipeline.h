@@ -19,6 +19,7 @@
 #pragma once
 
 #include "compiler/patch_graph.h"
+#include "runtime/audio_core.h"
 #include "runtime/engine.h"
 #include "runtime/engine_log.h"
 #include "runtime/state_pool.h"
@@ -38,7 +39,6 @@
 
 namespace chronus {
 
-class AudioCore;
 class CommitOutcomes;
 class ParamStore;
 class PatchVersions;
@@ -80,6 +80,18 @@ private:
         std::atomic<bool> cancel{false}; ///< a newer commit waits: stop compiling
         bool cancelled = false;          ///< its compile stopped because of `cancel`
     };
+    /// A commit's standby slot made before its program, from the schedule: its state laid out
+    /// and initialised, its carry planned, and the survivors' snapshot for the warm-up asked of
+    /// the audio thread, which copies it at a block boundary while the program compiles.
+    struct Staged {
+        std::unique_ptr<Slot> slot;
+        AudioCore::SnapshotRequest snapshot;
+        bool requested = false;
+    };
+    /// Stages a slot for `sched` when something plays (else there is nothing to snapshot).
+    void stage(Staged& staged, uint64_t seq, const Schedule& sched);
+    /// A staged slot whose program failed: its snapshot taken back, its buffer kept for later.
+    void unstage(Staged& staged);
     CommitReport runCommit(Commit& commit, Slot*& out);
     /// Takes the commit run off the queue and delivers its report (and its carried ones'); a
     /// cancelled one is carried by the commit waiting instead.
@@ -90,8 +102,10 @@ private:
     /// Primes a slot for `program` and has the audio thread swap it in: the rest of a commit,
     /// and all of a tier upgrade. `attach` fills its parameters and makes it a write target. On
     /// failure the slot is gone and `r` says why; on success `out` is the slot now playing.
+    /// `staged`, if given, is the slot to use (stage()), its carry planned and its snapshot asked.
     void primeAndSwap(CommitReport& r, std::unique_ptr<Program> program, uint32_t tier,
-                      const std::function<void(Slot&)>& attach, Slot*& out);
+                      const std::function<void(Slot&)>& attach, Slot*& out,
+                      Staged* staged = nullptr);
     void discard(Slot* s); // mutex_ held
     /// The slot of the commit the audio thread plays, or null (mutex_ held).
     const Slot* playingSlot() const;

@@ -65,6 +65,9 @@ Slot::Slot(uint64_t s, std::unique_ptr<Program> p)
     : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
       state(program->schedule().stateBytes) {}
 
+Slot::Slot(uint64_t s, const Schedule& layout, StateBuffer b)
+    : seq(s), params(std::max<uint32_t>(layout.paramCount, 1)), state(std::move(b)) {}
+
 Slot::Slot(uint64_t s, std::unique_ptr<Program> p, StateBuffer b)
     : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
       state(std::move(b)) {}
@@ -79,7 +82,8 @@ void Slot::prepare(ParamKeys& keys) {
                                  static_cast<int32_t>(n.paramIndex + p));
     keyParam.assign(keys.size(), -1);
     for (auto [key, index] : entries) keyParam[key] = index;
-    initState(sched, state.data());
+    if (!stateReady) initState(sched, state.data());
+    stateReady = true;
     polys.clear();
     for (const SchedulePoly& sp : sched.polys) {
         SlotPoly p;
@@ -133,13 +137,16 @@ void Slot::audioThreadCarryVoicesFrom(const Slot& from) noexcept {
 }
 
 void Slot::planCarry(Slot* from) {
+    planCarry(from, program->schedule());
+}
+
+void Slot::planCarry(Slot* from, const Schedule& now) {
     carryFrom = from;
     adopt = fadeCopy = false;
     carry.clear();
     snapshot.clear();
     if (from == nullptr) return;
     const Schedule& old = from->program->schedule();
-    const Schedule& now = program->schedule();
     bool inPlace = now.stateBytes <= from->state.capacity();
     std::vector<const ScheduledNode*> fresh;
     for (const ScheduledNode& n : now.nodes) {

@@ -64,6 +64,9 @@ struct Slot {
     Slot(uint64_t seq, std::unique_ptr<Program> program);
     /// With the state buffer given (StatePool): it must hold the program's state, zeroed.
     Slot(uint64_t seq, std::unique_ptr<Program> program, StateBuffer state);
+    /// Before its program (a commit's standby slot, staged while the program compiles): laid out
+    /// by `layout`, the schedule the program will be built from; `program` is set later.
+    Slot(uint64_t seq, const Schedule& layout, StateBuffer state);
 
     uint64_t seq;
     uint32_t tier = 1; ///< 1: as its commit compiled it; 2, ...: faster versions (same seq)
@@ -93,6 +96,8 @@ struct Slot {
     /// The polys' voices as this slot plays them (runtime/voice_allocator.h): built by prepare(),
     /// their allocation state and note values carried from the slot it replaces at the swap.
     std::vector<SlotPoly> polys;
+    /// The state holds its initial values already (and maybe a snapshot): prepare() leaves it.
+    bool stateReady = false;
     /// Audio thread only: the output guard silenced this slot and its state awaits a reset; it
     /// is never carried into another slot meanwhile.
     bool audioThreadPoisoned = false;
@@ -106,6 +111,8 @@ struct Slot {
     /// modules' initial state into the free space of `from`'s buffer (which `from` never touches)
     /// and plans to take the buffer over.
     void planCarry(Slot* from);
+    /// The same before the program is set: `now` is the schedule it will be built from.
+    void planCarry(Slot* from, const Schedule& now);
     /// Any side; wait-free: the index of parameter `key`, or -1.
     int32_t paramOf(uint32_t key) const noexcept {
         return key < keyParam.size() ? keyParam[key] : -1;
