@@ -407,12 +407,19 @@ void CommitPipeline::primeAndSwap(CommitReport& r, std::unique_ptr<Program> prog
     Slot* s = nullptr;
     {
         std::lock_guard lock(mutex_);
-        auto owned =
-            std::make_unique<Slot>(r.seq, std::move(program), statePool_.takeForSlot(stateBytes));
+        const bool planned = staged != nullptr && staged->slot != nullptr;
+        std::unique_ptr<Slot> owned;
+        if (planned) {
+            owned = std::move(staged->slot);
+            owned->program = std::move(program);
+        } else {
+            owned = std::make_unique<Slot>(r.seq, std::move(program),
+                                           statePool_.takeForSlot(stateBytes));
+        }
         s = owned.get();
         s->tier = tier;
         attach(*s); // from now on, parameter writes reach it directly
-        s->planCarry(newest_);
+        if (!planned) s->planCarry(newest_);
         // What is heard changes unless this is a faster tier of the playing commit or its patch
         // again: then a hard swap, state carried; else a crossfade from the playing slot.
         s->seamless = tier > 1 || (newest_ != nullptr && rendersAlike(newest_->program->schedule(),

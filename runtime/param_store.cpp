@@ -260,14 +260,14 @@ uint64_t ParamStore::mark() const {
 
 void ParamStore::attachCommit(Slot& slot, uint64_t since) {
     std::lock_guard lock(mutex_);
-    slot.prepare(keys_);
+    slot.prepare(keys_, slot.carryFrom); // staged: its carry is planned, keys as the playing one's
     for (uint32_t key : writtenSinceLocked(since)) (void)storeParam(slot, key, entries_[key].value);
     slots_.push_back(&slot);
 }
 
 void ParamStore::attachTier(Slot& slot, const Slot& playing) {
     std::lock_guard lock(mutex_);
-    slot.prepare(keys_);
+    slot.prepare(keys_, &playing);
     // The same schedule: the same parameters at the same indices.
     for (std::size_t i = 0; i < slot.params.size() && i < playing.params.size(); ++i)
         slot.params.store(i, playing.params.load(i));

@@ -72,16 +72,21 @@ Slot::Slot(uint64_t s, std::unique_ptr<Program> p, StateBuffer b)
     : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
       state(std::move(b)) {}
 
-void Slot::prepare(ParamKeys& keys) {
+void Slot::prepare(ParamKeys& keys, const Slot* like) {
     const Schedule& sched = program->schedule();
     initParams(sched, params);
-    std::vector<std::pair<uint32_t, int32_t>> entries;
-    for (const ScheduledNode& n : sched.nodes)
+    const Schedule* old = like != nullptr && like->program ? &like->program->schedule() : nullptr;
+    paramKey.assign(sched.paramCount, 0);
+    for (const ScheduledNode& n : sched.nodes) {
+        const ScheduledNode* o = old != nullptr ? old->find(n.id) : nullptr;
+        const bool same = o != nullptr && o->layout == n.layout &&
+                          o->paramIndex + o->paramCount() <= like->paramKey.size();
         for (uint32_t p = 0; p < n.paramCount(); ++p)
-            entries.emplace_back(keys.intern(n.id, n.layout->params[p].name),
-                                 static_cast<int32_t>(n.paramIndex + p));
+            paramKey[n.paramIndex + p] = same ? like->paramKey[o->paramIndex + p]
+                                              : keys.intern(n.id, n.layout->params[p].name);
+    }
     keyParam.assign(keys.size(), -1);
-    for (auto [key, index] : entries) keyParam[key] = index;
+    for (uint32_t i = 0; i < sched.paramCount; ++i) keyParam[paramKey[i]] = static_cast<int32_t>(i);
     if (!stateReady) initState(sched, state.data());
     stateReady = true;
     polys.clear();

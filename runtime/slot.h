@@ -93,6 +93,8 @@ struct Slot {
     std::vector<StateCopy> snapshot;
     /// Parameter key -> index into `params`, -1 where this program has no such parameter.
     std::vector<int32_t> keyParam;
+    /// Index into `params` -> its parameter key (keyParam's inverse).
+    std::vector<uint32_t> paramKey;
     /// The polys' voices as this slot plays them (runtime/voice_allocator.h): built by prepare(),
     /// their allocation state and note values carried from the slot it replaces at the swap.
     std::vector<SlotPoly> polys;
@@ -103,8 +105,10 @@ struct Slot {
     bool audioThreadPoisoned = false;
 
     /// Control side (the key table's owner's lock held: ParamStore's): parameter values from the
-    /// schedule, key table, state from initState.
-    void prepare(ParamKeys& keys);
+    /// schedule, key table, state from initState. `like`, if given, is a prepared slot whose
+    /// modules' keys this one's modules of the same id and layout take over, rather than looking
+    /// each id:param up again (thousands at 256 voices).
+    void prepare(ParamKeys& keys, const Slot* like = nullptr);
     /// Control side, after prepare(): plans the carry from `from` (may be null): modules with the
     /// same id, the same descriptor and the same instance size survive. When the layout kept them
     /// in place (state_layout.h) and this slot fits in `from`'s buffer, writes this slot's new

@@ -124,6 +124,23 @@ TEST_CASE("50 delay lines of 10 s commit within the prime timeout, and recommit"
     CHECK(rig.engine->status().stateCopyMaxBytes <= kCopyBound);
 }
 
+TEST_CASE("a commit's warm-up starts from the survivors' state, copied while it compiles",
+          "[engine][swap][warmup]") {
+    // A delay line full of a sine whose source is removed: only what the line holds sounds. The
+    // warm-up (8 blocks, 10.7 ms) hears it if it starts from the survivors' snapshot, and silence
+    // if it starts from their initial state.
+    OfflineRig rig;
+    edit(rig, delays(1, 500));
+    REQUIRE(rig.commit().ok);
+    rig.renderSeconds(0.3);
+    edit(rig, "/patch/delete osc1\n");
+    const CommitReport r = rig.commit();
+    REQUIRE(r.ok);
+    CHECK_FALSE(r.silent);
+    CHECK(r.primeRms == Approx(0.8 / std::sqrt(2.0)).epsilon(0.1));
+    CHECK(r.stages.slotMs > 0);
+}
+
 TEST_CASE("freed state buffers are reused, zeroed, and the pool keeps a bounded amount",
           "[swap][pool]") {
     StatePool pool;
