@@ -1,10 +1,11 @@
 // The commit pipeline: the queue of commits and the compiler thread that runs them one at a time,
 // in order. A commit, step by step:
-//   compile (schedule + ProgramFactory) -> standby slot (parameter values: schedule, then every
-//   write since the commit copied the pending patch; fresh state; a carry plan against the
-//   playing slot) -> survivor snapshot (the audio thread copies the surviving modules' state in at
-//   a block boundary) -> warm-up on scratch memory, checked -> publish -> the audio thread swaps
-//   it in at a block boundary (carrying the state over again, exactly) -> report.
+//   schedule -> standby slot staged (fresh state, a carry plan against the playing slot) and the
+//   survivor snapshot asked (the audio thread copies the surviving modules' state in at its next
+//   block boundary) -> program (ProgramFactory), while the audio thread does -> parameter values
+//   (schedule, then every write since the commit copied the pending patch) -> warm-up on scratch
+//   memory, checked -> publish -> the audio thread swaps it in at a block boundary (carrying the
+//   state over again, exactly) -> report.
 // Between commits the same prime and swap installs a faster tier (TierUpgrader). The pipeline
 // owns every slot until it frees it: the ones the audio thread hands back, and failed ones.
 //
