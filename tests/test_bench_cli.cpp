@@ -242,7 +242,8 @@ TEST_CASE("chronus bench --quick writes sane JSON and an SVG plot for every engi
         CHECK(t["optimized_ms"]["median"].number() >= t["first_tier_ms"]["median"].number());
         CHECK(t["first_tier_ms"]["median"].number() >= t["compile_ms"]["p10"].number());
         REQUIRE(t.has("stages_ms"));
-        for (const char* s : {"queued", "schedule", "program", "slot", "warmup", "swap", "delivery"})
+        for (const char* s :
+             {"queued", "schedule", "program", "slot", "warmup", "swap", "delivery"})
             checkSpread(t["stages_ms"], s, name + ".commit_tiered.stages_ms");
 
         // Adding a voice: the 16-voice banks only in --quick (no 256-voice bank), as an output
