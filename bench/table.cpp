@@ -287,11 +287,7 @@ void addVoiceTable(std::string& s, const BenchResults& r) {
                         formatNumber(a.compileMs.median), formatNumber(a.primeMs.median),
                         formatNumber(a.removeMs.median),
                         a.notCached > 0 ? fmt::format("  ({} compiled a shape)", a.notCached) : "");
-        std::string parts;
-        for (const auto& [name, ms] : a.stages)
-            parts +=
-                fmt::format("{}{} {}", parts.empty() ? "" : ", ", name, formatNumber(ms.median));
-        s += fmt::format("{:<{}}   stages, median ms: {}\n", "", nw, parts);
+        stagesLine(s, nw, a.stages);
     }
     s += '\n';
 }

@@ -51,13 +51,7 @@ AudioCore::Handshake AudioCore::awaitSnapshot(SnapshotRequest& req, Clock::time_
                                               const std::atomic<bool>& stop) {
     while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting) {
         if (Clock::now() > deadline || stop.load()) {
-            SnapshotRequest* expected = &req;
-            if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
-                req.result.store(SnapshotRequest::kIdle, std::memory_order_relaxed);
-                return Handshake::kTimedOut; // never started, never will be
-            }
-            while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
-                std::this_thread::yield(); // the audio thread is copying: microseconds
+            if (withdrawSnapshot(req)) return Handshake::kTimedOut; // never started, never will be
             break;
         }
         std::this_thread::sleep_for(kPollInterval);
@@ -67,15 +61,16 @@ AudioCore::Handshake AudioCore::awaitSnapshot(SnapshotRequest& req, Clock::time_
                : Handshake::kActiveChanged;
 }
 
-void AudioCore::withdrawSnapshot(SnapshotRequest& req) {
-    if (req.result.load(std::memory_order_acquire) != SnapshotRequest::kWaiting) return;
+bool AudioCore::withdrawSnapshot(SnapshotRequest& req) {
+    if (req.result.load(std::memory_order_acquire) != SnapshotRequest::kWaiting) return false;
     SnapshotRequest* expected = &req;
     if (snapshot_.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel)) {
         req.result.store(SnapshotRequest::kIdle, std::memory_order_relaxed);
-        return;
+        return true;
     }
     while (req.result.load(std::memory_order_acquire) == SnapshotRequest::kWaiting)
         std::this_thread::yield(); // the audio thread is copying: microseconds
+    return false;
 }
 
 AudioCore::Handshake AudioCore::requestSnapshotAndWait(Slot& to, Clock::time_point deadline,

@@ -105,8 +105,9 @@ public:
     Handshake awaitSnapshot(SnapshotRequest& req, Clock::time_point deadline,
                             const std::atomic<bool>& stop);
     /// Control side: takes `req` back, or waits for the copy the audio thread has begun
-    /// (microseconds); afterwards `req.to` may be freed. Nothing if it was never started.
-    void withdrawSnapshot(SnapshotRequest& req);
+    /// (microseconds); afterwards `req.to` may be freed. True if it was taken back unserved;
+    /// false if it was served (or never started).
+    bool withdrawSnapshot(SnapshotRequest& req);
     /// startSnapshot and awaitSnapshot.
     Handshake requestSnapshotAndWait(Slot& to, Clock::time_point deadline,
                                      const std::atomic<bool>& stop);

@@ -69,8 +69,9 @@ Slot::Slot(uint64_t s, const Schedule& layout, StateBuffer b)
     : seq(s), params(std::max<uint32_t>(layout.paramCount, 1)), state(std::move(b)) {}
 
 Slot::Slot(uint64_t s, std::unique_ptr<Program> p, StateBuffer b)
-    : seq(s), program(std::move(p)), params(std::max<uint32_t>(program->schedule().paramCount, 1)),
-      state(std::move(b)) {}
+    : Slot(s, p->schedule(), std::move(b)) {
+    program = std::move(p);
+}
 
 void Slot::prepare(ParamKeys& keys, const Slot* like) {
     const Schedule& sched = program->schedule();
